@@ -1,0 +1,3 @@
+"""potrack: production order tracking for factories."""
+
+__version__ = '0.1.0'

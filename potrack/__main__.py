@@ -1,0 +1,3 @@
+from potrack.cli import main
+
+raise SystemExit(main())

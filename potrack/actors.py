@@ -1,0 +1,70 @@
+"""Who is acting, and what they may see: every service starts here.
+
+Pages pass an `Actor` (the user id and, for browsers, the session id). Services load the user again
+inside their own transaction, so a deactivated user or an ended session is refused at the next
+action, whatever the page still shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from potrack.db.models import Department, User, UserSession, WorkCenter, WorkCenterDepartment
+from potrack.db.types import utcnow
+from potrack.errors import NotAllowed, SignedOut
+
+SIGNED_OUT_MESSAGE = 'Your session has ended. Please sign in again.'
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    session_id: str | None = None  # SHA-256 of the browser's token; None for the CLI and API tokens
+
+
+def load_user(session: Session, actor: Actor) -> User:
+    """The acting user, refused with SignedOut when inactive or when their session has ended."""
+    user = session.get(User, actor.user_id)
+    if user is None or not user.is_active:
+        raise SignedOut(SIGNED_OUT_MESSAGE)
+    if actor.session_id is not None:
+        row = session.get(UserSession, actor.session_id)
+        if row is None or row.user_id != user.id or row.ended_at is not None or row.expires_at <= utcnow():
+            raise SignedOut(SIGNED_OUT_MESSAGE)
+    return user
+
+
+def require_admin(session: Session, actor: Actor) -> User:
+    user = load_user(session, actor)
+    if not user.is_admin:
+        raise NotAllowed('Only an administrator can do this.')
+    return user
+
+
+def visible_work_center_ids(session: Session, user: User, *, active_only: bool = False) -> set[int]:
+    """Work centers `user` may see: all for admins, else those linked to their active department."""
+    query = select(WorkCenter.id)
+    if active_only:
+        query = query.where(WorkCenter.is_active)
+    if not user.is_admin:
+        if user.department_id is None:
+            return set()
+        query = (
+            query.join(WorkCenterDepartment, WorkCenterDepartment.work_center_id == WorkCenter.id)
+            .join(Department, Department.id == WorkCenterDepartment.department_id)
+            .where(WorkCenterDepartment.department_id == user.department_id, Department.is_active)
+        )
+    return {wc_id for wc_id in session.exec(query).all() if wc_id is not None}
+
+
+def scoped_work_center_ids(session: Session, user: User, requested: list[int] | None) -> set[int]:
+    """The requested work centers cut down to those visible; refuses a request for one not visible."""
+    visible = visible_work_center_ids(session, user)
+    if not requested:
+        return visible
+    hidden = set(requested) - visible
+    if hidden:
+        raise NotAllowed('You may not see one of the work centers asked for.')
+    return set(requested)

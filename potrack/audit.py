@@ -1,0 +1,37 @@
+"""Writing the audit trail: called inside the transaction of the change it describes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session
+
+from potrack.db.models import AuditEvent
+
+
+def _dump(data: dict[str, Any] | None) -> str | None:
+    return None if data is None else json.dumps(data, default=str, sort_keys=True, ensure_ascii=False)
+
+
+def record(
+    session: Session,
+    *,
+    actor_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Add one audit event to the current transaction."""
+    session.add(
+        AuditEvent(
+            actor_id=actor_id,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=_dump(before),
+            after=_dump(after),
+        )
+    )

@@ -1,0 +1,180 @@
+"""The engine and the one place sessions and transactions are made.
+
+`Database.read()` gives a session for queries; `Database.write(fn)` runs `fn(session)` as one write
+transaction, retried whole on serialization failures, deadlocks and lock timeouts.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from potrack.config import Settings, normalize_database_url, settings
+from potrack.errors import NotSaved
+
+log = logging.getLogger(__name__)
+T = TypeVar('T')
+
+# SQLSTATEs worth retrying: serialization failure, deadlock, lock not available (lock_timeout).
+RETRYABLE_PG_CODES = frozenset({'40001', '40P01', '55P03'})
+NOT_SAVED_MESSAGE = 'Not saved — the database did not answer. Nothing was recorded; try again.'
+
+
+class RetryableWrite(Exception):
+    """Raised inside a write to ask for the whole unit to run again (e.g. a lost insert race)."""
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    code = getattr(orig, 'pgcode', None)
+    if code in RETRYABLE_PG_CODES:
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and 'locked' in str(orig).lower()
+
+
+def _sqlite_engine(url: str, cfg: Settings, echo: bool) -> Engine:
+    database = make_url(url).database
+    if database and database != ':memory:':
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={'check_same_thread': False, 'timeout': cfg.sqlite_busy_timeout_ms / 1000},
+        poolclass=NullPool if not database or database == ':memory:' else None,
+    )
+
+    @event.listens_for(engine, 'connect')
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Take transaction control away from the driver so BEGIN below is ours.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute('PRAGMA journal_mode=WAL')
+        cur.execute(f'PRAGMA busy_timeout={int(cfg.sqlite_busy_timeout_ms)}')
+        cur.execute('PRAGMA foreign_keys=ON')
+        cur.execute('PRAGMA synchronous=NORMAL')
+        cur.close()
+
+    @event.listens_for(engine, 'begin')
+    def _on_begin(conn: Any) -> None:
+        # A write takes SQLite's single write lock up front, so two writers queue instead of one
+        # failing half-way with "database is locked" after it has read a stale balance.
+        mode = 'IMMEDIATE' if conn.get_execution_options().get('potrack_write') else 'DEFERRED'
+        conn.exec_driver_sql(f'BEGIN {mode}')
+
+    return engine
+
+
+def _postgres_engine(url: str, cfg: Settings, echo: bool, pool_size: int) -> Engine:
+    options = (
+        f'-c lock_timeout={cfg.lock_timeout_ms} -c statement_timeout={cfg.statement_timeout_ms} '
+        f'-c idle_in_transaction_session_timeout={cfg.idle_in_transaction_timeout_ms}'
+    )
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=10,
+        connect_args={'options': options, 'application_name': 'potrack', 'connect_timeout': 5},
+    )
+
+
+class Database:
+    """One database: its engine, read sessions and retried write transactions."""
+
+    def __init__(
+        self, url: str | None = None, *, cfg: Settings | None = None, echo: bool = False, pool_size: int = 10
+    ) -> None:
+        self.cfg = cfg or settings()
+        self.url = normalize_database_url(url or self.cfg.database_url)
+        if self.url.startswith('sqlite'):
+            self.engine = _sqlite_engine(self.url, self.cfg, echo)
+        else:
+            self.engine = _postgres_engine(self.url, self.cfg, echo, pool_size)
+        self._write_engine = self.engine.execution_options(potrack_write=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == 'postgresql'
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; database failures become NotSaved-style errors for the caller."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        except DBAPIError as exc:
+            log.warning('database read failed: %s', exc.orig)
+            raise NotSaved('The database did not answer. Try again in a moment.') from exc
+
+    def write(self, unit: Callable[[Session], T], *, attempts: int | None = None) -> T:
+        """Run `unit(session)` as one transaction and commit it; retry it whole on transient failures.
+
+        Raises NotSaved when the database is unreachable or keeps failing; domain errors raised by
+        `unit` roll the transaction back and pass through unchanged.
+        """
+        attempts = attempts or self.cfg.write_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                with Session(self._write_engine, expire_on_commit=False) as session:
+                    result = unit(session)
+                    session.commit()
+                    return result
+            except RetryableWrite:
+                pass
+            except IntegrityError:
+                raise
+            except DBAPIError as exc:
+                if exc.connection_invalidated or not _is_retryable(exc):
+                    log.warning('write failed, nothing saved: %s', str(exc.orig).strip())
+                    raise NotSaved(NOT_SAVED_MESSAGE) from exc
+                log.info('write attempt %d/%d hit %s; retrying', attempt, attempts, type(exc.orig).__name__)
+            if attempt < attempts:
+                time.sleep(random.uniform(0.005, 0.02) * attempt)
+        raise NotSaved('Not saved — the database was too busy. Nothing was recorded; try again.')
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql('SELECT 1')
+            return True
+        except DBAPIError:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_database: Database | None = None
+
+
+def database() -> Database:
+    """The database of this process, opened on first use from the settings."""
+    global _database
+    if _database is None:
+        _database = Database()
+    return _database
+
+
+def use_database(db: Database | None) -> None:
+    """Make `db` the database of this process (tests, the CLI); None forgets the current one."""
+    global _database
+    _database = db

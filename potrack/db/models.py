@@ -1,0 +1,168 @@
+"""The tables, named as in the original Flask app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Text, func
+from sqlmodel import Field, SQLModel
+
+from potrack.config import ORDER_NUMBER_MAX_LEN, REASON_MAX_LEN, REQUEST_ID_MAX_LEN
+from potrack.db.types import UTCDateTime, utcnow
+
+IN = 'IN'
+OUT = 'OUT'
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Department(SQLModel, table=True):
+    __tablename__ = 'department'
+    __table_args__ = (Index('ux_department_name_lower', func.lower('name'), unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(60), nullable=False))
+    description: str = Field(default='', sa_column=Column(String(200), nullable=False, server_default=''))
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class WorkCenter(SQLModel, table=True):
+    __tablename__ = 'work_center'
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(20), nullable=False, unique=True))  # stored upper-case
+    name: str = Field(sa_column=Column(String(60), nullable=False))
+    description: str = Field(default='', sa_column=Column(String(200), nullable=False, server_default=''))
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class WorkCenterDepartment(SQLModel, table=True):
+    """Which work centers a department sees."""
+
+    __tablename__ = 'workcenter_department'
+
+    work_center_id: int = Field(foreign_key='work_center.id', primary_key=True)
+    department_id: int = Field(foreign_key='department.id', primary_key=True, index=True)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = 'user'
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(40), nullable=False, unique=True))  # stored lower-case
+    full_name: str = Field(default='', sa_column=Column(String(100), nullable=False, server_default=''))
+    email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
+    password_hash: str = Field(sa_column=Column(String(100), nullable=False))
+    is_admin: bool = Field(default=False)
+    department_id: int | None = Field(default=None, foreign_key='department.id', index=True)
+    is_active: bool = Field(default=True)
+    must_change_password: bool = Field(default=False)
+    failed_signins: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_signin_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ProductionOrder(SQLModel, table=True):
+    """The movement ledger: append-only, one row per IN or OUT, and one per reversal.
+
+    A recorded movement has a positive quantity. A reversal repeats the type of the movement it
+    reverses with the quantity negated and `reverses_id` set, so that SUM(quantity) per type is always
+    the net IN and net OUT: balances, reports and the consistency check need no special cases.
+    """
+
+    __tablename__ = 'production_order'
+    __table_args__ = (
+        CheckConstraint("movement_type IN ('IN', 'OUT')", name='ck_production_order_type'),
+        CheckConstraint(
+            '(reverses_id IS NULL AND quantity > 0) OR (reverses_id IS NOT NULL AND quantity < 0)',
+            name='ck_production_order_quantity_sign',
+        ),
+        Index(
+            'ix_production_order_order_number',
+            'order_number',
+            'created_at',
+            postgresql_ops={'order_number': 'text_pattern_ops'},
+        ),
+        Index('ix_production_order_wc_created', 'work_center_id', 'created_at'),
+        Index('ix_production_order_user_created', 'user_id', 'created_at'),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer(), 'sqlite'), primary_key=True)
+    )
+    order_number: str = Field(sa_column=Column(String(ORDER_NUMBER_MAX_LEN), nullable=False))
+    work_center_id: int = Field(foreign_key='work_center.id')
+    quantity: int
+    movement_type: str = Field(sa_column=Column(String(3), nullable=False))
+    user_id: int = Field(foreign_key='user.id')
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
+    request_id: str = Field(sa_column=Column(String(REQUEST_ID_MAX_LEN), nullable=False, unique=True))
+    reverses_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), 'sqlite'),
+            ForeignKey('production_order.id'),
+            nullable=True,
+            unique=True,
+        ),
+    )
+    reason: str | None = Field(default=None, sa_column=Column(String(REASON_MAX_LEN), nullable=True))
+
+
+class OrderBalance(SQLModel, table=True):
+    """Pieces of one order at one work center; derived from the ledger in the same transaction."""
+
+    __tablename__ = 'order_balance'
+    __table_args__ = (
+        CheckConstraint('0 <= qty_out AND qty_out <= qty_in', name='ck_order_balance_non_negative'),
+        Index(
+            'ix_order_balance_order_number',
+            'order_number',
+            postgresql_ops={'order_number': 'text_pattern_ops'},
+        ),
+    )
+
+    work_center_id: int = Field(foreign_key='work_center.id', primary_key=True)
+    order_number: str = Field(sa_column=Column(String(ORDER_NUMBER_MAX_LEN), primary_key=True))
+    qty_in: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    qty_out: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    last_movement_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_user_id: int | None = Field(default=None, foreign_key='user.id')
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which record, when, with the before and after that matter (JSON text)."""
+
+    __tablename__ = 'audit_event'
+    __table_args__ = (Index('ix_audit_event_entity', 'entity', 'entity_id'),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer(), 'sqlite'), primary_key=True)
+    )
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
+    actor_id: int | None = Field(default=None, foreign_key='user.id', index=True)
+    action: str = Field(sa_column=Column(String(40), nullable=False, index=True))
+    entity: str = Field(sa_column=Column(String(40), nullable=False))
+    entity_id: str = Field(sa_column=Column(String(64), nullable=False))
+    before: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    after: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The browser holds a random token; only its SHA-256 is stored here."""
+
+    __tablename__ = 'user_session'
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: int = Field(foreign_key='user.id', index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    end_reason: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    source: str = Field(default='', sa_column=Column(String(64), nullable=False, server_default=''))

@@ -1,0 +1,43 @@
+"""Domain errors: every refusal a person can see carries a message fit to show them."""
+
+
+class PotrackError(Exception):
+    """Base of every refusal; `message` is a sentence for the person at the screen."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(PotrackError):
+    """What was typed cannot be accepted; nothing was written."""
+
+
+class NotAllowed(PotrackError):
+    """The acting user may not do this (role or department scope)."""
+
+
+class SignedOut(PotrackError):
+    """The acting user's session or account is no longer valid; the page must return to sign-in."""
+
+
+class NotFound(PotrackError):
+    """The record asked for does not exist or is not visible to the actor."""
+
+
+class Conflict(PotrackError):
+    """The request clashes with what is stored (duplicate name, reused request id, already reversed)."""
+
+
+class InsufficientBalance(PotrackError):
+    """An OUT (or a reversal) would take more pieces than the work center holds."""
+
+    def __init__(self, message: str, *, available: int, requested: int) -> None:
+        super().__init__(message, field='quantity')
+        self.available = available
+        self.requested = requested
+
+
+class NotSaved(PotrackError):
+    """The database could not be reached or kept failing; nothing was written, try again."""

@@ -1,0 +1,379 @@
+"""The ledger's one write path: record IN/OUT and reverse a movement.
+
+Each call is one transaction following DESIGN.md's write path: validate, check the actor and the
+work center, make sure the balance row exists and lock it, refuse an OUT above the balance, insert
+the movement under its request id (a replay returns the first result), update the balance, queue
+the change notice, commit. Nothing else in potrack writes `production_order` or `order_balance`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from potrack import audit, live
+from potrack.actors import Actor, load_user
+from potrack.db.engine import Database, RetryableWrite, database
+from potrack.db.models import (
+    IN,
+    OUT,
+    Department,
+    OrderBalance,
+    ProductionOrder,
+    User,
+    WorkCenter,
+    WorkCenterDepartment,
+)
+from potrack.db.types import utcnow
+from potrack.errors import Conflict, InsufficientBalance, NotAllowed, NotFound
+from potrack.validation import (
+    clean_reason,
+    normalize_order_number,
+    normalize_request_id,
+    parse_movement_type,
+    parse_quantity,
+)
+
+log = logging.getLogger(__name__)
+UNDO_WINDOW_S = 120
+UNDO_REASON = 'undone at kiosk'
+
+
+@dataclass(frozen=True)
+class MovementResult:
+    """What a write left behind: the movement and the balance at its work center right after it."""
+
+    movement_id: int
+    request_id: str
+    order_number: str
+    work_center_id: int
+    work_center_code: str
+    movement_type: str
+    quantity: int  # as stored: negative for a reversal
+    qty_in: int
+    qty_out: int
+    created_at: datetime
+    reverses_id: int | None = None
+    already_recorded: bool = False
+
+    @property
+    def balance(self) -> int:
+        return self.qty_in - self.qty_out
+
+
+def record_movement(
+    actor: Actor,
+    *,
+    work_center_id: int,
+    order_number: Any,
+    quantity: Any,
+    movement_type: Any,
+    request_id: str | None = None,
+    db: Database | None = None,
+) -> MovementResult:
+    """Record that `quantity` pieces of an order came IN to or went OUT of a work center.
+
+    Raises InvalidInput (nothing written), SignedOut, NotAllowed / NotFound (work center not usable by
+    the actor), InsufficientBalance (OUT above the balance), Conflict (request id reused for other
+    content) and NotSaved (database unreachable or too busy).
+    """
+    order = normalize_order_number(order_number)
+    qty = parse_quantity(quantity)
+    mtype = parse_movement_type(movement_type)
+    rid = normalize_request_id(request_id)
+    db = db or database()
+
+    def unit(session: Session) -> MovementResult:
+        user = load_user(session, actor)
+        wc = _work_center_for_entry(session, user, work_center_id)
+        return _write(session, db, user, wc, order, mtype, qty, rid)
+
+    result = db.write(unit)
+    _announce(db, result)
+    if not result.already_recorded:
+        log.info(
+            'recorded %s %d of %s at %s by user %d (request %s)',
+            mtype,
+            qty,
+            order,
+            result.work_center_code,
+            actor.user_id,
+            rid,
+        )
+    return result
+
+
+def reverse_movement(
+    actor: Actor, *, movement_id: int, reason: Any, request_id: str | None = None, db: Database | None = None
+) -> MovementResult:
+    """Cancel a movement by recording its opposite, with a reason; history is never edited.
+
+    Admins may reverse any movement they can see; other users only their own latest entry at that
+    work center within UNDO_WINDOW_S. Raises InvalidInput, SignedOut, NotAllowed, NotFound, Conflict
+    (already reversed, or a reversal itself), InsufficientBalance (the pieces have moved on) and NotSaved.
+    """
+    why = clean_reason(reason)
+    rid = normalize_request_id(request_id)
+    db = db or database()
+
+    def unit(session: Session) -> MovementResult:
+        user = load_user(session, actor)
+        original = session.get(ProductionOrder, movement_id)
+        if original is None or not _may_see(session, user, original.work_center_id):
+            raise NotFound(f'There is no movement #{movement_id} that you can see.')
+        wc = session.get(WorkCenter, original.work_center_id)
+        assert wc is not None
+        if original.reverses_id is not None:
+            raise Conflict(f'Movement #{movement_id} is itself a correction; record a new entry instead.')
+        earlier = session.exec(select(ProductionOrder).where(ProductionOrder.reverses_id == original.id)).first()
+        if earlier is not None and earlier.request_id != rid:
+            raise Conflict(f'Movement #{movement_id} was already reversed (by movement #{earlier.id}).')
+        if not user.is_admin and earlier is None:
+            _check_undo_allowed(session, user, original)
+        result = _write(
+            session,
+            db,
+            user,
+            wc,
+            original.order_number,
+            original.movement_type,
+            original.quantity,
+            rid,
+            reverses=original,
+            reason=why,
+        )
+        if not result.already_recorded:
+            audit.record(
+                session,
+                actor_id=user.id,
+                action='movement.reverse',
+                entity='production_order',
+                entity_id=original.id,
+                before=_movement_summary(original),
+                after={'reversal_id': result.movement_id, 'reason': why},
+            )
+        return result
+
+    result = db.write(unit)
+    _announce(db, result)
+    return result
+
+
+def _write(
+    session: Session,
+    db: Database,
+    user: User,
+    wc: WorkCenter,
+    order: str,
+    mtype: str,
+    qty: int,
+    rid: str,
+    *,
+    reverses: ProductionOrder | None = None,
+    reason: str | None = None,
+) -> MovementResult:
+    """Steps 3–6 of the write path, shared by recording and reversing. `qty` is always positive."""
+    assert wc.id is not None and user.id is not None
+    balance = _lock_balance(session, db, wc.id, order)
+    stored_qty = -qty if reverses is not None else qty
+    previous = session.exec(select(ProductionOrder).where(ProductionOrder.request_id == rid)).first()
+    if previous is not None:
+        return _replayed(previous, balance, wc, user, order, mtype, stored_qty, reverses)
+
+    d_in = stored_qty if mtype == IN else 0
+    d_out = stored_qty if mtype == OUT else 0
+    available = balance.qty_in - balance.qty_out
+    if mtype == OUT and d_out > available:
+        raise InsufficientBalance(
+            f'Only {available} pieces of {order} are at {wc.code}; you tried to send {qty}.',
+            available=available,
+            requested=qty,
+        )
+    if mtype == IN and reverses is not None and qty > available:
+        raise InsufficientBalance(
+            f'Cannot reverse the IN of {qty} pieces of {order} at {wc.code}: only {available} are still there '
+            f'({balance.qty_out} have been sent on).',
+            available=available,
+            requested=qty,
+        )
+
+    now = utcnow()
+    movement = ProductionOrder(
+        order_number=order,
+        work_center_id=wc.id,
+        quantity=stored_qty,
+        movement_type=mtype,
+        user_id=user.id,
+        created_at=now,
+        request_id=rid,
+        reverses_id=reverses.id if reverses else None,
+        reason=reason,
+    )
+    session.add(movement)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # A concurrent twin of this request (same request id) committed first: run again to replay it.
+        if 'request_id' in str(exc.orig) or 'reverses_id' in str(exc.orig):
+            raise RetryableWrite from exc
+        raise
+    session.execute(
+        update(OrderBalance)
+        .where(col(OrderBalance.work_center_id) == wc.id, col(OrderBalance.order_number) == order)
+        .values(
+            qty_in=OrderBalance.qty_in + d_in,
+            qty_out=OrderBalance.qty_out + d_out,
+            last_movement_at=now,
+            last_user_id=user.id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result = MovementResult(
+        movement_id=movement.id or 0,
+        request_id=rid,
+        order_number=order,
+        work_center_id=wc.id,
+        work_center_code=wc.code,
+        movement_type=mtype,
+        quantity=stored_qty,
+        qty_in=balance.qty_in + d_in,
+        qty_out=balance.qty_out + d_out,
+        created_at=now,
+        reverses_id=movement.reverses_id,
+    )
+    if db.is_postgres:
+        live.notify_in_transaction(session, live.Change(wc.id, order))
+    return result
+
+
+def _lock_balance(session: Session, db: Database, wc_id: int, order: str) -> OrderBalance:
+    """Insert the balance row if missing, then lock it: row locks only serialize rows that exist."""
+    insert = pg_insert if db.is_postgres else sqlite_insert
+    session.execute(
+        insert(OrderBalance.__table__)  # type: ignore[arg-type]
+        .values(work_center_id=wc_id, order_number=order, qty_in=0, qty_out=0)
+        .on_conflict_do_nothing(index_elements=['work_center_id', 'order_number'])
+    )
+    row = session.exec(
+        select(OrderBalance.qty_in, OrderBalance.qty_out)
+        .where(OrderBalance.work_center_id == wc_id, OrderBalance.order_number == order)
+        .with_for_update()
+    ).one()
+    return OrderBalance(work_center_id=wc_id, order_number=order, qty_in=row[0], qty_out=row[1])
+
+
+def _replayed(
+    previous: ProductionOrder,
+    balance: OrderBalance,
+    wc: WorkCenter,
+    user: User,
+    order: str,
+    mtype: str,
+    stored_qty: int,
+    reverses: ProductionOrder | None,
+) -> MovementResult:
+    same = (
+        previous.order_number == order
+        and previous.work_center_id == wc.id
+        and previous.movement_type == mtype
+        and previous.quantity == stored_qty
+        and previous.user_id == user.id
+        and previous.reverses_id == (reverses.id if reverses else None)
+    )
+    if not same:
+        raise Conflict(
+            'This entry was already used for a different movement; nothing was recorded. Start a new entry.',
+            field='request_id',
+        )
+    assert previous.id is not None
+    return MovementResult(
+        movement_id=previous.id,
+        request_id=previous.request_id,
+        order_number=order,
+        work_center_id=wc.id or 0,
+        work_center_code=wc.code,
+        movement_type=mtype,
+        quantity=previous.quantity,
+        qty_in=balance.qty_in,
+        qty_out=balance.qty_out,
+        created_at=previous.created_at,
+        reverses_id=previous.reverses_id,
+        already_recorded=True,
+    )
+
+
+def _work_center_for_entry(session: Session, user: User, work_center_id: int) -> WorkCenter:
+    wc = session.get(WorkCenter, work_center_id)
+    if wc is None:
+        raise NotFound('That work center does not exist.', field='work_center')
+    if not _may_see(session, user, work_center_id):
+        raise NotAllowed(
+            f"{wc.code} {wc.name} is not one of your department's work centers; nothing was recorded.",
+            field='work_center',
+        )
+    if not wc.is_active:
+        raise NotAllowed(f'{wc.code} {wc.name} is deactivated; nothing was recorded.', field='work_center')
+    return wc
+
+
+def _may_see(session: Session, user: User, work_center_id: int) -> bool:
+    if user.is_admin:
+        return True
+    if user.department_id is None:
+        return False
+    link = session.exec(
+        select(WorkCenterDepartment.work_center_id)
+        .join(Department, Department.id == WorkCenterDepartment.department_id)
+        .where(
+            WorkCenterDepartment.work_center_id == work_center_id,
+            WorkCenterDepartment.department_id == user.department_id,
+            Department.is_active,
+        )
+    ).first()
+    return link is not None
+
+
+def _check_undo_allowed(session: Session, user: User, original: ProductionOrder) -> None:
+    if original.user_id != user.id:
+        raise NotAllowed('You can only undo your own entries; ask an administrator to correct this one.')
+    if utcnow() - original.created_at > timedelta(seconds=UNDO_WINDOW_S):
+        raise NotAllowed(
+            f'Undo is possible for {UNDO_WINDOW_S // 60} minutes after an entry; ask an administrator to correct it.'
+        )
+    latest = session.exec(
+        select(ProductionOrder.id)
+        .where(
+            ProductionOrder.user_id == user.id,
+            ProductionOrder.work_center_id == original.work_center_id,
+            col(ProductionOrder.reverses_id).is_(None),
+        )
+        .order_by(col(ProductionOrder.id).desc())
+        .limit(1)
+    ).first()
+    if latest != original.id:
+        raise NotAllowed('Only your latest entry at this work center can be undone.')
+
+
+def _movement_summary(m: ProductionOrder) -> dict[str, Any]:
+    return {
+        'order_number': m.order_number,
+        'work_center_id': m.work_center_id,
+        'movement_type': m.movement_type,
+        'quantity': m.quantity,
+        'user_id': m.user_id,
+        'created_at': m.created_at.isoformat(),
+    }
+
+
+def _announce(db: Database, result: MovementResult) -> None:
+    # PostgreSQL already sent its NOTIFY with the commit; the listener delivers it to this process too.
+    if not db.is_postgres and not result.already_recorded:
+        live.deliver(live.Change(result.work_center_id, result.order_number))

@@ -1,0 +1,70 @@
+"""The one change feed: after a commit, the ledger announces which (work center, order) changed.
+
+With PostgreSQL the announcement is a NOTIFY sent inside the writing transaction (delivered only
+if it commits) and every app instance's listener hands it to its local subscribers. With SQLite it
+stays in this process and is handed over right after the commit. Subscribers are plain callables;
+the pages adapt them to NiceGUI. No nicegui import here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+CHANNEL = 'potrack_changes'
+
+
+@dataclass(frozen=True)
+class Change:
+    work_center_id: int
+    order_number: str
+    kind: str = 'movement'  # 'movement' or 'masters' (work centers / departments changed)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(',', ':'))
+
+    @classmethod
+    def from_json(cls, payload: str) -> Change:
+        data = json.loads(payload)
+        return cls(int(data['work_center_id']), str(data['order_number']), str(data.get('kind', 'movement')))
+
+
+Subscriber = Callable[[Change], None]
+_subscribers: list[Subscriber] = []
+_lock = threading.Lock()
+
+
+def subscribe(callback: Subscriber) -> Callable[[], None]:
+    """Call `callback(change)` for every change; returns the function that unsubscribes."""
+    with _lock:
+        _subscribers.append(callback)
+
+    def unsubscribe() -> None:
+        with _lock:
+            if callback in _subscribers:
+                _subscribers.remove(callback)
+
+    return unsubscribe
+
+
+def deliver(change: Change) -> None:
+    """Hand `change` to every local subscriber; one failing subscriber does not stop the rest."""
+    with _lock:
+        targets = list(_subscribers)
+    for callback in targets:
+        try:
+            callback(change)
+        except Exception:
+            log.exception('live subscriber failed for %s', change)
+
+
+def notify_in_transaction(session: Session, change: Change) -> None:
+    """PostgreSQL: queue a NOTIFY in the current transaction; it is sent only if the transaction commits."""
+    session.execute(text('SELECT pg_notify(:channel, :payload)'), {'channel': CHANNEL, 'payload': change.to_json()})

@@ -1,0 +1,168 @@
+"""Master data: departments, work centers and which work centers each department sees."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
+
+from potrack import audit
+from potrack.actors import Actor, load_user, require_admin, visible_work_center_ids
+from potrack.db.engine import Database, database
+from potrack.db.models import Department, WorkCenter, WorkCenterDepartment
+from potrack.errors import Conflict, InvalidInput, NotFound
+from potrack.validation import clean_text
+
+WORK_CENTER_CODE_RE = re.compile(r'[A-Z0-9][A-Z0-9_-]{0,19}')
+
+
+@dataclass(frozen=True)
+class WorkCenterInfo:
+    id: int
+    code: str
+    name: str
+    description: str
+    is_active: bool
+
+    @property
+    def label(self) -> str:
+        return f'{self.code} {self.name}'
+
+
+@dataclass(frozen=True)
+class DepartmentInfo:
+    id: int
+    name: str
+    description: str
+    is_active: bool
+    work_center_ids: tuple[int, ...]
+
+
+def wc_info(wc: WorkCenter) -> WorkCenterInfo:
+    assert wc.id is not None
+    return WorkCenterInfo(wc.id, wc.code, wc.name, wc.description, wc.is_active)
+
+
+def normalize_wc_code(raw: Any) -> str:
+    text = raw.strip().upper() if isinstance(raw, str) else ''
+    if not WORK_CENTER_CODE_RE.fullmatch(text):
+        raise InvalidInput('A work center code has 1 to 20 letters, digits, - or _ (e.g. WC006).', field='code')
+    return text
+
+
+def insert_department(session: Session, *, name: Any, description: Any = '', actor_id: int | None = None) -> Department:
+    clean = clean_text(name, field='name', label='The department name', max_len=60)
+    desc = clean_text(description, field='description', label='The description', max_len=200, required=False)
+    if session.exec(select(Department.id).where(func.lower(Department.name) == clean.lower())).first():
+        raise Conflict(f'A department named "{clean}" already exists.', field='name')
+    dept = Department(name=clean, description=desc)
+    session.add(dept)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action='department.create',
+        entity='department',
+        entity_id=dept.id,
+        after={'name': clean},
+    )
+    return dept
+
+
+def insert_work_center(
+    session: Session, *, code: Any, name: Any, description: Any = '', actor_id: int | None = None
+) -> WorkCenter:
+    clean_code = normalize_wc_code(code)
+    clean_name = clean_text(name, field='name', label='The work center name', max_len=60)
+    desc = clean_text(description, field='description', label='The description', max_len=200, required=False)
+    if session.exec(select(WorkCenter.id).where(WorkCenter.code == clean_code)).first():
+        raise Conflict(f'Work center code {clean_code} is already used.', field='code')
+    wc = WorkCenter(code=clean_code, name=clean_name, description=desc)
+    session.add(wc)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action='work_center.create',
+        entity='work_center',
+        entity_id=wc.id,
+        after={'code': clean_code, 'name': clean_name},
+    )
+    return wc
+
+
+def link_work_centers(session: Session, department_id: int, work_center_ids: set[int]) -> None:
+    """Make `work_center_ids` exactly the work centers the department sees."""
+    session.execute(delete(WorkCenterDepartment).where(col(WorkCenterDepartment.department_id) == department_id))
+    for wc_id in sorted(work_center_ids):
+        session.add(WorkCenterDepartment(work_center_id=wc_id, department_id=department_id))
+    session.flush()
+
+
+def list_work_centers(actor: Actor, *, active_only: bool = False, db: Database | None = None) -> list[WorkCenterInfo]:
+    """Work centers the actor may see, by code. Raises SignedOut."""
+    db = db or database()
+    with db.read() as session:
+        user = load_user(session, actor)
+        ids = visible_work_center_ids(session, user, active_only=active_only)
+        if not ids:
+            return []
+        rows = session.exec(select(WorkCenter).where(col(WorkCenter.id).in_(ids)).order_by(WorkCenter.code)).all()
+        return [wc_info(wc) for wc in rows]
+
+
+def list_departments(actor: Actor, *, db: Database | None = None) -> list[DepartmentInfo]:
+    """Every department with the work centers it sees (admins only). Raises NotAllowed, SignedOut."""
+    db = db or database()
+    with db.read() as session:
+        require_admin(session, actor)
+        links = session.exec(select(WorkCenterDepartment)).all()
+        by_dept: dict[int, list[int]] = {}
+        for link in links:
+            by_dept.setdefault(link.department_id, []).append(link.work_center_id)
+        return [
+            DepartmentInfo(d.id or 0, d.name, d.description, d.is_active, tuple(sorted(by_dept.get(d.id or 0, []))))
+            for d in session.exec(select(Department).order_by(Department.name)).all()
+        ]
+
+
+def create_department(
+    actor: Actor,
+    *,
+    name: Any,
+    description: Any = '',
+    work_center_ids: list[int] | None = None,
+    db: Database | None = None,
+) -> DepartmentInfo:
+    """Admin only: a new department seeing `work_center_ids`. Raises NotAllowed, InvalidInput, Conflict."""
+    db = db or database()
+
+    def unit(session: Session) -> DepartmentInfo:
+        admin = require_admin(session, actor)
+        dept = insert_department(session, name=name, description=description, actor_id=admin.id)
+        assert dept.id is not None
+        wanted = set(work_center_ids or [])
+        if wanted and len(session.exec(select(WorkCenter.id).where(col(WorkCenter.id).in_(wanted))).all()) != len(
+            wanted
+        ):
+            raise NotFound('One of the chosen work centers does not exist.', field='work_centers')
+        link_work_centers(session, dept.id, wanted)
+        return DepartmentInfo(dept.id, dept.name, dept.description, dept.is_active, tuple(sorted(wanted)))
+
+    return db.write(unit)
+
+
+def create_work_center(
+    actor: Actor, *, code: Any, name: Any, description: Any = '', db: Database | None = None
+) -> WorkCenterInfo:
+    """Admin only: a new work center. Raises NotAllowed, InvalidInput, Conflict."""
+    db = db or database()
+
+    def unit(session: Session) -> WorkCenterInfo:
+        admin = require_admin(session, actor)
+        return wc_info(insert_work_center(session, code=code, name=name, description=description, actor_id=admin.id))
+
+    return db.write(unit)

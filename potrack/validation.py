@@ -1,0 +1,114 @@
+"""Normalizing and checking what people type, before anything touches the database."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from potrack.config import ORDER_NUMBER_MAX_LEN, QUANTITY_MAX, REASON_MAX_LEN, REQUEST_ID_MAX_LEN
+from potrack.db.models import IN, OUT
+from potrack.errors import InvalidInput
+
+ORDER_NUMBER_RE = re.compile(r'[A-Z0-9][A-Z0-9\-_/.]*')
+REQUEST_ID_RE = re.compile(r'[A-Za-z0-9\-_.:]+')
+_CONTROL_RE = re.compile(r'[\x00-\x1f\x7f-\x9f]')
+
+
+def shown(text: str, limit: int = 30) -> str:
+    """A piece of user input fit to quote back in a message: short, without control characters."""
+    text = _CONTROL_RE.sub('?', text)
+    return text if len(text) <= limit else text[: limit - 1] + '…'
+
+
+def normalize_order_number(raw: Any) -> str:
+    """Trim, fold full-width forms (NFKC) and upper-case an order number; refuse anything else odd.
+
+    Scanners add CR, LF or tabs around the code; those are trimmed. Spaces inside the number, other
+    characters and overlong numbers are refused rather than guessed at.
+    """
+    if not isinstance(raw, str):
+        raise InvalidInput('Enter an order number.', field='order_number')
+    text = unicodedata.normalize('NFKC', raw).strip().upper()
+    if not text:
+        raise InvalidInput('Enter an order number.', field='order_number')
+    if len(text) > ORDER_NUMBER_MAX_LEN:
+        raise InvalidInput(
+            f'An order number has at most {ORDER_NUMBER_MAX_LEN} characters; this one has {len(text)}.',
+            field='order_number',
+        )
+    if not ORDER_NUMBER_RE.fullmatch(text):
+        raise InvalidInput(
+            f'Order number "{shown(text)}" may contain only letters A–Z, digits and - _ / . '
+            '(no spaces), and must start with a letter or digit.',
+            field='order_number',
+        )
+    return text
+
+
+def parse_quantity(raw: Any) -> int:
+    """A whole number of pieces between 1 and QUANTITY_MAX, from an int or typed text."""
+    if isinstance(raw, bool):
+        raise InvalidInput('Enter the number of pieces.', field='quantity')
+    value: int | None = None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, float | Decimal):
+        if raw == raw and raw not in (float('inf'), float('-inf')) and raw == int(raw):
+            value = int(raw)
+        else:
+            raise InvalidInput('The quantity must be a whole number of pieces.', field='quantity')
+    elif isinstance(raw, str):
+        text = unicodedata.normalize('NFKC', raw).strip().replace(',', '').replace('_', '')
+        if not text:
+            raise InvalidInput('Enter the number of pieces.', field='quantity')
+        if not text.lstrip('+-').isdigit() or not text.isascii() or len(text) > 12:
+            raise InvalidInput(f'The quantity must be a whole number of pieces, not "{shown(raw)}".', field='quantity')
+        value = int(text)
+    if value is None:
+        raise InvalidInput('Enter the number of pieces.', field='quantity')
+    if value < 1:
+        raise InvalidInput(f'The quantity must be at least 1; {value} was entered.', field='quantity')
+    if value > QUANTITY_MAX:
+        raise InvalidInput(
+            f'At most {QUANTITY_MAX:,} pieces can be recorded at once; {value:,} was entered.',
+            field='quantity',
+        )
+    return value
+
+
+def parse_movement_type(raw: Any) -> str:
+    text = raw.strip().upper() if isinstance(raw, str) else ''
+    if text not in (IN, OUT):
+        raise InvalidInput('Choose IN or OUT.', field='movement_type')
+    return text
+
+
+def normalize_request_id(raw: str | None) -> str:
+    """The idempotency key of a request; a fresh one when the caller has none."""
+    if raw is None:
+        return uuid.uuid4().hex
+    text = raw.strip() if isinstance(raw, str) else ''
+    if not text or len(text) > REQUEST_ID_MAX_LEN or not REQUEST_ID_RE.fullmatch(text):
+        raise InvalidInput(
+            f'A request id has 1 to {REQUEST_ID_MAX_LEN} letters, digits or - _ . : characters.',
+            field='request_id',
+        )
+    return text
+
+
+def clean_text(raw: Any, *, field: str, label: str, max_len: int, required: bool = True) -> str:
+    """Trimmed single-line text without control characters, within `max_len`."""
+    text = unicodedata.normalize('NFC', raw).strip() if isinstance(raw, str) else ''
+    text = _CONTROL_RE.sub(' ', text).strip()
+    if required and not text:
+        raise InvalidInput(f'{label} is required.', field=field)
+    if len(text) > max_len:
+        raise InvalidInput(f'{label} has at most {max_len} characters; this has {len(text)}.', field=field)
+    return text
+
+
+def clean_reason(raw: Any) -> str:
+    return clean_text(raw, field='reason', label='A reason', max_len=REASON_MAX_LEN)

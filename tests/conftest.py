@@ -1,0 +1,165 @@
+"""Fixtures: a fresh, migrated and provisioned database per test, on SQLite and (when configured) PostgreSQL.
+
+PostgreSQL tests run when POTRACK_TEST_DATABASE_URL points at a server; the suite then creates its own
+database there for the run and drops it at the end. Without the variable they are skipped, and pytest
+says so in its summary.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+# Settings are read once: make them test-friendly before any potrack module reads them.
+_DATA_DIR = tempfile.mkdtemp(prefix='potrack-test-')
+os.environ['POTRACK_DATA_DIR'] = _DATA_DIR
+os.environ['POTRACK_BCRYPT_ROUNDS'] = '4'
+os.environ.pop('DATABASE_URL', None)
+os.environ.pop('POTRACK_ADMIN_PASSWORD', None)
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from potrack.accounts import insert_user  # noqa: E402
+from potrack.actors import Actor  # noqa: E402
+from potrack.config import normalize_database_url, reset_settings  # noqa: E402
+from potrack.db import Database, use_database  # noqa: E402
+from potrack.db.migrate import upgrade  # noqa: E402
+from potrack.db.models import Department, User, WorkCenter  # noqa: E402
+from potrack.db.provision import provision  # noqa: E402
+
+PG_URL = os.environ.get('POTRACK_TEST_DATABASE_URL', '').strip()
+PG_SKIP_REASON = 'PostgreSQL tests skipped: set POTRACK_TEST_DATABASE_URL=postgresql://user@host/db to run them'
+TABLES = [
+    'audit_event',
+    'user_session',
+    'order_balance',
+    'production_order',
+    'workcenter_department',
+    '"user"',
+    'work_center',
+    'department',
+]
+TEST_PASSWORD = 'Kiosk-Pass-2026'
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_DATA_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope='session')
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run, migrated; dropped at the end."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    server = make_url(normalize_database_url(PG_URL))
+    name = f'potrack_test_{os.getpid()}_{uuid.uuid4().hex[:6]}'
+    admin = create_engine(server, isolation_level='AUTOCOMMIT')
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE {name}'))
+    except OperationalError as exc:  # configured but unreachable: a failure, never a skip
+        pytest.fail(f'POTRACK_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc.orig}')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope='session')
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp('template') / 'potrack.db'
+    db = Database(f'sqlite:///{path}')
+    upgrade(db)
+    db.dispose()
+    return path
+
+
+def _fresh_postgres(url: str) -> Database:
+    db = Database(url, pool_size=20)
+    with db.engine.begin() as conn:
+        conn.execute(text(f'TRUNCATE {", ".join(TABLES)} RESTART IDENTITY CASCADE'))
+    return db
+
+
+@pytest.fixture(params=['sqlite', pytest.param('postgresql', marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """A migrated, provisioned database, installed as the process's database for the test."""
+    reset_settings()
+    if request.param == 'sqlite':
+        path = tmp_path / 'potrack.db'
+        shutil.copy(sqlite_template, path)
+        database = Database(f'sqlite:///{path}')
+    else:
+        database = _fresh_postgres(request.getfixturevalue('pg_url'))
+    provision(database)
+    use_database(database)
+    yield database
+    use_database(None)
+    database.dispose()
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """PostgreSQL only, for behaviour SQLite does not have (row locks, NOTIFY, killed connections)."""
+    reset_settings()
+    database = _fresh_postgres(pg_url)
+    provision(database)
+    use_database(database)
+    yield database
+    use_database(None)
+    database.dispose()
+
+
+@pytest.fixture
+def admin(db: Database) -> Actor:
+    with db.read() as s:
+        user = s.exec(select(User).where(User.username == 'admin')).one()
+        return Actor(user.id or 0)
+
+
+@pytest.fixture
+def wc(db: Database) -> Callable[[str], int]:
+    """Work center id by code."""
+
+    def lookup(code: str) -> int:
+        with db.read() as s:
+            return s.exec(select(WorkCenter).where(WorkCenter.code == code)).one().id or 0
+
+    return lookup
+
+
+@pytest.fixture
+def make_user(db: Database) -> Callable[..., Actor]:
+    """Create a user in a department (by name) and return it as an actor."""
+
+    def create(username: str, department: str | None = 'Production', *, is_admin: bool = False) -> Actor:
+        def unit(s):  # type: ignore[no-untyped-def]
+            dept_id = None
+            if department:
+                dept_id = s.exec(select(Department).where(Department.name == department)).one().id
+            user = insert_user(
+                s,
+                username=username,
+                password=TEST_PASSWORD,
+                department_id=dept_id,
+                is_admin=is_admin,
+                must_change_password=False,
+                full_name=username.title(),
+            )
+            return Actor(user.id)
+
+        return db.write(unit)
+
+    return create
