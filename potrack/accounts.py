@@ -146,13 +146,12 @@ def create_user(actor: Actor, *, db: Database | None = None, **fields: Any) -> U
     return db.write(unit)
 
 
-def end_sessions(session: Session, user_id: int, reason: str) -> None:
-    """End every open session of a user at once (deactivation, password reset)."""
-    session.execute(
-        update(UserSession)
-        .where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
-        .values(ended_at=utcnow(), end_reason=reason)
-    )
+def end_sessions(session: Session, user_id: int, reason: str, *, keep: str | None = None) -> None:
+    """End every open session of a user at once (deactivation, password reset), except `keep`."""
+    query = update(UserSession).where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
+    if keep is not None:
+        query = query.where(col(UserSession.id) != keep)
+    session.execute(query.values(ended_at=utcnow(), end_reason=reason))
 
 
 def set_admin_from_cli(username: str, password: str, *, db: Database | None = None) -> tuple[UserInfo, bool]:

@@ -8,9 +8,11 @@ action, whatever the page still shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from potrack.config import settings
 from potrack.db.models import Department, User, UserSession, WorkCenter, WorkCenterDepartment
 from potrack.db.types import utcnow
 from potrack.errors import NotAllowed, SignedOut
@@ -31,9 +33,22 @@ def load_user(session: Session, actor: Actor) -> User:
         raise SignedOut(SIGNED_OUT_MESSAGE)
     if actor.session_id is not None:
         row = session.get(UserSession, actor.session_id)
-        if row is None or row.user_id != user.id or row.ended_at is not None or row.expires_at <= utcnow():
+        now = utcnow()
+        if (
+            row is None
+            or row.user_id != user.id
+            or row.ended_at is not None
+            or row.expires_at <= now
+            or row.last_seen_at + timedelta(seconds=idle_timeout_s(user)) <= now
+        ):
             raise SignedOut(SIGNED_OUT_MESSAGE)
     return user
+
+
+def idle_timeout_s(user: User) -> int:
+    """Seconds without activity after which a session ends: shorter for shared kiosks than for admins."""
+    cfg = settings()
+    return cfg.idle_timeout_admin_s if user.is_admin else cfg.idle_timeout_user_s
 
 
 def require_admin(session: Session, actor: Actor) -> User:

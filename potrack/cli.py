@@ -76,6 +76,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from potrack.app import configure_logging, serve
+
+    configure_logging()
+    serve()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='potrack', description='Production order tracking for factories.')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
@@ -85,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    add('serve', cmd_serve, 'serve the web app (the default when no command is given)')
     add('migrate', cmd_migrate, 'upgrade the database schema to the latest version')
     p = add('create-admin', cmd_create_admin, 'create an admin, or reset an existing user to an active admin')
     p.add_argument('username')
@@ -108,10 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reset_settings()
     try:
         settings()
-        if not getattr(args, 'func', None):
-            build_parser().print_help()
-            return 0
-        return int(args.func(args))
+        return int(getattr(args, 'func', cmd_serve)(args))
     except ConfigError as exc:
         print(f'potrack: {exc}', file=sys.stderr)
         return 2

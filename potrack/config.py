@@ -94,6 +94,7 @@ class Settings:
     idle_in_transaction_timeout_ms: int
     sqlite_busy_timeout_ms: int
     write_attempts: int
+    signin_slowdown_ms: int
     session_secret_env: str | None
 
     @property
@@ -147,6 +148,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         idle_in_transaction_timeout_ms=_int(env, 'POTRACK_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60000, minimum=1),
         sqlite_busy_timeout_ms=_int(env, 'POTRACK_SQLITE_BUSY_TIMEOUT_MS', 5000, minimum=1),
         write_attempts=_int(env, 'POTRACK_WRITE_ATTEMPTS', 5, minimum=1),
+        signin_slowdown_ms=_int(env, 'POTRACK_SIGNIN_SLOWDOWN_MS', 500),
         session_secret_env=env.get('SESSION_SECRET') or None,
     )
 

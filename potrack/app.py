@@ -1,0 +1,87 @@
+"""Assembles the web app: pages, HTTP routes, static assets, start-up; and `potrack serve`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from nicegui import app, ui
+
+from potrack.config import settings
+from potrack.pages import account, home, signin
+from potrack.pages.auth_routes import router as auth_router
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / 'assets'
+RECONNECT_TIMEOUT_S = 30.0  # a short network drop must not lose a half-typed kiosk entry
+HEAD_HTML = '<link rel="stylesheet" href="/assets/potrack.css"><script src="/assets/idle.js"></script>'
+_setup_done_for: int | None = None
+
+
+def setup() -> None:
+    """Register pages, routes and assets on NiceGUI's app. Idempotent per app instance (tests reset NiceGUI)."""
+    global _setup_done_for
+    if _setup_done_for == id(app.routes):
+        return
+    _setup_done_for = id(app.routes)
+    app.add_static_files('/assets', ASSETS_DIR)
+    app.include_router(auth_router)
+    ui.add_head_html(HEAD_HTML, shared=True)
+    for module in (signin, account, home):
+        module.register()
+
+
+def run_options() -> dict[str, Any]:
+    """The `ui.run` arguments for this configuration."""
+    cfg = settings()
+    return {
+        'host': cfg.host,
+        'port': cfg.port,
+        'title': 'potrack',
+        'favicon': ASSETS_DIR / 'favicon.svg',
+        'dark': True,
+        'reconnect_timeout': RECONNECT_TIMEOUT_S,
+        'storage_secret': cfg.session_secret,
+        'session_middleware_kwargs': {'https_only': cfg.https, 'same_site': 'lax', 'max_age': cfg.session_lifetime_s},
+        'show': False,
+        'reload': False,
+        'show_welcome_message': False,
+        'uvicorn_logging_level': 'warning',
+    }
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(name)s %(message)s'))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger('alembic').setLevel(logging.WARNING)
+
+
+def serve() -> None:
+    """Migrate, provision, and serve the app until Ctrl+C."""
+    from potrack.db import Database, use_database
+    from potrack.db.migrate import upgrade
+    from potrack.db.provision import DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, default_password_active, provision
+
+    cfg = settings()
+    db = Database()
+    if not db.ping():
+        raise SystemExit(f'potrack: cannot reach the database {cfg.database_label()}')
+    use_database(db)
+    upgrade(db)
+    provision(db)
+    scheme = 'https' if cfg.https else 'http'
+    shown_host = 'localhost' if cfg.host in ('0.0.0.0', '127.0.0.1', '::') else cfg.host  # noqa: S104
+    print(f'potrack: database {cfg.database_label()}', flush=True)
+    print(f'potrack: open {scheme}://{shown_host}:{cfg.port}/ in a browser (Ctrl+C stops)', flush=True)
+    if default_password_active(db):
+        print(
+            f'potrack: WARNING the default admin password is still active: sign in as {DEFAULT_ADMIN} / '
+            f'{DEFAULT_ADMIN_PASSWORD} and change it now',
+            flush=True,
+        )
+    setup()
+    ui.run(**run_options())

@@ -1,0 +1,88 @@
+"""Plain HTTP endpoints: the session cookie is set and cleared here (a websocket cannot set cookies)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from nicegui import run
+
+from potrack.authlog import auth_event
+from potrack.config import settings
+from potrack.db.engine import database
+from potrack.pages.guard import SESSION_COOKIE, safe_next, signin_url, source_address
+from potrack.sessions import end_session
+
+TICKET_TTL_S = 30
+router = APIRouter()
+
+
+class Tickets:
+    """One-time tickets carrying a fresh session token from the sign-in page to /auth/complete.
+
+    The token itself never appears in a URL; the ticket is useless after one use or 30 seconds.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[str, str, float]] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, token: str, next_path: str) -> str:
+        ticket = secrets.token_urlsafe(24)
+        with self._lock:
+            now = time.monotonic()
+            for key in [k for k, (_, _, exp) in self._items.items() if exp < now]:
+                del self._items[key]
+            self._items[ticket] = (token, safe_next(next_path), now + TICKET_TTL_S)
+        return ticket
+
+    def redeem(self, ticket: str) -> tuple[str, str] | None:
+        with self._lock:
+            item = self._items.pop(ticket, None)
+        if item is None or item[2] < time.monotonic():
+            return None
+        return item[0], item[1]
+
+
+tickets = Tickets()
+
+
+@router.get('/auth/complete')
+async def complete_signin(request: Request, ticket: str = '') -> RedirectResponse:
+    redeemed = tickets.redeem(ticket)
+    if redeemed is None:
+        return RedirectResponse(signin_url('/', 'expired'), status_code=303)
+    token, next_path = redeemed
+    old = request.cookies.get(SESSION_COOKIE)
+    if old and old != token:
+        await run.io_bound(end_session, old, 'replaced at sign-in')
+    response = RedirectResponse(next_path, status_code=303)
+    cfg = settings()
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=cfg.session_lifetime_s, httponly=True, samesite='lax', secure=cfg.https, path='/'
+    )
+    return response
+
+
+@router.get('/auth/signout')
+async def signout(request: Request, reason: str = '') -> RedirectResponse:
+    user_id = await run.io_bound(
+        end_session, request.cookies.get(SESSION_COOKIE), 'idle' if reason == 'idle' else 'signed out'
+    )
+    if user_id is not None:
+        auth_event('signout', user_id=user_id, source=source_address(request), reason=reason or 'button')
+    response = RedirectResponse(signin_url('/', 'idle' if reason == 'idle' else 'signedout'), status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path='/', httponly=True, samesite='lax', secure=settings().https)
+    return response
+
+
+@router.get('/healthz')
+async def healthz() -> JSONResponse:
+    ok = await run.io_bound(database().ping)
+    return JSONResponse(
+        {'status': 'ok' if ok else 'unavailable', 'database': 'reachable' if ok else 'unreachable'},
+        status_code=200 if ok else 503,
+    )

@@ -1,0 +1,106 @@
+"""The one helper that gives a page its signed-in user, or sends the browser to sign-in.
+
+A check at page load protects nothing after it: NiceGUI actions arrive over the websocket. So every
+action goes through `PageContext.call`, which runs the service off the event loop as this session's
+actor; the service re-checks the user and the session itself, and a refusal sends the page to sign-in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from nicegui import run, ui
+
+from potrack.actors import Actor
+from potrack.authlog import auth_event
+from potrack.errors import NotSaved, SignedOut
+from potrack.sessions import TOUCH_EVERY_S, SessionUser, validate_session
+
+SESSION_COOKIE = 'potrack_session'
+T = TypeVar('T')
+
+
+def safe_next(raw: str | None) -> str:
+    """A local path to go to after sign-in; anything else (other hosts, `javascript:`, `//x`) becomes '/'."""
+    if not raw or len(raw) > 500 or any(ord(c) < 32 or c in '\\' for c in raw):
+        return '/'
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not raw.startswith('/') or raw.startswith('//'):
+        return '/'
+    if parts.path.startswith(('/auth/', '/signin', '/_nicegui')):
+        return '/'
+    return raw
+
+
+def signin_url(next_path: str = '/', reason: str | None = None) -> str:
+    query = f'?next={quote(safe_next(next_path), safe="/")}'
+    return f'/signin{query}&reason={reason}' if reason else f'/signin{query}'
+
+
+def source_address(request: Request | None) -> str:
+    # Behind a reverse proxy uvicorn rewrites client.host from X-Forwarded-For (forwarded_allow_ips).
+    return (request.client.host if request and request.client else 'unknown')[:64]
+
+
+@dataclass
+class PageContext:
+    token: str
+    session_user: SessionUser
+    source: str
+    path: str
+    _touched: float = field(default_factory=time.monotonic)
+
+    @property
+    def actor(self) -> Actor:
+        return self.session_user.actor
+
+    @property
+    def is_admin(self) -> bool:
+        return self.session_user.user.is_admin
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run service `fn(actor, *args, **kwargs)` off the event loop; SignedOut sends the page to sign-in."""
+        try:
+            if time.monotonic() - self._touched > TOUCH_EVERY_S:
+                self.session_user = await run.io_bound(validate_session, self.token)
+                self._touched = time.monotonic()
+            return await run.io_bound(fn, self.actor, *args, **kwargs)
+        except SignedOut:
+            auth_event('session_refused', user=self.session_user.user.username, source=self.source, path=self.path)
+            ui.navigate.to(signin_url(self.path, 'ended'))
+            raise
+
+    async def touch(self) -> None:
+        """Activity without an action (typing, touching): keeps the session from going idle."""
+        try:
+            self.session_user = await run.io_bound(validate_session, self.token)
+            self._touched = time.monotonic()
+        except SignedOut:
+            ui.navigate.to(signin_url(self.path, 'ended'))
+
+
+async def open_page(
+    request: Request, *, admin_only: bool = False, password_page: bool = False
+) -> PageContext | Response:
+    """The page's context, or the response to send instead (sign-in, forced password change, not allowed)."""
+    path = request.url.path + (f'?{request.url.query}' if request.url.query else '')
+    token = request.cookies.get(SESSION_COOKIE)
+    try:
+        session_user = await run.io_bound(validate_session, token)
+    except SignedOut:
+        return RedirectResponse(signin_url(path, 'ended' if token else None), status_code=303)
+    except NotSaved:
+        return Response('potrack cannot reach its database right now. Try again in a moment.', status_code=503)
+    if session_user.must_change_password and not password_page:
+        return RedirectResponse('/account/password', status_code=303)
+    ctx = PageContext(token or '', session_user, source_address(request), path)
+    if admin_only and not session_user.user.is_admin:
+        auth_event('denied', user=session_user.user.username, source=ctx.source, path=request.url.path)
+        return RedirectResponse(f'/denied?path={quote(request.url.path, safe="/")}', status_code=303)
+    return ctx

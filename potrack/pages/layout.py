@@ -1,0 +1,67 @@
+"""The shell every signed-in page shares: header, navigation by role, dark theme, idle sign-out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import app, ui
+
+from potrack.pages.guard import PageContext
+
+NAV_USER = [
+    ('Kiosk', '/kiosk', 'qr_code_scanner'),
+    ('Balances', '/balances', 'inventory_2'),
+    ('Reports', '/reports', 'insights'),
+]
+NAV_ADMIN = [('Admin', '/admin', 'admin_panel_settings')]
+
+
+@contextmanager
+def frame(ctx: PageContext, title: str) -> Iterator[ui.column]:
+    """Header and navigation for `ctx`'s user; the page builds its content inside the yielded column."""
+    ui.page_title(f'{title} · potrack')
+    dark = ui.dark_mode(app.storage.user.get('dark', True))
+    user = ctx.session_user.user
+
+    def toggle_dark() -> None:
+        dark.value = not dark.value
+        app.storage.user['dark'] = dark.value
+
+    with ui.header().classes('items-center gap-2 px-3 py-1 bg-teal-900 text-white flex-wrap'):
+        with ui.link(target='/').classes('flex items-center gap-2 no-underline text-white'):
+            ui.image('/assets/logo.svg').classes('w-9 h-9')
+            ui.label('potrack').classes('text-xl font-bold tracking-wide')
+        ui.label(title).classes('text-lg opacity-80 ml-2 max-sm:hidden').mark('page-title')
+        ui.space()
+        for label, target, icon in NAV_USER + (NAV_ADMIN if ctx.is_admin else []):
+            active = ctx.path.startswith(target)
+            ui.button(label, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
+                f'flat no-caps size=lg {"color=amber" if active else "color=white"}'
+            ).mark(f'nav-{label.lower()}')
+        with ui.button(icon='account_circle').props('flat round color=white size=lg').mark('account-menu'):
+            with ui.menu().classes('min-w-64'):
+                with ui.column().classes('p-4 gap-1'):
+                    ui.label(user.display_name).classes('text-lg font-bold').mark('user-name')
+                    ui.label(f'{user.department_name or "No department"} · {user.role}').mark('user-role')
+                ui.separator()
+                ui.menu_item('My account', on_click=lambda: ui.navigate.to('/account'))
+                ui.menu_item('Light / dark theme', on_click=toggle_dark)
+                ui.menu_item('Sign out', on_click=lambda: ui.navigate.to('/auth/signout')).mark('signout')
+    ui.on('potrack_activity', ctx.touch)
+    ui.run_javascript(f'window.potrackIdle && window.potrackIdle.start({int(ctx.session_user.idle_timeout_s)})')
+    with ui.column().classes('w-full max-w-screen-xl mx-auto p-3 gap-4') as content:
+        yield content
+
+
+@contextmanager
+def bare(title: str) -> Iterator[ui.column]:
+    """The shell of pages without a signed-in user (sign-in, not allowed): logo, title, theme."""
+    ui.page_title(f'{title} · potrack')
+    ui.dark_mode(True)
+    with ui.column().classes('w-full items-center justify-center min-h-screen p-4'):
+        with ui.row().classes('items-center gap-3 mb-2'):
+            ui.image('/assets/logo.svg').classes('w-12 h-12')
+            ui.label('potrack').classes('text-3xl font-bold')
+        with ui.card().classes('w-full max-w-md p-6 gap-4') as card:
+            yield card

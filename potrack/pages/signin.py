@@ -1,0 +1,67 @@
+"""Sign-in page: user name, password, a clear message when it fails."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from nicegui import run, ui
+
+from potrack.pages.auth_routes import tickets
+from potrack.pages.guard import safe_next, source_address
+from potrack.pages.layout import bare
+from potrack.signin import SignInFailed, sign_in
+
+REASONS = {
+    'ended': 'Your session has ended. Please sign in again.',
+    'idle': 'You were signed out after a while without activity.',
+    'signedout': 'You have signed out.',
+    'expired': 'The sign-in took too long. Please sign in again.',
+}
+
+
+def register() -> None:
+    @ui.page('/signin')
+    async def signin_page(request: Request, next: str = '/', reason: str = '') -> None:
+        target = safe_next(next)
+        source = source_address(request)
+        with bare('Sign in'):
+            ui.label('Sign in').classes('text-2xl font-bold')
+            if reason in REASONS:
+                ui.label(REASONS[reason]).classes('text-base opacity-80').mark('signin-reason')
+            username = (
+                ui.input('User name')
+                .props('outlined autofocus autocomplete=username size=lg')
+                .classes('w-full text-lg')
+                .mark('username')
+            )
+            password = (
+                ui.input('Password', password=True, password_toggle_button=True)
+                .props('outlined autocomplete=current-password')
+                .classes('w-full text-lg')
+                .mark('password')
+            )
+            error = ui.label('').classes('potrack-error text-base').props('role=alert').mark('signin-error')
+            error.set_visibility(False)
+
+            async def submit() -> None:
+                button.props('loading')
+                error.set_visibility(False)
+                try:
+                    result = await run.io_bound(sign_in, username.value, password.value, source=source)
+                except SignInFailed as exc:
+                    error.set_text(exc.message)
+                    error.set_visibility(True)
+                    password.value = ''
+                    password.run_method('focus')
+                    return
+                finally:
+                    button.props(remove='loading')
+                ui.navigate.to(f'/auth/complete?ticket={tickets.issue(result.token, target)}')
+
+            username.on('keydown.enter', lambda: password.run_method('focus'))
+            password.on('keydown.enter', submit)
+            button = (
+                ui.button('Sign in', on_click=submit)
+                .props('size=lg color=teal-7 unelevated')
+                .classes('w-full potrack-big-button')
+                .mark('signin-button')
+            )
