@@ -25,7 +25,7 @@ CHANNEL = 'potrack_changes'
 class Change:
     work_center_id: int
     order_number: str
-    kind: str = 'movement'  # 'movement' or 'masters' (work centers / departments changed)
+    kind: str = 'movement'  # 'movement'; 'masters' (work centers / departments changed); 'resync' (re-read all)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(',', ':'))
@@ -36,6 +36,7 @@ class Change:
         return cls(int(data['work_center_id']), str(data['order_number']), str(data.get('kind', 'movement')))
 
 
+RESYNC = Change(0, '', 'resync')
 Subscriber = Callable[[Change], None]
 _subscribers: list[Subscriber] = []
 _lock = threading.Lock()

@@ -93,6 +93,14 @@ def _fresh_postgres(url: str) -> Database:
     return db
 
 
+def _installed(database: Database) -> Iterator[Database]:
+    provision(database)
+    use_database(database)
+    yield database
+    use_database(None)
+    database.dispose()
+
+
 @pytest.fixture(params=['sqlite', pytest.param('postgresql', marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     """A migrated, provisioned database, installed as the process's database for the test."""
@@ -100,26 +108,25 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) ->
     if request.param == 'sqlite':
         path = tmp_path / 'potrack.db'
         shutil.copy(sqlite_template, path)
-        database = Database(f'sqlite:///{path}')
+        yield from _installed(Database(f'sqlite:///{path}'))
     else:
-        database = _fresh_postgres(request.getfixturevalue('pg_url'))
-    provision(database)
-    use_database(database)
-    yield database
-    use_database(None)
-    database.dispose()
+        yield from _installed(_fresh_postgres(request.getfixturevalue('pg_url')))
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """SQLite only: UI tests, whose behaviour does not depend on the database."""
+    reset_settings()
+    path = tmp_path / 'potrack.db'
+    shutil.copy(sqlite_template, path)
+    yield from _installed(Database(f'sqlite:///{path}'))
 
 
 @pytest.fixture
 def pg_db(pg_url: str) -> Iterator[Database]:
     """PostgreSQL only, for behaviour SQLite does not have (row locks, NOTIFY, killed connections)."""
     reset_settings()
-    database = _fresh_postgres(pg_url)
-    provision(database)
-    use_database(database)
-    yield database
-    use_database(None)
-    database.dispose()
+    yield from _installed(_fresh_postgres(pg_url))
 
 
 @pytest.fixture

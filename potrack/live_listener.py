@@ -1,0 +1,116 @@
+"""PostgreSQL LISTEN for the change feed: one thread per app instance, reconnecting by itself.
+
+Every instance on the same database hears every committed change (NOTIFY is sent at commit), and
+hands it to its local subscribers via `live.deliver`. After a reconnect it delivers a `resync` change:
+notices sent while it was away are lost, so pages re-read what they show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import threading
+
+import psycopg2
+import psycopg2.extensions
+from sqlalchemy.engine import make_url
+
+from potrack import live
+
+log = logging.getLogger(__name__)
+APPLICATION_NAME = 'potrack-listener'
+POLL_S = 1.0
+MAX_BACKOFF_S = 5.0
+
+
+class Listener:
+    def __init__(self, url: str) -> None:
+        u = make_url(url)
+        self._dsn = {
+            'host': u.host or 'localhost',
+            'port': u.port or 5432,
+            'user': u.username,
+            'password': u.password,
+            'dbname': u.database,
+            'application_name': APPLICATION_NAME,
+            'connect_timeout': 5,
+        }
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = threading.Event()
+        self.reconnects = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name='potrack-listener', daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        backoff = 0.2
+        first = True
+        while not self._stop.is_set():
+            try:
+                conn = psycopg2.connect(**{k: v for k, v in self._dsn.items() if v is not None})
+            except psycopg2.Error as exc:
+                log.warning('live listener cannot connect (%s); retrying in %.1f s', str(exc).strip(), backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            backoff = 0.2
+            try:
+                conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+                with conn.cursor() as cur:
+                    cur.execute(f'LISTEN {live.CHANNEL}')
+                self.connected.set()
+                if not first:
+                    self.reconnects += 1
+                    log.info('live listener reconnected; asking pages to resync')
+                    live.deliver(live.RESYNC)
+                first = False
+                self._listen(conn)
+            except (psycopg2.Error, OSError) as exc:
+                log.warning('live listener lost its connection (%s); reconnecting', str(exc).strip())
+            finally:
+                self.connected.clear()
+                with contextlib.suppress(psycopg2.Error):
+                    conn.close()
+
+    def _listen(self, conn: psycopg2.extensions.connection) -> None:
+        while not self._stop.is_set():
+            if select.select([conn], [], [], POLL_S) == ([], [], []):
+                continue
+            conn.poll()
+            while conn.notifies:
+                note = conn.notifies.pop(0)
+                try:
+                    change = live.Change.from_json(note.payload)
+                except (ValueError, KeyError, TypeError):
+                    log.warning('ignoring a malformed change notice: %r', note.payload[:200])
+                    continue
+                live.deliver(change)
+
+
+_listener: Listener | None = None
+
+
+def start(url: str) -> Listener:
+    """Start this process's listener (once)."""
+    global _listener
+    if _listener is None:
+        _listener = Listener(url)
+        _listener.start()
+    return _listener
+
+
+def stop() -> None:
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None

@@ -1,0 +1,47 @@
+"""An on-screen numeric keypad and quick steps for a quantity field on a touch screen."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from potrack.config import QUANTITY_MAX
+
+QUICK_STEPS = (1, 5, 10, 50, 100)
+
+
+def _as_int(text: str | None) -> int:
+    digits = ''.join(c for c in (text or '') if c.isdigit())
+    return int(digits) if digits else 0
+
+
+def keypad(field: ui.input) -> None:
+    """Digits, backspace and clear that edit `field`; the field stays the single source of the value."""
+
+    def press(key: str) -> None:
+        text = str(field.value or '')
+        if key == '⌫':
+            text = text[:-1]
+        elif key == 'C':
+            text = ''
+        elif len(text) < len(str(QUANTITY_MAX)):
+            text = (text + key).lstrip('0') or '0'
+        field.value = text
+
+    with ui.grid(columns=3).classes('w-full gap-2'):
+        for key in ['7', '8', '9', '4', '5', '6', '1', '2', '3', 'C', '0', '⌫']:
+            ui.button(key, on_click=lambda k=key: press(k)).props('unelevated color=grey-8 no-caps').classes(
+                'potrack-key w-full'
+            ).mark(f'key-{key}')
+
+
+def quick_steps(field: ui.input) -> None:
+    """Buttons that add a common batch size to the quantity."""
+
+    def add(step: int) -> None:
+        field.value = str(min(_as_int(field.value) + step, QUANTITY_MAX))
+
+    with ui.row().classes('w-full gap-2 flex-nowrap'):
+        for step in QUICK_STEPS:
+            ui.button(f'+{step}', on_click=lambda s=step: add(s)).props('outline no-caps').classes(
+                'flex-1 potrack-key'
+            ).mark(f'step-{step}')

@@ -1,0 +1,227 @@
+"""The operator's kiosk: choose a work center, scan an order, key a quantity, press IN or OUT."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+from fastapi.responses import Response
+from nicegui import app, ui
+
+from potrack import live
+from potrack.errors import NotSaved, PotrackError
+from potrack.ledger import UNDO_REASON, MovementResult, record_movement, reverse_movement
+from potrack.masters import WorkCenterInfo, list_work_centers
+from potrack.pages.forms import clear_errors, show_refusal
+from potrack.pages.guard import PageContext, open_page
+from potrack.pages.keypad import keypad, quick_steps
+from potrack.pages.kiosk_panels import OrderCard, RecentEntries
+from potrack.pages.layout import frame
+from potrack.pages.live_bridge import changes
+from potrack.validation import normalize_order_number
+
+LAST_WC_KEY = 'kiosk_work_center'
+
+
+class Kiosk:
+    def __init__(self, ctx: PageContext, work_centers: list[WorkCenterInfo]) -> None:
+        self.ctx = ctx
+        self.work_centers = {wc.id: wc for wc in work_centers}
+        remembered = app.storage.user.get(LAST_WC_KEY)
+        self.wc_id: int | None = remembered if remembered in self.work_centers else None
+        if self.wc_id is None and len(work_centers) == 1:
+            self.wc_id = work_centers[0].id
+        self.request_id = uuid.uuid4().hex
+        self.request_key: tuple[object, ...] | None = None
+        self.build()
+
+    def build(self) -> None:
+        with ui.row().classes('w-full gap-3').mark('wc-cards'):
+            self.cards = {
+                wc.id: ui.button(on_click=lambda i=wc.id: self.choose(i))
+                .props('no-caps unelevated align=left')
+                .classes('potrack-card flex-1 min-w-40 text-left')
+                .mark(f'wc-{wc.code}')
+                for wc in self.work_centers.values()
+            }
+            for wc_id, card in self.cards.items():
+                wc = self.work_centers[wc_id]
+                with card, ui.column().classes('gap-0 items-start'):
+                    ui.label(wc.code).classes('text-2xl font-bold')
+                    ui.label(wc.name).classes('text-base')
+        with ui.row().classes('w-full gap-4 items-start max-md:flex-col'):
+            with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
+                self.build_form()
+            with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
+                self.card = OrderCard(self.ctx, self.work_centers)
+                self.recent = RecentEntries(self.ctx, self.undo)
+        self.paint_cards()
+
+    def build_form(self) -> None:
+        with ui.card().classes('w-full gap-3'):
+            self.order = (
+                ui.input('Order number', placeholder='Scan or type, then Enter')
+                .props('outlined autofocus clearable enterkeyhint=next autocomplete=off input-class=text-2xl')
+                .classes('w-full')
+                .mark('order')
+            )
+            self.qty = (
+                ui.input('Quantity (pieces)')
+                .props('outlined inputmode=numeric enterkeyhint=done autocomplete=off input-class=text-2xl')
+                .classes('w-full')
+                .mark('quantity')
+            )
+            self.fields = {'order_number': self.order, 'quantity': self.qty}
+            self.order.on('keydown.enter', self.order_entered)
+            self.order.on('blur', self.order_entered)
+            with ui.row().classes('w-full gap-3 flex-nowrap'):
+                self.in_button = (
+                    ui.button('IN', icon='login', on_click=lambda: self.save('IN'))
+                    .props('color=green-7 unelevated')
+                    .classes('flex-1 potrack-big-button')
+                    .mark('in')
+                )
+                self.out_button = (
+                    ui.button('OUT', icon='logout', on_click=lambda: self.save('OUT'))
+                    .props('color=amber-8 unelevated')
+                    .classes('flex-1 potrack-big-button')
+                    .mark('out')
+                )
+            with ui.card().classes('w-full').props('flat bordered') as self.status_box:
+                self.status = ui.label('').classes('text-xl').props('role=status aria-live=polite').mark('status')
+            self.status_box.set_visibility(False)
+            quick_steps(self.qty)
+            keypad(self.qty)
+
+    def paint_cards(self) -> None:
+        for wc_id, card in self.cards.items():
+            card.props(f'color={"teal-7" if wc_id == self.wc_id else "grey-8"}')
+        ready = self.wc_id is not None
+        self.in_button.set_enabled(ready)
+        self.out_button.set_enabled(ready)
+        if not ready:
+            self.say('Choose your work center first.', 'info')
+
+    async def choose(self, wc_id: int) -> None:
+        self.wc_id = wc_id
+        app.storage.user[LAST_WC_KEY] = wc_id
+        self.paint_cards()
+        self.status_box.set_visibility(False)
+        await self.recent.show(wc_id)
+        await self.card.show(self.card.order, wc_id)
+        self.order.run_method('focus')
+
+    async def order_entered(self) -> None:
+        raw = self.order.value or ''
+        if not raw.strip():
+            await self.card.show('', self.wc_id)
+            return
+        try:
+            order = normalize_order_number(raw)
+        except PotrackError as exc:
+            show_refusal(exc, self.fields)
+            return
+        clear_errors({'order_number': self.order})
+        if order != raw:
+            self.order.value = order
+        self.qty.run_method('focus')
+        if order != self.card.order:
+            await self.card.show(order, self.wc_id)
+
+    def say(self, text: str, kind: str) -> None:
+        colors = {'ok': 'bg-green-9 text-white', 'error': 'bg-red-9 text-white', 'info': 'bg-blue-grey-8 text-white'}
+        self.status_box.classes(replace=f'w-full {colors[kind]}')
+        self.status.set_text(text)
+        self.status_box.set_visibility(True)
+
+    def current_request_id(self, kind: str) -> str:
+        # The same entry pressed again (double tap, retry after "not saved") keeps its request id, so the
+        # ledger records it once; any change to the entry makes it a new request.
+        key = (self.wc_id, self.order.value, self.qty.value, kind)
+        if key != self.request_key:
+            self.request_key, self.request_id = key, uuid.uuid4().hex
+        return self.request_id
+
+    async def save(self, kind: str) -> None:
+        if self.wc_id is None:
+            self.say('Choose your work center first.', 'error')
+            return
+        clear_errors(self.fields)
+        request_id = self.current_request_id(kind)
+        self.in_button.disable()
+        self.out_button.disable()
+        try:
+            result: MovementResult = await self.ctx.call(
+                record_movement,
+                work_center_id=self.wc_id,
+                order_number=self.order.value,
+                quantity=self.qty.value,
+                movement_type=kind,
+                request_id=request_id,
+            )
+        except NotSaved as exc:
+            self.say(f'{exc.message} Your entry is still here.', 'error')
+            return
+        except PotrackError as exc:
+            show_refusal(exc, self.fields)
+            self.say(exc.message, 'error')
+            return
+        finally:
+            self.in_button.enable()
+            self.out_button.enable()
+        self.request_key = None
+        verb = 'received' if kind == 'IN' else 'sent on'
+        already = ' (this entry was already recorded)' if result.already_recorded else ''
+        self.say(
+            f'Saved{already}: {result.quantity} of {result.order_number} {verb} at {result.work_center_code}. '
+            f'Balance here now: {result.balance}.',
+            'ok',
+        )
+        self.qty.value = ''
+        self.order.value = ''
+        self.order.run_method('focus')
+        await self.card.show(result.order_number, self.wc_id)
+        await self.recent.refresh()
+
+    async def undo(self, movement_id: int) -> None:
+        try:
+            result = await self.ctx.call(reverse_movement, movement_id=movement_id, reason=UNDO_REASON)
+        except PotrackError as exc:
+            self.say(exc.message, 'error')
+            await self.recent.refresh()
+            return
+        self.say(
+            f'Undone: {result.movement_type} {-result.quantity} of {result.order_number}. '
+            f'Balance here now: {result.balance}.',
+            'ok',
+        )
+        await self.card.show(result.order_number, self.wc_id)
+        await self.recent.refresh()
+
+    async def on_change(self, change: live.Change) -> None:
+        if change.kind == 'resync' or change.work_center_id == self.wc_id:
+            await self.recent.refresh()
+        if change.kind == 'resync' or (
+            change.order_number == self.card.order and change.work_center_id in self.work_centers
+        ):
+            await self.card.refresh()
+
+
+def register() -> None:
+    @ui.page('/kiosk')
+    async def kiosk_page(request: Request) -> Response | None:
+        ctx = await open_page(request)
+        if isinstance(ctx, Response):
+            return ctx
+        work_centers = await ctx.call(list_work_centers, active_only=True)
+        with frame(ctx, 'Kiosk'):
+            if not work_centers:
+                ui.label('Your department has no active work centers. Ask an administrator.').classes('text-xl').mark(
+                    'no-work-centers'
+                )
+                return None
+            kiosk = Kiosk(ctx, work_centers)
+            changes.subscribe(kiosk.on_change)
+            if kiosk.wc_id is not None:
+                await kiosk.recent.show(kiosk.wc_id)
+        return None

@@ -1,0 +1,38 @@
+"""Brings the change feed onto NiceGUI's event loop as an `Event` that pages subscribe to.
+
+`live.deliver` runs in a worker thread (SQLite: right after the commit; PostgreSQL: the listener), so
+the hand-over goes through `call_soon_threadsafe`. Subscriptions die with their page's client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from nicegui import Event
+
+from potrack import live, live_listener
+from potrack.db.engine import database
+
+changes: Event[live.Change] = Event()
+_unsubscribe: Callable[[], None] | None = None
+
+
+def start() -> None:
+    """At app start-up: forward every change to `changes`; on PostgreSQL also start the LISTEN thread."""
+    global _unsubscribe
+    loop = asyncio.get_running_loop()
+    if _unsubscribe is not None:
+        _unsubscribe()
+    _unsubscribe = live.subscribe(lambda change: loop.call_soon_threadsafe(changes.emit, change))
+    db = database()
+    if db.is_postgres:
+        live_listener.start(db.url)
+
+
+def stop() -> None:
+    global _unsubscribe
+    if _unsubscribe is not None:
+        _unsubscribe()
+        _unsubscribe = None
+    live_listener.stop()
