@@ -16,15 +16,10 @@ from potrack.pages.auth_routes import router as auth_router
 ASSETS_DIR = Path(__file__).resolve().parent.parent / 'assets'
 RECONNECT_TIMEOUT_S = 30.0  # a short network drop must not lose a half-typed kiosk entry
 HEAD_HTML = '<link rel="stylesheet" href="/assets/potrack.css"><script src="/assets/idle.js"></script>'
-_setup_done_for: int | None = None
 
 
 def setup() -> None:
-    """Register pages, routes and assets on NiceGUI's app. Idempotent per app instance (tests reset NiceGUI)."""
-    global _setup_done_for
-    if _setup_done_for == id(app.routes):
-        return
-    _setup_done_for = id(app.routes)
+    """Register pages, routes and assets on NiceGUI's app (once per process; per test in the user fixture)."""
     app.add_static_files('/assets', ASSETS_DIR)
     app.include_router(auth_router)
     ui.add_head_html(HEAD_HTML, shared=True)

@@ -18,8 +18,9 @@ from potrack.ledger import record_movement, reverse_movement
 
 def test_in_then_out_updates_the_balance(db: Database, make_user, wc) -> None:
     op = make_user('anita')
-    first = record_movement(op, work_center_id=wc('WC002'), order_number=' po-2026-0012\r\n', quantity='40',
-                            movement_type='in')
+    first = record_movement(
+        op, work_center_id=wc('WC002'), order_number=' po-2026-0012\r\n', quantity='40', movement_type='in'
+    )
     assert (first.order_number, first.movement_type, first.balance) == ('PO-2026-0012', 'IN', 40)
     out = record_movement(op, work_center_id=wc('WC002'), order_number='PO-2026-0012', quantity=15, movement_type='OUT')
     assert (out.qty_in, out.qty_out, out.balance) == (40, 15, 25)
@@ -68,8 +69,9 @@ def test_bad_input_is_refused_and_nothing_written(db: Database, make_user, wc, o
 
 def test_full_width_scanner_input_is_normalized(db: Database, make_user, wc) -> None:
     op = make_user('anita')
-    result = record_movement(op, work_center_id=wc('WC001'), order_number='\tｐｏ－１２\n', quantity='１２',
-                             movement_type='IN')
+    result = record_movement(
+        op, work_center_id=wc('WC001'), order_number='\tｐｏ－１２\n', quantity='１２', movement_type='IN'
+    )
     assert (result.order_number, result.quantity) == ('PO-12', 12)
 
 
@@ -109,8 +111,14 @@ def test_inactive_user_or_department_is_refused(db: Database, make_user, wc) -> 
 def test_replaying_a_request_five_times_records_once(db: Database, make_user, wc) -> None:
     op = make_user('anita')
     results = [
-        record_movement(op, work_center_id=wc('WC001'), order_number='PO-7', quantity=5, movement_type='IN',
-                        request_id='kiosk-1-abc')
+        record_movement(
+            op,
+            work_center_id=wc('WC001'),
+            order_number='PO-7',
+            quantity=5,
+            movement_type='IN',
+            request_id='kiosk-1-abc',
+        )
         for _ in range(5)
     ]
     assert [r.already_recorded for r in results] == [False, True, True, True, True]
@@ -130,14 +138,22 @@ def test_replayed_out_is_not_refused_for_the_balance_it_already_took(db: Databas
 
 def test_reusing_a_request_id_for_other_content_is_refused(db: Database, make_user, wc) -> None:
     op = make_user('anita')
-    record_movement(op, work_center_id=wc('WC001'), order_number='PO-7', quantity=5, movement_type='IN',
-                    request_id='same-id')
+    record_movement(
+        op, work_center_id=wc('WC001'), order_number='PO-7', quantity=5, movement_type='IN', request_id='same-id'
+    )
     with pytest.raises(Conflict, match='already used for a different movement'):
-        record_movement(op, work_center_id=wc('WC001'), order_number='PO-7', quantity=6, movement_type='IN',
-                        request_id='same-id')
+        record_movement(
+            op, work_center_id=wc('WC001'), order_number='PO-7', quantity=6, movement_type='IN', request_id='same-id'
+        )
     with pytest.raises(InvalidInput, match='request id'):
-        record_movement(op, work_center_id=wc('WC001'), order_number='PO-7', quantity=6, movement_type='IN',
-                        request_id='bad id with spaces')
+        record_movement(
+            op,
+            work_center_id=wc('WC001'),
+            order_number='PO-7',
+            quantity=6,
+            movement_type='IN',
+            request_id='bad id with spaces',
+        )
 
 
 def test_admin_reverses_a_movement_with_a_reason(db: Database, admin: Actor, wc) -> None:
@@ -172,8 +188,11 @@ def test_operator_undoes_only_own_latest_entry_within_the_window(db: Database, m
         reverse_movement(anita, movement_id=first.movement_id, reason='undone at kiosk')
     assert reverse_movement(anita, movement_id=second.movement_id, reason='undone at kiosk').balance == 8
     with db.engine.begin() as conn:
-        conn.execute(update(ProductionOrder).where(ProductionOrder.id == first.movement_id)
-                     .values(created_at=first.created_at - timedelta(minutes=3)))
+        conn.execute(
+            update(ProductionOrder)
+            .where(ProductionOrder.id == first.movement_id)
+            .values(created_at=first.created_at - timedelta(minutes=3))
+        )
     with pytest.raises(NotAllowed, match='Undo is possible for 2 minutes'):
         reverse_movement(anita, movement_id=first.movement_id, reason='undone at kiosk')
 
