@@ -99,6 +99,15 @@ def _conditions(session: Session, actor: Actor, flt: MovementFilter) -> list[Any
     return where
 
 
+def movement_conditions(session: Session, actor: Actor, flt: MovementFilter) -> list[Any] | None:
+    """WHERE conditions on ProductionOrder for `flt` within the actor's scope; None when nothing can match.
+
+    For read services that aggregate or stream the same selection their own way (charts, Excel export).
+    Raises SignedOut, NotAllowed (a work center asked for is not visible), InvalidInput.
+    """
+    return _conditions(session, actor, flt)
+
+
 def _rows_query(where: list[Any], sort: str, descending: bool) -> Select[Any]:
     if sort not in MOVEMENT_SORTS:
         raise InvalidInput(f'Cannot sort movements by {sort!r}.', field='sort')
