@@ -18,7 +18,12 @@ def _open_database(migrate: bool = True, provision: bool = True):  # type: ignor
     from potrack.db.migrate import upgrade
     from potrack.db.provision import provision as provision_db
 
-    db = Database()
+    try:
+        db = Database()
+    except OSError as exc:  # an SQLite file whose folder cannot be created
+        raise SystemExit(
+            f'potrack: cannot reach the database {settings().database_label()} ({exc.strerror or exc})'
+        ) from None
     if not db.ping():
         raise SystemExit(f'potrack: cannot reach the database {settings().database_label()}')
     use_database(db)

@@ -111,11 +111,17 @@ class Settings:
         if self.session_secret_env:
             return self.session_secret_env
         path = self.data_dir / 'session_secret'
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        stored = path.read_text().strip() if path.exists() else ''
+        if stored:
+            return stored
+        # Missing, or left empty by a crash: an empty secret would sign cookies anyone can forge.
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # never readable by others
+        with os.fdopen(fd, 'w') as f:
+            f.write(secret)
+        path.chmod(0o600)
+        return secret
 
     def database_label(self) -> str:
         """The database URL without its password, fit to print."""

@@ -21,16 +21,15 @@ The fast path assumes nobody else records movements of the demo's brand-new orde
 
 from __future__ import annotations
 
-import heapq
-import io
 import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import accumulate, islice
+from itertools import accumulate, chain, pairwise
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, text, update
@@ -50,7 +49,6 @@ from potrack.timeutil import local_today
 
 FAST_THRESHOLD = 100_000
 MAX_MOVEMENTS = 10_000_000
-CHUNK_ROWS = 100_000  # rows per COPY / executemany batch on the fast path
 MINUTE = 60.0
 DAY = 86_400.0
 TARGET_SPAN_S = 28 * DAY  # orders are released over about this long ...
@@ -84,6 +82,7 @@ class Movement(NamedTuple):
     movement_type: str
     quantity: int
     user_id: int
+    order_seq: int  # 0 for this run's first order, 1 for the next …
 
 
 @dataclass(frozen=True)
@@ -261,65 +260,79 @@ def _line(db: Database, operators: list[DemoOperator]) -> _Line:
     return _Line(tuple(i for i, _ in wc_rows), tuple(c for _, c in wc_rows), tuple(candidates))
 
 
-def _split(rng: random.Random, total: int, parts: int) -> list[int]:
-    """`total` pieces in `parts` positive batches."""
-    parts = max(1, min(parts, total))
-    cuts = sorted(rng.sample(range(1, total), parts - 1))
-    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+def _split(rnd: Callable[[], float], total: int, parts: int) -> list[int]:
+    """`total` pieces in `parts` (1–3) positive batches."""
+    if parts < 2 or total < parts:
+        return [total]
+    cuts = {1 + int(rnd() * (total - 1)) for _ in range(parts - 1)}
+    bounds = [0, *sorted(cuts), total]
+    return [b - a for a, b in pairwise(bounds)]
 
 
-def _order_steps(rng: random.Random, n_wc: int) -> list[tuple[float, int, str, int]]:
+def _order_steps(rnd: Callable[[], float], n_wc: int) -> list[tuple[float, int, str, int]]:
     """One order's whole journey: (seconds after release, work center index, IN/OUT, quantity), in time order.
 
     At each work center the order comes IN in the batches the previous one sent OUT (the first one
-    receives the released material in 1–3 batches), waits in the queue there, and goes OUT in 1–3 batches,
-    each only once enough pieces have arrived, after some work; the next work center receives each batch a little later.
+    receives the released material in 1–3 batches), waits in the queue there, and goes OUT in 1–3
+    batches, each only once enough pieces have arrived and after some work; the next work center
+    receives each batch a little later. `rnd` is a `random.Random().random` (fast; plain arithmetic
+    instead of randint / uniform, which are several times slower at a million movements).
     """
-    qty = rng.randint(*ORDER_QTY)
+    lo, hi = ORDER_QTY
+    qty = lo + int(rnd() * (hi - lo + 1))
     arrivals: list[tuple[float, int]] = []
     t = 0.0
-    for q in _split(rng, qty, rng.randint(1, 3)):
+    for q in _split(rnd, qty, 1 + int(rnd() * 3)):
         arrivals.append((t, q))
-        t += rng.uniform(5, 90) * MINUTE
+        t += (5 + 85 * rnd()) * MINUTE
     steps: list[tuple[float, int, str, int]] = []
     for wc in range(n_wc):
         steps.extend((at, wc, IN, q) for at, q in arrivals)
         sent: list[tuple[float, int]] = []
         received = needed = i = 0
-        ready, last_out = 0.0, arrivals[0][0] + rng.uniform(30, 12 * 60) * MINUTE  # waits in the queue first
-        for q in _split(rng, qty, rng.randint(1, 3)):
+        ready, last_out = 0.0, arrivals[0][0] + (30 + 690 * rnd()) * MINUTE  # waits in the queue first
+        for q in _split(rnd, qty, 1 + int(rnd() * 3)):
             needed += q
             while received < needed:
                 ready, got = arrivals[i]
                 received += got
                 i += 1
-            last_out = max(last_out, ready) + rng.uniform(20, 180) * MINUTE
+            last_out = max(last_out, ready) + (20 + 160 * rnd()) * MINUTE  # the work on this batch
             steps.append((last_out, wc, OUT, q))
-            sent.append((last_out + rng.uniform(2, 45) * MINUTE, q))
+            sent.append((last_out + (2 + 43 * rnd()) * MINUTE, q))  # carried to the next work center
         arrivals = sent
     steps.sort()
     return steps
 
 
-def _timeline(seed: int, movements: int, gap_s: float, n_wc: int) -> Iterator[tuple[float, int, int, str, int]]:
-    """Exactly `movements` movements of orders released about every `gap_s`, in time order.
+def _timeline(seed: int, movements: int, gap_s: float, n_wc: int) -> Iterator[list[tuple[float, int, int, str, int]]]:
+    """Exactly `movements` movements of orders released about every `gap_s`, in time order, in batches.
 
-    Yields (timeline seconds, order index, work center index, IN/OUT, quantity). Orders are released in
-    time order and every movement of an order comes after its release, so a heap of the pending
-    movements of the orders under way is enough: memory stays bounded however many are asked for.
-    Stopping at the count leaves the latest orders part-way down the line.
+    Yields lists of (timeline seconds, order index, work center index, IN/OUT, quantity). Orders are
+    released in time order and each movement of an order comes after its release, so once every order
+    released before a boundary is generated, the pending movements before that boundary are final: sort,
+    hand them on, keep the rest. Memory stays bounded by the orders under way, however many movements
+    are asked for. Stopping at the count leaves the latest orders part-way down the line.
     """
-    rng = random.Random(seed)
-    pending: list[tuple[float, int, int, int, str, int]] = []
-    next_order, next_release = 0, 0.0
-    for _ in range(movements):
-        while not pending or next_release <= pending[0][0]:
-            for step, (offset, wc, kind, qty) in enumerate(_order_steps(rng, n_wc)):
-                heapq.heappush(pending, (next_release + offset, next_order, step, wc, kind, qty))
-            next_order += 1
-            next_release += gap_s * rng.uniform(0.3, 1.7)
-        t, order, _step, wc, kind, qty = heapq.heappop(pending)
-        yield t, order, wc, kind, qty
+    rnd = random.Random(seed).random
+    window = max(6 * 3600.0, 200 * gap_s)
+    pending: list[tuple[float, int, int, int, str, int]] = []  # (t, order, step, wc, kind, qty)
+    order, release, boundary, left = 0, 0.0, 0.0, movements
+    while left > 0:
+        boundary += window
+        while release < boundary:
+            pending += [
+                (release + offset, order, step, wc, kind, qty)
+                for step, (offset, wc, kind, qty) in enumerate(_order_steps(rnd, n_wc))
+            ]
+            order += 1
+            release += gap_s * (0.3 + 1.4 * rnd())
+        pending.sort()
+        cut = min(bisect_left(pending, (boundary,)), left)
+        if cut:
+            yield [(t, o, wc, kind, qty) for t, o, _step, wc, kind, qty in pending[:cut]]
+            del pending[:cut]
+            left -= cut
 
 
 def _next_order_number(db: Database, prefix: str) -> int:
@@ -340,18 +353,18 @@ def _next_order_number(db: Database, prefix: str) -> int:
 def _make_plan(db: Database, movements: int, seed: int, line: _Line) -> _Plan:
     """Fix the release rate so the orders cover about TARGET_SPAN_S, and place the last movement minutes ago."""
     n_wc = len(line.work_center_ids)
-    sample = random.Random(seed ^ 0x5EED)
+    sample = random.Random(seed ^ 0x5EED).random
     per_order = sum(len(_order_steps(sample, n_wc)) for _ in range(400)) / 400
     orders = max(1.0, movements / per_order)
     lifetime = 2 * DAY  # about how long an order takes down the whole line
-    gap_s = max(MINUTE, (TARGET_SPAN_S - lifetime) / orders)
+    gap_s = max(1.0, (TARGET_SPAN_S - lifetime) / orders)
     # A first pass over the same seed finds where the timeline ends, so it can be anchored to now.
     t_end = 0.0
-    for t, *_ in _timeline(seed, movements, gap_s, n_wc):
-        t_end = t
+    for batch in _timeline(seed, movements, gap_s, n_wc):
+        t_end = batch[-1][0]
     scale = min(1.0, MAX_SPAN_S / t_end) if t_end > 0 else 1.0
     prefix = f'PO-{local_today().year}-'
-    end_at = time.time() - random.Random(seed).uniform(1, 10) * MINUTE
+    end_at = time.time() - (1 + 9 * random.Random(seed).random()) * MINUTE
     return _Plan(
         seed, movements, gap_s, t_end, end_at, scale, prefix, _next_order_number(db, prefix), uuid.uuid4().hex[:12]
     )
@@ -361,14 +374,23 @@ def _span_days(plan: _Plan) -> float:
     return plan.t_end * plan.scale / DAY
 
 
-def _movements(plan: _Plan, line: _Line) -> Iterator[Movement]:
-    """The planned movements in time order, with real times, order numbers and the user recording each."""
-    pick = random.Random(plan.seed + 1)
-    n_wc = len(line.work_center_ids)
-    for t, order, wc, kind, qty in _timeline(plan.seed, plan.movements, plan.gap_s, n_wc):
-        ids, cum = line.candidates[wc]
-        user_id = ids[0] if len(ids) == 1 else pick.choices(ids, cum_weights=cum)[0]
-        yield Movement(plan.real_time(t), plan.order_number(order), line.work_center_ids[wc], kind, qty, user_id)
+def _movements(plan: _Plan, line: _Line) -> Iterator[list[Movement]]:
+    """The planned movements in time order, in batches: real times, order numbers, the user recording each."""
+    pick = random.Random(plan.seed + 1).random
+    wc_ids = line.work_center_ids
+    offset, scale = plan.end_at - plan.t_end * plan.scale, plan.scale
+    numbers: dict[int, str] = {}
+    for batch in _timeline(plan.seed, plan.movements, plan.gap_s, len(wc_ids)):
+        made = []
+        for t, order, wc, kind, qty in batch:
+            ids, cum = line.candidates[wc]
+            user_id = ids[0] if len(ids) == 1 else ids[bisect_right(cum, pick() * cum[-1])]
+            number = numbers.get(order)
+            if number is None:
+                number = numbers[order] = plan.order_number(order)
+                numbers.pop(order - 5000, None)  # orders that long ago are finished: keep the dict small
+            made.append(Movement(offset + t * scale, number, wc_ids[wc], kind, qty, user_id, order))
+        yield made
 
 
 # --- the real write path ---------------------------------------------------------------------------------
@@ -379,13 +401,13 @@ def _load_real(db: Database, plan: _Plan, line: _Line, out: Callable[[str], None
     started = time.monotonic()
     made: list[tuple[int, float]] = []  # movement id, planned time
     latest: dict[tuple[int, str], tuple[float, int]] = {}  # (work center, order) → its last planned time, user
-    orders: set[str] = set()
+    orders = 0
     step = max(1, plan.movements // 10)
     ledger_log = logging.getLogger('potrack.ledger')
     level = ledger_log.level
     ledger_log.setLevel(logging.WARNING)  # one log line per demo movement helps nobody
     try:
-        for i, mv in enumerate(_movements(plan, line), 1):
+        for i, mv in enumerate(chain.from_iterable(_movements(plan, line)), 1):
             result = record_movement(
                 Actor(mv.user_id),
                 work_center_id=mv.work_center_id,
@@ -397,14 +419,14 @@ def _load_real(db: Database, plan: _Plan, line: _Line, out: Callable[[str], None
             )
             made.append((result.movement_id, mv.at))
             latest[(mv.work_center_id, mv.order_number)] = (mv.at, mv.user_id)
-            orders.add(mv.order_number)
+            orders = max(orders, mv.order_seq + 1)
             if i % step == 0 or i == plan.movements:
                 out(f'  recorded {i:,} / {plan.movements:,} ({100 * i // plan.movements}%), {_elapsed(started)}')
     finally:
         ledger_log.setLevel(level)
     _backdate(db, made, latest)
     out(f'  backdated {len(made):,} movements and {len(latest):,} balance rows to their planned times')
-    return len(orders)
+    return orders
 
 
 def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[int, str], tuple[float, int]]) -> None:
@@ -475,26 +497,49 @@ _LAST_USER_PG = '(ARRAY_AGG(p.user_id ORDER BY p.created_at DESC, p.id DESC))[1]
 _LAST_USER_SQLITE = 'p.user_id'
 
 
-def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(rows)
-    while chunk := list(islice(it, size)):
-        yield chunk
+def _bulk_batches(plan: _Plan, line: _Line, *, postgres: bool) -> Iterator[tuple[list[Any], int]]:
+    """The planned movements as rows to bulk-load, in time order, one timeline batch at a time.
 
-
-def _bulk_rows(plan: _Plan, line: _Line, *, postgres: bool) -> Iterator[tuple[Any, ...]]:
-    """Rows for COPY_COLUMNS, in time order; times as text PostgreSQL or SQLite's storage reads directly."""
-    for counter, mv in enumerate(_movements(plan, line), 1):
-        moment = datetime.fromtimestamp(mv.at, UTC)
-        stamp = (
-            moment.isoformat(sep=' ', timespec='microseconds')
-            if postgres
-            else moment.replace(tzinfo=None).isoformat(sep=' ', timespec='microseconds')  # naive UTC, as UTCDateTime
-        )
-        rid = f'demo-{plan.token}-{counter}'
-        yield mv.order_number, mv.work_center_id, mv.quantity, mv.movement_type, mv.user_id, stamp, rid
+    Yields (rows, orders so far). PostgreSQL: COPY text lines of COPY_COLUMNS; SQLite: tuples of them.
+    Times are written as text the database reads directly: timestamptz with +00 for PostgreSQL, naive
+    UTC 'YYYY-MM-DD HH:MM:SS.ffffff' as UTCDateTime stores it in SQLite. This is `_movements` done
+    inline, and the date part is formatted once per minute: at a million rows the Python per row is
+    what the load time is made of.
+    """
+    pick = random.Random(plan.seed + 1).random
+    wc_ids = line.work_center_ids
+    candidates = line.candidates
+    offset, scale = plan.end_at - plan.t_end * plan.scale, plan.scale
+    suffix = '+00' if postgres else ''
+    rid = f'demo-{plan.token}-'
+    minute_at, minute_text = -1, ''
+    number, number_of = '', -1
+    counter, orders = 0, 0
+    for batch in _timeline(plan.seed, plan.movements, plan.gap_s, len(wc_ids)):
+        rows: list[Any] = []
+        for t, order, wc, kind, qty in batch:
+            counter += 1
+            ids, cum = candidates[wc]
+            user_id = ids[0] if len(ids) == 1 else ids[bisect_right(cum, pick() * cum[-1])]
+            if order != number_of:
+                number, number_of = plan.order_number(order), order
+                orders = max(orders, order + 1)
+            at = offset + t * scale
+            whole = int(at)
+            minute, sec = divmod(whole, 60)
+            if minute != minute_at:
+                minute_at = minute
+                minute_text = datetime.fromtimestamp(minute * 60, UTC).strftime('%Y-%m-%d %H:%M:')
+            stamp = f'{minute_text}{sec:02d}.{int((at - whole) * 1_000_000):06d}{suffix}'
+            if postgres:
+                rows.append(f'{number}\t{wc_ids[wc]}\t{qty}\t{kind}\t{user_id}\t{stamp}\t{rid}{counter}\n')
+            else:
+                rows.append((number, wc_ids[wc], qty, kind, user_id, stamp, f'{rid}{counter}'))
+        yield rows, orders
 
 
 def _load_bulk(db: Database, plan: _Plan, line: _Line, out: Callable[[str], None]) -> int:
+    """Bulk-load the planned movements and build their balances in one transaction. Returns the order count."""
     started = time.monotonic()
     progress = _Progress(plan.movements, started, out)
     if db.is_postgres:
@@ -504,22 +549,46 @@ def _load_bulk(db: Database, plan: _Plan, line: _Line, out: Callable[[str], None
     out(f'  built the balances and committed, {_elapsed(started)}')
     if db.is_postgres:
         _vacuum_analyze(db)
-        out(f'  analyzed the tables, {_elapsed(started)}')
+        out(f'  vacuumed and analyzed the tables, {_elapsed(started)}')
     return orders
 
 
 class _Progress:
+    """Says how far the load is, every tenth."""
+
     def __init__(self, total: int, started: float, out: Callable[[str], None]) -> None:
         self.total, self.started, self.out = total, started, out
-        self.done = 0
-        self.orders: set[str] = set()
+        self.done = self.said = 0
 
-    def chunk(self, rows: list[tuple[Any, ...]]) -> None:
-        self.done += len(rows)
-        self.orders.update(r[0] for r in rows)
-        self.out(
-            f'  loaded {self.done:,} / {self.total:,} ({100 * self.done // self.total}%), {_elapsed(self.started)}'
-        )
+    def add(self, rows: int) -> None:
+        self.done += rows
+        tenth = 10 * self.done // self.total
+        if tenth > self.said:
+            self.said = tenth
+            self.out(f'  loaded {self.done:,} / {self.total:,} ({10 * tenth}%), {_elapsed(self.started)}')
+
+
+class _CopySource:
+    """A file for `copy_expert` to read from, filled batch by batch as PostgreSQL asks for more.
+
+    One COPY streams all rows: the server parses and indexes a batch while Python makes the next one
+    (a COPY per chunk would leave each side idle while the other works), and memory holds one batch.
+    """
+
+    def __init__(self, batches: Iterator[tuple[list[str], int]], progress: _Progress) -> None:
+        self.batches, self.progress = batches, progress
+        self.orders = 0
+
+    def read(self, size: int = -1) -> str:
+        for lines, orders in self.batches:
+            self.orders = orders
+            if lines:
+                self.progress.add(len(lines))
+                return ''.join(lines)
+        return ''
+
+    def readline(self, size: int = -1) -> str:  # part of the file protocol psycopg2 checks for
+        return self.read(size)
 
 
 def _load_bulk_postgres(db: Database, plan: _Plan, line: _Line, progress: _Progress) -> int:
@@ -531,10 +600,8 @@ def _load_bulk_postgres(db: Database, plan: _Plan, line: _Line, progress: _Progr
         cur.execute("SET LOCAL work_mem = '128MB'")
         cur.execute('SELECT COALESCE(MAX(id), 0) FROM production_order')
         first_id = cur.fetchone()[0]
-        for chunk in _chunks(_bulk_rows(plan, line, postgres=True), CHUNK_ROWS):
-            data = ''.join('\t'.join(map(str, row)) + '\n' for row in chunk)
-            cur.copy_expert(f'COPY production_order ({COPY_COLUMNS}) FROM STDIN', io.StringIO(data))
-            progress.chunk(chunk)
+        source = _CopySource(_bulk_batches(plan, line, postgres=True), progress)
+        cur.copy_expert(f'COPY production_order ({COPY_COLUMNS}) FROM STDIN', source, size=1 << 20)
         cur.execute(
             _UPSERT_BALANCES.format(last_user=_LAST_USER_PG).replace(':first_id', '%(first_id)s'),
             {'first_id': first_id},
@@ -545,7 +612,7 @@ def _load_bulk_postgres(db: Database, plan: _Plan, line: _Line, progress: _Progr
         raise
     finally:
         raw.close()
-    return len(progress.orders)
+    return source.orders
 
 
 def _vacuum_analyze(db: Database) -> None:
@@ -562,19 +629,19 @@ def _load_bulk_sqlite(db: Database, plan: _Plan, line: _Line, progress: _Progres
     insert = f'INSERT INTO production_order ({COPY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)'  # noqa: S608
 
     def unit(session: Session) -> int:
-        progress.done = 0
-        progress.orders.clear()
+        progress.done = progress.said = 0
+        orders = 0
         conn = session.connection()
         first_id = conn.exec_driver_sql('SELECT COALESCE(MAX(id), 0) FROM production_order').scalar_one()
         cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            for chunk in _chunks(_bulk_rows(plan, line, postgres=False), CHUNK_ROWS):
-                cur.executemany(insert, chunk)
-                progress.chunk(chunk)
+            for rows, orders in _bulk_batches(plan, line, postgres=False):  # noqa: B007 - the last count is kept
+                cur.executemany(insert, rows)
+                progress.add(len(rows))
         finally:
             cur.close()
         conn.execute(text(_UPSERT_BALANCES.format(last_user=_LAST_USER_SQLITE)), {'first_id': first_id})
-        return len(progress.orders)
+        return orders
 
     return db.write(unit)
 

@@ -41,3 +41,15 @@ class InsufficientBalance(PotrackError):
 
 class NotSaved(PotrackError):
     """The database could not be reached or kept failing; nothing was written, try again."""
+
+
+class NeedsConfirmation(PotrackError):
+    """The change is allowed but has a consequence the person must confirm first; nothing was written.
+
+    Deactivating a work center that still holds pieces: `pieces` and `orders` say how many.
+    """
+
+    def __init__(self, message: str, *, pieces: int, orders: int) -> None:
+        super().__init__(message)
+        self.pieces = pieces
+        self.orders = orders

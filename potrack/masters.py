@@ -7,16 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from potrack import audit
 from potrack.actors import Actor, load_user, require_admin, visible_work_center_ids
+from potrack.announce import MASTERS, write_announced
 from potrack.db.engine import Database, database
-from potrack.db.models import Department, WorkCenter, WorkCenterDepartment
+from potrack.db.models import Department, User, WorkCenter, WorkCenterDepartment
 from potrack.errors import Conflict, InvalidInput, NotFound
 from potrack.validation import clean_text
 
 WORK_CENTER_CODE_RE = re.compile(r'[A-Z0-9][A-Z0-9_-]{0,19}')
+NAME_MAX_LEN = 60
+DESCRIPTION_MAX_LEN = 200
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class DepartmentInfo:
     description: str
     is_active: bool
     work_center_ids: tuple[int, ...]
+    user_count: int = 0  # users (active or not) who belong to it
 
 
 def wc_info(wc: WorkCenter) -> WorkCenterInfo:
@@ -53,11 +58,27 @@ def normalize_wc_code(raw: Any) -> str:
     return text
 
 
+def clean_department_name(raw: Any) -> str:
+    return clean_text(raw, field='name', label='The department name', max_len=NAME_MAX_LEN)
+
+
+def clean_description(raw: Any) -> str:
+    return clean_text(raw, field='description', label='The description', max_len=DESCRIPTION_MAX_LEN, required=False)
+
+
+def check_department_name_free(session: Session, name: str, *, other_than: int | None = None) -> None:
+    """Refuse a department name already used, whatever its case (the database has a unique lower(name))."""
+    query = select(Department.id).where(func.lower(Department.name) == name.lower())
+    if other_than is not None:
+        query = query.where(col(Department.id) != other_than)
+    if session.exec(query).first() is not None:
+        raise Conflict(f'A department named "{name}" already exists.', field='name')
+
+
 def insert_department(session: Session, *, name: Any, description: Any = '', actor_id: int | None = None) -> Department:
-    clean = clean_text(name, field='name', label='The department name', max_len=60)
-    desc = clean_text(description, field='description', label='The description', max_len=200, required=False)
-    if session.exec(select(Department.id).where(func.lower(Department.name) == clean.lower())).first():
-        raise Conflict(f'A department named "{clean}" already exists.', field='name')
+    clean = clean_department_name(name)
+    desc = clean_description(description)
+    check_department_name_free(session, clean)
     dept = Department(name=clean, description=desc)
     session.add(dept)
     session.flush()
@@ -72,14 +93,26 @@ def insert_department(session: Session, *, name: Any, description: Any = '', act
     return dept
 
 
+def clean_wc_name(raw: Any) -> str:
+    return clean_text(raw, field='name', label='The work center name', max_len=NAME_MAX_LEN)
+
+
+def check_wc_code_free(session: Session, code: str, *, other_than: int | None = None) -> None:
+    """Refuse a work center code already used; codes are stored upper-case, so this ignores case."""
+    query = select(WorkCenter.id).where(func.upper(WorkCenter.code) == code)
+    if other_than is not None:
+        query = query.where(col(WorkCenter.id) != other_than)
+    if session.exec(query).first() is not None:
+        raise Conflict(f'Work center code {code} is already used.', field='code')
+
+
 def insert_work_center(
     session: Session, *, code: Any, name: Any, description: Any = '', actor_id: int | None = None
 ) -> WorkCenter:
     clean_code = normalize_wc_code(code)
-    clean_name = clean_text(name, field='name', label='The work center name', max_len=60)
-    desc = clean_text(description, field='description', label='The description', max_len=200, required=False)
-    if session.exec(select(WorkCenter.id).where(WorkCenter.code == clean_code)).first():
-        raise Conflict(f'Work center code {clean_code} is already used.', field='code')
+    clean_name = clean_wc_name(name)
+    desc = clean_description(description)
+    check_wc_code_free(session, clean_code)
     wc = WorkCenter(code=clean_code, name=clean_name, description=desc)
     session.add(wc)
     session.flush()
@@ -115,7 +148,10 @@ def list_work_centers(actor: Actor, *, active_only: bool = False, db: Database |
 
 
 def list_departments(actor: Actor, *, db: Database | None = None) -> list[DepartmentInfo]:
-    """Every department with the work centers it sees (admins only). Raises NotAllowed, SignedOut."""
+    """Every department (deactivated ones too) with its work centers and user count.
+
+    Admins only. Raises NotAllowed, SignedOut.
+    """
     db = db or database()
     with db.read() as session:
         require_admin(session, actor)
@@ -123,8 +159,22 @@ def list_departments(actor: Actor, *, db: Database | None = None) -> list[Depart
         by_dept: dict[int, list[int]] = {}
         for link in links:
             by_dept.setdefault(link.department_id, []).append(link.work_center_id)
+        counts = dict(
+            session.exec(
+                select(User.department_id, func.count())
+                .where(col(User.department_id).is_not(None))
+                .group_by(col(User.department_id))
+            ).all()
+        )
         return [
-            DepartmentInfo(d.id or 0, d.name, d.description, d.is_active, tuple(sorted(by_dept.get(d.id or 0, []))))
+            DepartmentInfo(
+                d.id or 0,
+                d.name,
+                d.description,
+                d.is_active,
+                tuple(sorted(by_dept.get(d.id or 0, []))),
+                int(counts.get(d.id, 0)),
+            )
             for d in session.exec(select(Department).order_by(Department.name)).all()
         ]
 
@@ -145,14 +195,20 @@ def create_department(
         dept = insert_department(session, name=name, description=description, actor_id=admin.id)
         assert dept.id is not None
         wanted = set(work_center_ids or [])
-        if wanted and len(session.exec(select(WorkCenter.id).where(col(WorkCenter.id).in_(wanted))).all()) != len(
-            wanted
-        ):
-            raise NotFound('One of the chosen work centers does not exist.', field='work_centers')
+        check_work_centers_exist(session, wanted)
         link_work_centers(session, dept.id, wanted)
         return DepartmentInfo(dept.id, dept.name, dept.description, dept.is_active, tuple(sorted(wanted)))
 
-    return db.write(unit)
+    try:
+        return write_announced(db, unit, MASTERS)
+    except IntegrityError:  # another admin created the same name a moment earlier
+        raise Conflict(f'A department named "{clean_department_name(name)}" already exists.', field='name') from None
+
+
+def check_work_centers_exist(session: Session, wanted: set[int]) -> None:
+    found = session.exec(select(WorkCenter.id).where(col(WorkCenter.id).in_(wanted))).all() if wanted else []
+    if len(found) != len(wanted):
+        raise NotFound('One of the chosen work centers does not exist.', field='work_centers')
 
 
 def create_work_center(
@@ -165,4 +221,7 @@ def create_work_center(
         admin = require_admin(session, actor)
         return wc_info(insert_work_center(session, code=code, name=name, description=description, actor_id=admin.id))
 
-    return db.write(unit)
+    try:
+        return write_announced(db, unit, MASTERS)
+    except IntegrityError:  # another admin created the same code a moment earlier
+        raise Conflict(f'Work center code {normalize_wc_code(code)} is already used.', field='code') from None

@@ -60,9 +60,9 @@ class SourceThrottle:
     def delay_s(self, source: str) -> float:
         with self._lock:
             excess = len(self._recent(source, time.monotonic())) - SOURCE_FREE_FAILURES
-        if excess < 0:
+        if excess <= 0:
             return 0.0
-        return min(settings().signin_slowdown_ms / 1000 * 2**excess, SOURCE_MAX_DELAY_S)
+        return min(settings().signin_slowdown_ms / 1000 * 2 ** (excess - 1), SOURCE_MAX_DELAY_S)
 
     def failed(self, source: str) -> None:
         with self._lock:

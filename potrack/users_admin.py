@@ -1,23 +1,29 @@
-"""What admins do to user accounts: activate/deactivate, reset passwords, unlock.
+"""What admins do to user accounts: list, create, edit, activate/deactivate, reset passwords, unlock.
 
 Deactivating a user or resetting their password ends their sessions in the same transaction, so a
-page they still have open is refused at its next action. The system never loses its last active admin.
+page they still have open is refused at its next action. The system never loses its last active admin:
+it cannot be deactivated or demoted, and no admin can deactivate or demote themselves. Every change is
+an audit event in the same transaction and is announced to open admin pages.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from potrack import audit, security
-from potrack.accounts import UserInfo, end_sessions, user_info
+from potrack.accounts import UserInfo, end_sessions, insert_user, normalize_email, normalize_username, user_info
 from potrack.actors import Actor, require_admin
+from potrack.announce import USERS, write_announced
 from potrack.authlog import auth_event
 from potrack.db.engine import Database, database
-from potrack.db.models import User
-from potrack.errors import Conflict, NotFound
+from potrack.db.models import Department, User
+from potrack.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from potrack.validation import clean_text
+
+FULL_NAME_MAX_LEN = 100
 
 
 def _target(session: Session, user_id: int) -> User:
@@ -28,7 +34,26 @@ def _target(session: Session, user_id: int) -> User:
 
 
 def active_admin_count(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(User).where(User.is_admin, User.is_active)).one())
+    return len(locked_active_admins(session))
+
+
+def locked_active_admins(session: Session) -> set[int]:
+    """Ids of the active admins, row-locked so two admins demoting each other at once cannot both succeed."""
+    query = select(User.id).where(User.is_admin, User.is_active).with_for_update()
+    return {user_id for user_id in session.exec(query).all() if user_id is not None}
+
+
+def _check_keeps_an_admin(session: Session, admin: User, user: User, verb: str) -> None:
+    """Refuse taking `user` out of the active admins when that is the acting admin or the last one."""
+    field = 'role' if verb == 'demoted' else None
+    admins = locked_active_admins(session)
+    if admin.id not in admins:
+        raise NotAllowed('Only an administrator can do this.')
+    if user.id == admin.id:
+        what = 'deactivate your own account' if verb == 'deactivated' else 'remove your own administrator role'
+        raise Conflict(f'You cannot {what}; ask another administrator.', field=field)
+    if user.is_active and user.is_admin and len(admins) <= 1:
+        raise Conflict(f'{user.username} is the last active administrator and cannot be {verb}.', field=field)
 
 
 def set_user_active(actor: Actor, *, user_id: int, active: bool, db: Database | None = None) -> UserInfo:
@@ -41,10 +66,8 @@ def set_user_active(actor: Actor, *, user_id: int, active: bool, db: Database | 
     def unit(session: Session) -> UserInfo:
         admin = require_admin(session, actor)
         user = _target(session, user_id)
-        if not active and user.id == admin.id:
-            raise Conflict('You cannot deactivate your own account.')
-        if not active and user.is_admin and user.is_active and active_admin_count(session) <= 1:
-            raise Conflict(f'{user.username} is the last active administrator and cannot be deactivated.')
+        if not active:
+            _check_keeps_an_admin(session, admin, user, 'deactivated')
         before = user.is_active
         user.is_active = active
         session.add(user)
@@ -61,7 +84,7 @@ def set_user_active(actor: Actor, *, user_id: int, active: bool, db: Database | 
         )
         return user_info(session, user)
 
-    info = db.write(unit)
+    info = write_announced(db, unit, USERS)
     auth_event('user_activated' if active else 'user_deactivated', user=info.username, by=actor.user_id)
     return info
 
@@ -89,7 +112,7 @@ def reset_password(
         audit.record(session, actor_id=admin.id, action='user.reset_password', entity='user', entity_id=user_id)
         return user_info(session, user), new
 
-    info, handed_over = db.write(unit)
+    info, handed_over = write_announced(db, unit, USERS)
     auth_event('password_reset', user=info.username, by=actor.user_id)
     return info, handed_over
 
@@ -115,6 +138,128 @@ def unlock_user(actor: Actor, *, user_id: int, db: Database | None = None) -> Us
         )
         return user_info(session, user)
 
-    info = db.write(unit)
+    info = write_announced(db, unit, USERS)
     auth_event('user_unlocked', user=info.username, by=actor.user_id)
+    return info
+
+
+def _clean_full_name(raw: Any) -> str:
+    return clean_text(raw, field='full_name', label='The full name', max_len=FULL_NAME_MAX_LEN)
+
+
+def _department_for(session: Session, department_id: int | None, is_admin: bool, current: int | None) -> str | None:
+    """The name of the department a user is given; operators need an active one to see work centers."""
+    if department_id is None:
+        if not is_admin:
+            raise InvalidInput('Choose the department whose work centers this operator uses.', field='department')
+        return None
+    dept = session.get(Department, department_id)
+    if dept is None:
+        raise NotFound('That department does not exist.', field='department')
+    if not dept.is_active and department_id != current:
+        raise InvalidInput(f'The department {dept.name} is deactivated; choose an active one.', field='department')
+    return dept.name
+
+
+def create_account(
+    actor: Actor,
+    *,
+    username: Any,
+    full_name: Any,
+    email: Any = None,
+    department_id: int | None = None,
+    is_admin: bool = False,
+    password: Any = None,
+    db: Database | None = None,
+) -> tuple[UserInfo, str]:
+    """Admin only: a new user who must change the password at first sign-in.
+
+    The password is the one typed, or a generated one when empty; it is returned to be shown once.
+    Raises NotAllowed, SignedOut, InvalidInput / NotFound (with the field), Conflict (user name taken).
+    """
+    name = normalize_username(username)
+    full = _clean_full_name(full_name)
+    mail = normalize_email(email)
+    new = security.generate_password() if password in (None, '') else password
+    security.check_new_password(new, username=name)
+    db = db or database()
+
+    def unit(session: Session) -> tuple[UserInfo, str]:
+        admin = require_admin(session, actor)
+        _department_for(session, department_id, is_admin, None)
+        user = insert_user(
+            session,
+            username=name,
+            password=new,
+            full_name=full,
+            email=mail,
+            is_admin=bool(is_admin),
+            department_id=department_id,
+            must_change_password=True,
+            actor_id=admin.id,
+        )
+        return user_info(session, user), new
+
+    try:
+        info, handed_over = write_announced(db, unit, USERS)
+    except IntegrityError:  # another admin created the same user name a moment earlier
+        raise Conflict(f'The user name "{name}" is already taken.', field='username') from None
+    auth_event('user_created', user=info.username, by=actor.user_id)
+    return info, handed_over
+
+
+def _snapshot(user: User, department_name: str | None) -> dict[str, Any]:
+    return {
+        'full_name': user.full_name,
+        'email': user.email,
+        'department': department_name,
+        'role': 'admin' if user.is_admin else 'operator',
+    }
+
+
+def update_user(
+    actor: Actor,
+    *,
+    user_id: int,
+    full_name: Any,
+    email: Any,
+    department_id: int | None,
+    is_admin: bool,
+    db: Database | None = None,
+) -> UserInfo:
+    """Admin only: change a user's full name, e-mail, department and role (the user name stays).
+
+    Raises NotAllowed, SignedOut, NotFound, InvalidInput (with the field), Conflict (demoting yourself
+    or the last active admin).
+    """
+    full = _clean_full_name(full_name)
+    mail = normalize_email(email)
+    db = db or database()
+
+    def unit(session: Session) -> UserInfo:
+        admin = require_admin(session, actor)
+        user = _target(session, user_id)
+        old_dept = session.get(Department, user.department_id) if user.department_id else None
+        new_dept = _department_for(session, department_id, is_admin, user.department_id)
+        if user.is_admin and not is_admin:
+            _check_keeps_an_admin(session, admin, user, 'demoted')
+        before = _snapshot(user, old_dept.name if old_dept else None)
+        user.full_name, user.email, user.department_id, user.is_admin = full, mail, department_id, bool(is_admin)
+        session.add(user)
+        after = _snapshot(user, new_dept)
+        changed = [key for key in after if after[key] != before[key]]
+        if changed:
+            audit.record(
+                session,
+                actor_id=admin.id,
+                action='user.update',
+                entity='user',
+                entity_id=user_id,
+                before={k: before[k] for k in changed},
+                after={k: after[k] for k in changed},
+            )
+        return user_info(session, user)
+
+    info = write_announced(db, unit, USERS)
+    auth_event('user_updated', user=info.username, by=actor.user_id)
     return info

@@ -18,6 +18,7 @@ from pathlib import Path
 _DATA_DIR = tempfile.mkdtemp(prefix='potrack-test-')
 os.environ['POTRACK_DATA_DIR'] = _DATA_DIR
 os.environ['POTRACK_BCRYPT_ROUNDS'] = '4'
+os.environ['POTRACK_SIGNIN_SLOWDOWN_MS'] = '1'
 os.environ.pop('DATABASE_URL', None)
 os.environ.pop('POTRACK_ADMIN_PASSWORD', None)
 
@@ -48,6 +49,21 @@ TABLES = [
     'department',
 ]
 TEST_PASSWORD = 'Kiosk-Pass-2026'
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signin_throttle() -> Iterator[None]:
+    """Failed sign-ins of one test must not slow down the next (they share the source address)."""
+    from potrack import signin
+
+    signin.throttle = signin.SourceThrottle()
+    yield
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = [r for r in terminalreporter.stats.get('skipped', []) if PG_SKIP_REASON in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f'{len(skipped)} {PG_SKIP_REASON}', yellow=True, bold=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -130,15 +146,26 @@ def pg_db(pg_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def admin(db: Database) -> Actor:
+def current_db(request: pytest.FixtureRequest) -> Database:
+    """Whichever database fixture the test asked for (sqlite_db, pg_db or the parametrized db)."""
+    for name in ('sqlite_db', 'pg_db', 'db'):
+        if name in request.fixturenames:
+            return request.getfixturevalue(name)
+    return request.getfixturevalue('db')
+
+
+@pytest.fixture
+def admin(current_db: Database) -> Actor:
+    db = current_db
     with db.read() as s:
         user = s.exec(select(User).where(User.username == 'admin')).one()
         return Actor(user.id or 0)
 
 
 @pytest.fixture
-def wc(db: Database) -> Callable[[str], int]:
+def wc(current_db: Database) -> Callable[[str], int]:
     """Work center id by code."""
+    db = current_db
 
     def lookup(code: str) -> int:
         with db.read() as s:
@@ -148,8 +175,9 @@ def wc(db: Database) -> Callable[[str], int]:
 
 
 @pytest.fixture
-def make_user(db: Database) -> Callable[..., Actor]:
+def make_user(current_db: Database) -> Callable[..., Actor]:
     """Create a user in a department (by name) and return it as an actor."""
+    db = current_db
 
     def create(username: str, department: str | None = 'Production', *, is_admin: bool = False) -> Actor:
         def unit(s):  # type: ignore[no-untyped-def]

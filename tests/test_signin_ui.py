@@ -1,15 +1,32 @@
-"""Signing in, the forced password change, sign-out, as a person at a browser experiences them."""
+"""Signing in, the forced password change, sign-out and ended sessions, as a person at a browser sees them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import httpx
+import pytest
 from nicegui.testing import User
+from sqlalchemy import update
 
 from potrack.db import Database
+from potrack.db.models import UserSession
+from potrack.db.types import utcnow
+from potrack.pages.guard import SESSION_COOKIE, safe_next
+from potrack.sessions import validate_session
+from potrack.users_admin import reset_password, set_user_active
+from tests.conftest import TEST_PASSWORD
 from tests.ui_helpers import field_error, session_cookie, settle, sign_in
 
 
-async def test_first_sign_in_forces_the_default_password_change(user: User, db: Database) -> None:
+def title_of(user: User) -> str:
+    return user.find(marker='page-title').elements.pop().text  # type: ignore[attr-defined]
+
+
+async def test_first_sign_in_forces_the_default_password_change(user: User, sqlite_db: Database) -> None:
     await sign_in(user, 'admin', 'admin123')
+    await user.should_see(marker='forced-change')
+    await user.open('/balances')  # any other page sends the admin back to the change
     await user.should_see(marker='forced-change')
     user.find(marker='current').type('admin123')
     user.find(marker='new').type('password')
@@ -21,5 +38,163 @@ async def test_first_sign_in_forces_the_default_password_change(user: User, db: 
     user.find(marker='repeat').clear().type('Str0ng-Factory-Pass')
     user.find(marker='save-password').click()
     await settle(user)
-    await user.should_see(marker='page-title')
-    assert session_cookie(user)
+    assert title_of(user) == 'Balances'
+
+
+@pytest.mark.parametrize(
+    ('new', 'repeat', 'field', 'message'),
+    [
+        ('short', 'short', 'new', 'A password needs at least 8 characters.'),
+        ('ü' * 40, 'ü' * 40, 'new', 'at most 72 bytes'),
+        ('Operator-7', 'Operator-8', 'repeat', 'The two new passwords differ.'),
+        ('admin123', 'admin123', 'new', 'That password is too common; choose another.'),
+        ('admin', 'admin', 'new', 'A password needs at least 8 characters.'),
+    ],
+)
+async def test_password_rules_are_shown_next_to_the_field(
+    user: User, sqlite_db: Database, new: str, repeat: str, field: str, message: str
+) -> None:
+    await sign_in(user, 'admin', 'admin123')
+    user.find(marker='current').type('admin123')
+    user.find(marker='new').type(new)
+    user.find(marker='repeat').type(repeat)
+    user.find(marker='save-password').click()
+    await settle(user)
+    assert message in (field_error(user, field) or '')
+    await user.should_see(marker='forced-change')
+
+
+async def test_wrong_password_says_so_and_keeps_the_user_name(user: User, sqlite_db: Database, make_user) -> None:
+    make_user('anita')
+    await sign_in(user, 'anita', 'not-my-password')
+    await user.should_see('Wrong user name or password.')
+    assert user.find(marker='username').elements.pop().value == 'anita'  # type: ignore[attr-defined]
+    assert session_cookie(user) is None
+
+
+async def test_lockout_after_five_failures_then_admin_unlock(user: User, sqlite_db: Database, make_user, admin) -> None:
+    from potrack.users_admin import unlock_user
+
+    anita = make_user('anita')
+    for _ in range(5):
+        await sign_in(user, 'anita', 'not-my-password')
+    await user.should_see('the account is locked for 15 minutes')
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    await user.should_see('This account is locked')
+    unlock_user(admin, user_id=anita.user_id)
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    assert title_of(user) == 'Kiosk'
+
+
+async def test_sign_in_rotates_the_session_and_the_planted_one_grants_nothing(
+    user: User, sqlite_db: Database, make_user
+) -> None:
+    make_user('anita')
+    user.http_client.cookies.set(SESSION_COOKIE, 'planted-by-attacker', domain='test.local')
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    after = session_cookie(user)
+    assert after and after != 'planted-by-attacker'
+    async with httpx.AsyncClient(transport=user.http_client._transport, base_url='http://test') as attacker:
+        attacker.cookies.set(SESSION_COOKIE, 'planted-by-attacker')
+        response = await attacker.get('/kiosk')
+    assert response.status_code == 303 and response.headers['location'].startswith('/signin')
+
+
+async def test_sign_out_ends_the_session_on_the_server(user: User, sqlite_db: Database, make_user) -> None:
+    make_user('anita')
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    token = session_cookie(user)
+    await user.open('/auth/signout')
+    await user.should_see('You have signed out.')
+    from potrack.errors import SignedOut
+
+    with pytest.raises(SignedOut):
+        validate_session(token)
+
+
+@pytest.mark.parametrize(
+    'target',
+    [
+        'https://evil.example/x',
+        '//evil.example',
+        'javascript:alert(1)',
+        '/\\evil.example',
+        'http:/evil',
+        '/auth/signout',
+    ],
+)
+async def test_open_redirects_are_ignored(user: User, sqlite_db: Database, make_user, target: str) -> None:
+    make_user('anita')
+    await sign_in(user, 'anita', TEST_PASSWORD, next_path=httpx.URL('', params={'x': target}).query.decode()[2:])
+    assert title_of(user) == 'Kiosk'
+
+
+def test_safe_next_keeps_local_paths_only() -> None:
+    assert safe_next('/reports?from=2026-11-01') == '/reports?from=2026-11-01'
+    for bad in ['https://evil.example', '//evil', 'javascript:alert(1)', '/\\evil', 'kiosk', '', None, '/a\nb']:
+        assert safe_next(bad) == '/'
+
+
+async def test_sign_in_returns_to_the_page_asked_for(user: User, sqlite_db: Database, make_user) -> None:
+    make_user('anita')
+    await user.open('/balances')
+    await user.should_see(marker='signin-button')
+    await sign_in(user, 'anita', TEST_PASSWORD, next_path='/balances')
+    assert title_of(user) == 'Balances'
+
+
+async def test_idle_session_sends_the_open_page_to_sign_in(user: User, sqlite_db: Database, make_user) -> None:
+    make_user('anita')
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=11)))
+    user.find(marker='wc-WC001').click()
+    await settle(user)
+    await user.should_see('Your session has ended. Please sign in again.')
+
+
+async def test_absolute_expiry_sends_the_open_page_to_sign_in(user: User, sqlite_db: Database, make_user) -> None:
+    make_user('anita')
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(update(UserSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    await user.open('/kiosk')
+    await user.should_see(marker='signin-button')
+
+
+@pytest.mark.parametrize('action', ['deactivate', 'reset'])
+async def test_deactivation_or_reset_ends_a_live_pages_powers(
+    user: User, sqlite_db: Database, make_user, admin, action: str
+) -> None:
+    anita = make_user('anita')
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    assert title_of(user) == 'Kiosk'
+    if action == 'deactivate':
+        set_user_active(admin, user_id=anita.user_id, active=False)
+    else:
+        reset_password(admin, user_id=anita.user_id)
+    user.find(marker='wc-WC002').click()
+    await settle(user)
+    await user.should_see('Your session has ended. Please sign in again.')
+
+
+async def test_regular_user_gets_not_allowed_on_admin_pages(user: User, sqlite_db: Database, make_user) -> None:
+    make_user('anita')
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    await user.open('/admin')
+    await user.should_see(marker='denied-title')
+    await user.should_not_see(marker='nav-admin')
+
+
+async def test_healthz_reports_the_database(user: User, sqlite_db: Database) -> None:
+    response = await user.http_client.get('/healthz')
+    assert response.status_code == 200 and response.json()['database'] == 'reachable'
+    from potrack.db import Database as Db
+    from potrack.db import use_database
+
+    use_database(Db('postgresql://postgres@127.0.0.1:1/nowhere'))
+    try:
+        response = await user.http_client.get('/healthz')
+    finally:
+        use_database(sqlite_db)
+    assert response.status_code == 503 and response.json()['database'] == 'unreachable'

@@ -9,11 +9,11 @@ from nicegui import ui
 from potrack import live
 from potrack.balances import WorkCenterTotal, work_center_totals
 from potrack.errors import PotrackError
+from potrack.pages import live_bridge
 from potrack.pages.balances_grid import OpenOrdersGrid
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext, open_page
 from potrack.pages.layout import frame
-from potrack.pages.live_bridge import changes
 
 ALL = 0
 
@@ -99,5 +99,5 @@ def register() -> None:
         with frame(ctx, 'Balances'):
             page = BalancesPage(ctx)
             await page.load()
-            changes.subscribe(page.on_change)
+            live_bridge.subscribe(page.on_change)
         return None

@@ -12,12 +12,12 @@ from potrack import live
 from potrack.errors import NotSaved, PotrackError
 from potrack.ledger import UNDO_REASON, MovementResult, record_movement, reverse_movement
 from potrack.masters import WorkCenterInfo, list_work_centers
+from potrack.pages import live_bridge
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
 from potrack.pages.keypad import keypad, quick_steps
 from potrack.pages.kiosk_panels import OrderCard, RecentEntries
 from potrack.pages.layout import frame
-from potrack.pages.live_bridge import changes
 from potrack.validation import normalize_order_number
 
 LAST_WC_KEY = 'kiosk_work_center'
@@ -36,19 +36,8 @@ class Kiosk:
         self.build()
 
     def build(self) -> None:
-        with ui.row().classes('w-full gap-3').mark('wc-cards'):
-            self.cards = {
-                wc.id: ui.button(on_click=lambda i=wc.id: self.choose(i))
-                .props('no-caps unelevated align=left')
-                .classes('potrack-card flex-1 min-w-40 text-left')
-                .mark(f'wc-{wc.code}')
-                for wc in self.work_centers.values()
-            }
-            for wc_id, card in self.cards.items():
-                wc = self.work_centers[wc_id]
-                with card, ui.column().classes('gap-0 items-start'):
-                    ui.label(wc.code).classes('text-2xl font-bold')
-                    ui.label(wc.name).classes('text-base')
+        self.cards_row = ui.row().classes('w-full gap-3').mark('wc-cards')
+        self.build_cards()
         with ui.row().classes('w-full gap-4 items-start max-md:flex-col'):
             with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
                 self.build_form()
@@ -56,6 +45,36 @@ class Kiosk:
                 self.card = OrderCard(self.ctx, self.work_centers)
                 self.recent = RecentEntries(self.ctx, self.undo)
         self.paint_cards()
+
+    def build_cards(self) -> None:
+        self.cards_row.clear()
+        self.cards: dict[int, ui.button] = {}
+        with self.cards_row:
+            for wc in self.work_centers.values():
+                card = (
+                    ui.button(on_click=lambda i=wc.id: self.choose(i))
+                    .props('no-caps unelevated align=left')
+                    .classes('potrack-card flex-1 min-w-40 text-left')
+                    .mark(f'wc-{wc.code}')
+                )
+                with card, ui.column().classes('gap-0 items-start'):
+                    ui.label(wc.code).classes('text-2xl font-bold')
+                    ui.label(wc.name).classes('text-base')
+                self.cards[wc.id] = card
+
+    async def reload_work_centers(self) -> None:
+        """An admin changed work centers or department links: show the new set, keep the typed entry."""
+        try:
+            work_centers = await self.ctx.call(list_work_centers, active_only=True)
+        except PotrackError:
+            return
+        self.work_centers.clear()
+        self.work_centers.update({wc.id: wc for wc in work_centers})
+        if self.wc_id not in self.work_centers:
+            self.wc_id = work_centers[0].id if len(work_centers) == 1 else None
+        self.build_cards()
+        self.paint_cards()
+        await self.recent.show(self.wc_id)
 
     def build_form(self) -> None:
         with ui.card().classes('w-full gap-3'):
@@ -199,6 +218,9 @@ class Kiosk:
         await self.recent.refresh()
 
     async def on_change(self, change: live.Change) -> None:
+        if change.kind not in ('movement', 'resync'):
+            await self.reload_work_centers()
+            return
         if change.kind == 'resync' or change.work_center_id == self.wc_id:
             await self.recent.refresh()
         if change.kind == 'resync' or (
@@ -221,7 +243,7 @@ def register() -> None:
                 )
                 return None
             kiosk = Kiosk(ctx, work_centers)
-            changes.subscribe(kiosk.on_change)
+            live_bridge.subscribe(kiosk.on_change)
             if kiosk.wc_id is not None:
                 await kiosk.recent.show(kiosk.wc_id)
         return None

@@ -175,4 +175,5 @@ def _undo_candidate(rows: list[MovementRow], user_id: int) -> UndoCandidate | No
         mine.id,
         f'Undo {mine.movement_type} {mine.quantity} of {mine.order_number} '
         f'(until {format_local(deadline, with_seconds=True)[-8:]})',
+        deadline,
     )

@@ -7,7 +7,7 @@ the hand-over goes through `call_soon_threadsafe`. Subscriptions die with their 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nicegui import Event
 
@@ -18,9 +18,17 @@ changes: Event[live.Change] = Event()
 _unsubscribe: Callable[[], None] | None = None
 
 
+def subscribe(callback: Callable[[live.Change], Awaitable[None] | None]) -> None:
+    """Call `callback(change)` on this page's client for every change, until the client goes away."""
+    changes.subscribe(callback)
+
+
 def start() -> None:
     """At app start-up: forward every change to `changes`; on PostgreSQL also start the LISTEN thread."""
-    global _unsubscribe
+    global _unsubscribe, changes
+    # A fresh Event per start: NiceGUI's test reset forgets Event instances created before it, so a
+    # module-level one would keep dead pages' subscriptions from earlier app lifetimes.
+    changes = Event()
     loop = asyncio.get_running_loop()
     if _unsubscribe is not None:
         _unsubscribe()

@@ -1,0 +1,219 @@
+"""Sign-in, lockout and sessions as services: what a person signing in, and an attacker, can observe."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text, update
+
+from potrack import signin
+from potrack.actors import Actor
+from potrack.db import Database
+from potrack.db.models import UserSession
+from potrack.db.types import utcnow
+from potrack.errors import Conflict, InvalidInput, NotAllowed, SignedOut
+from potrack.ledger import record_movement
+from potrack.masters import list_work_centers
+from potrack.security import token_digest
+from potrack.sessions import end_session, validate_session
+from potrack.signin import SignInFailed, change_password, sign_in
+from potrack.users_admin import reset_password, set_user_active, unlock_user
+from tests.conftest import TEST_PASSWORD
+
+
+def test_sign_in_returns_a_fresh_session_each_time(db: Database, make_user) -> None:
+    make_user('anita')
+    first = sign_in('Anita', TEST_PASSWORD, source='10.0.0.5')
+    second = sign_in('anita', TEST_PASSWORD, source='10.0.0.5')
+    assert first.token != second.token
+    assert validate_session(second.token).user.username == 'anita'
+    assert validate_session(first.token).user.username == 'anita'  # another browser stays signed in
+
+
+def test_a_planted_token_is_worthless(db: Database, make_user) -> None:
+    make_user('anita')
+    with pytest.raises(SignedOut):
+        validate_session('attacker-chosen-token')
+    result = sign_in('anita', TEST_PASSWORD, source='x')
+    assert result.token != 'attacker-chosen-token'
+
+
+def test_wrong_password_and_unknown_user_get_the_same_message(db: Database, make_user) -> None:
+    make_user('anita')
+    messages = []
+    for name, password in [('anita', 'wrong-password'), ('nobody', 'wrong-password')]:
+        with pytest.raises(SignInFailed) as err:
+            sign_in(name, password, source='x')
+        messages.append(err.value.message)
+    assert messages == ['Wrong user name or password.'] * 2
+
+
+def test_unknown_user_costs_as_much_as_a_wrong_password(db: Database, make_user) -> None:
+    make_user('anita')
+
+    def cost(name: str) -> float:
+        started = time.perf_counter()
+        for _ in range(5):
+            with pytest.raises(SignInFailed):
+                sign_in(name, 'wrong-password', source=f'src-{name}-{time.perf_counter()}')
+        return time.perf_counter() - started
+
+    known, unknown = cost('anita'), cost('nobody')
+    assert unknown > known * 0.5  # both pay one bcrypt check; an early return would be ~100× cheaper
+
+
+def test_five_failures_lock_the_account_and_an_admin_unlocks_it(db: Database, admin: Actor, make_user) -> None:
+    make_user('anita')
+    for _ in range(4):
+        with pytest.raises(SignInFailed, match='Wrong user name or password.'):
+            sign_in('anita', 'nope-nope', source='10.0.0.9')
+    with pytest.raises(SignInFailed, match='locked for 15 minutes'):
+        sign_in('anita', 'nope-nope', source='10.0.0.9')
+    with pytest.raises(SignInFailed, match='This account is locked'):
+        sign_in('anita', TEST_PASSWORD, source='10.0.0.9')
+    with db.read() as s:
+        user_id = s.exec(text('SELECT id FROM "user" WHERE username = \'anita\'')).one()[0]  # type: ignore[call-overload]
+    unlock_user(admin, user_id=user_id)
+    assert sign_in('anita', TEST_PASSWORD, source='10.0.0.9').user.username == 'anita'
+
+
+def test_failures_from_one_source_are_slowed_down(db: Database) -> None:
+    throttle = signin.SourceThrottle()
+    for _ in range(3):
+        throttle.failed('10.0.0.7')
+    assert throttle.delay_s('10.0.0.7') == 0.0
+    throttle.failed('10.0.0.7')
+    assert throttle.delay_s('10.0.0.7') > 0
+    assert throttle.delay_s('10.0.0.8') == 0.0
+
+
+def test_inactive_user_cannot_sign_in(db: Database, admin: Actor, make_user) -> None:
+    anita = make_user('anita')
+    set_user_active(admin, user_id=anita.user_id, active=False)
+    with pytest.raises(SignInFailed, match='deactivated'):
+        sign_in('anita', TEST_PASSWORD, source='x')
+
+
+def test_sign_out_ends_the_session_on_the_server(db: Database, make_user) -> None:
+    make_user('anita')
+    token = sign_in('anita', TEST_PASSWORD, source='x').token
+    end_session(token)
+    with pytest.raises(SignedOut):
+        validate_session(token)
+
+
+def _session_actor(token: str) -> Actor:
+    return validate_session(token).actor
+
+
+def test_idle_session_expires_and_its_actor_is_refused(db: Database, make_user, wc) -> None:
+    make_user('anita')
+    token = sign_in('anita', TEST_PASSWORD, source='x').token
+    actor = _session_actor(token)
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(UserSession)
+            .where(UserSession.id == token_digest(token))
+            .values(last_seen_at=utcnow() - timedelta(minutes=11))
+        )
+    with pytest.raises(SignedOut):
+        validate_session(token)
+    with pytest.raises(SignedOut):
+        record_movement(actor, work_center_id=wc('WC001'), order_number='PO-1', quantity=1, movement_type='IN')
+
+
+def test_admins_have_a_longer_idle_limit(db: Database, make_user) -> None:
+    make_user('boss', 'Management', is_admin=True)
+    token = sign_in('boss', TEST_PASSWORD, source='x').token
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(UserSession)
+            .where(UserSession.id == token_digest(token))
+            .values(last_seen_at=utcnow() - timedelta(minutes=11))
+        )
+    assert validate_session(token).idle_timeout_s == 1800
+
+
+def test_absolute_lifetime_ends_a_busy_session(db: Database, make_user) -> None:
+    make_user('anita')
+    token = sign_in('anita', TEST_PASSWORD, source='x').token
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(UserSession)
+            .where(UserSession.id == token_digest(token))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    with pytest.raises(SignedOut):
+        validate_session(token)
+
+
+def test_deactivation_and_password_reset_end_sessions_at_once(db: Database, admin: Actor, make_user, wc) -> None:
+    anita = make_user('anita')
+    token = sign_in('anita', TEST_PASSWORD, source='x').token
+    actor = _session_actor(token)
+    reset_password(admin, user_id=anita.user_id, password='Fresh-Start-99')
+    with pytest.raises(SignedOut):
+        list_work_centers(actor)
+    token = sign_in('anita', 'Fresh-Start-99', source='x').token
+    assert validate_session(token).must_change_password
+    actor = _session_actor(token)
+    set_user_active(admin, user_id=anita.user_id, active=False)
+    with pytest.raises(SignedOut):
+        record_movement(actor, work_center_id=wc('WC001'), order_number='PO-1', quantity=1, movement_type='IN')
+
+
+def test_admin_rules_protect_the_last_admin_and_refuse_operators(db: Database, admin: Actor, make_user) -> None:
+    anita = make_user('anita')
+    with pytest.raises(Conflict, match='cannot deactivate your own account'):
+        set_user_active(admin, user_id=admin.user_id, active=False)
+    boss = make_user('boss', 'Management', is_admin=True)
+    set_user_active(boss, user_id=admin.user_id, active=False)
+    with pytest.raises(Conflict, match='cannot deactivate your own account'):
+        set_user_active(boss, user_id=boss.user_id, active=False)
+    with pytest.raises(NotAllowed, match='Only an administrator'):
+        unlock_user(anita, user_id=anita.user_id)
+    with pytest.raises(NotAllowed):
+        reset_password(anita, user_id=boss.user_id)
+
+
+def test_change_password_rules(db: Database, make_user) -> None:
+    make_user('anita')
+    token = sign_in('anita', TEST_PASSWORD, source='x').token
+    actor = _session_actor(token)
+    cases = [
+        ('wrong', 'Good-Password-1', 'Good-Password-1', 'The current password is not right.'),
+        (TEST_PASSWORD, 'short', 'short', 'at least 8 characters'),
+        (TEST_PASSWORD, 'ä' * 40, 'ä' * 40, 'at most 72 bytes'),
+        (TEST_PASSWORD, 'anita', 'anita', 'at least 8'),
+        (TEST_PASSWORD, 'Anita123', 'Anita123', None),  # fine: not equal to the user name
+        (TEST_PASSWORD, 'admin123', 'admin123', 'too common'),
+        (TEST_PASSWORD, 'Good-Password-1', 'Good-Password-2', 'The two new passwords differ.'),
+    ]
+    for current, new, repeat, message in cases[:4] + cases[5:]:
+        with pytest.raises(InvalidInput, match=message):
+            change_password(actor, current=current, new=new, repeat=repeat)
+    with pytest.raises(InvalidInput, match='must not be the user name'):
+        change_password(actor, current=TEST_PASSWORD, new='ANITA   ', repeat='ANITA   ')
+    with pytest.raises(InvalidInput, match='differ from the current one'):
+        change_password(actor, current=TEST_PASSWORD, new=TEST_PASSWORD, repeat=TEST_PASSWORD)
+    change_password(actor, current=TEST_PASSWORD, new='Good-Password-1', repeat='Good-Password-1')
+    assert sign_in('anita', 'Good-Password-1', source='x')
+
+
+def test_overlong_password_at_sign_in_is_a_refusal_not_a_crash(db: Database, make_user) -> None:
+    make_user('anita')
+    with pytest.raises(SignInFailed, match='Wrong user name or password.'):
+        sign_in('anita', 'x' * 5000, source='x')
+
+
+def test_auth_events_are_logged_one_line_each(db: Database, make_user, caplog: pytest.LogCaptureFixture) -> None:
+    make_user('anita')
+    with caplog.at_level('INFO', logger='potrack.auth'):
+        with pytest.raises(SignInFailed):
+            sign_in('anita', 'wrong-pass', source='10.1.2.3')
+        sign_in('anita', TEST_PASSWORD, source='10.1.2.3')
+    lines = [r.getMessage() for r in caplog.records if r.name == 'potrack.auth']
+    assert 'event=signin_failed user=anita source=10.1.2.3 reason=wrong_password' in lines
+    assert 'event=signin user=anita source=10.1.2.3 role=operator' in lines
