@@ -1,0 +1,95 @@
+"""The journeys that matter, in a real browser: first sign-in, an operator's IN/OUT, a live update."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from potrack.accounts import insert_user
+from potrack.config import reset_settings
+from potrack.db import Database
+from tests.browser.pilot import click, see, shot, sign_in, type_into
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def add_operator(database_url: str, username: str, department: str = 'Production') -> None:
+    """Create an operator in the running server's database (as an admin would)."""
+    from sqlmodel import select
+
+    from potrack.db.models import Department
+
+    reset_settings()
+    db = Database(database_url)
+
+    def unit(s):  # type: ignore[no-untyped-def]
+        dept = s.exec(select(Department).where(Department.name == department)).one()
+        insert_user(
+            s,
+            username=username,
+            password=TEST_PASSWORD,
+            department_id=dept.id,
+            full_name=username.title(),
+            must_change_password=False,
+        )
+
+    db.write(unit)
+    db.dispose()
+
+
+def sqlite_url(server_dir: Path) -> str:
+    return f'sqlite:///{server_dir / "potrack.db"}'
+
+
+def test_first_start_sign_in_and_forced_password_change(start_server, browser, tmp_path: Path) -> None:
+    server = start_server()
+    driver = browser('admin')
+    sign_in(driver, server.url, 'admin', 'wrong-password')
+    see(driver, 'Wrong user name or password.')
+    shot(driver, 'signin-1-wrong-password')
+    sign_in(driver, server.url, 'admin', 'admin123')
+    see(driver, 'Choose a new password')
+    shot(driver, 'signin-2-forced-change')
+    type_into(driver, 'Current password', 'admin123')
+    type_into(driver, 'New password', 'Plant-Floor-2026')
+    type_into(driver, 'New password again', 'Plant-Floor-2026', enter=True)
+    see(driver, 'Totals per work center')
+    shot(driver, 'signin-3-home')
+    assert driver.title.startswith('Balances')
+
+
+def test_operator_in_then_out_and_a_second_browser_sees_it_live(start_server, browser, tmp_path: Path) -> None:
+    server = start_server()
+    add_operator(sqlite_url(tmp_path / 'a'), 'anita')
+    add_operator(sqlite_url(tmp_path / 'a'), 'viewer')
+    watcher = browser('watcher')
+    sign_in(watcher, server.url, 'viewer', TEST_PASSWORD)
+    see(watcher, 'WC001')
+    watcher.get(server.url + '/balances')
+    see(watcher, 'Totals per work center')
+
+    operator = browser('operator')
+    sign_in(operator, server.url, 'anita', TEST_PASSWORD)
+    see(operator, 'Assembly')
+    click(operator, 'WC002\nMachining')
+    type_into(operator, 'Order number', 'po-2026-0042', enter=True)
+    type_into(operator, 'Quantity (pieces)', '40')
+    click(operator, 'IN')
+    see(operator, 'Saved: 40 of PO-2026-0042 received at WC002. Balance here now: 40.')
+    shot(operator, 'kiosk-1-in-saved')
+    see(watcher, 'PO-2026-0042', timeout=2)
+    shot(watcher, 'kiosk-2-watcher-sees-in')
+
+    type_into(operator, 'Order number', 'PO-2026-0042', enter=True)
+    type_into(operator, 'Quantity (pieces)', '55')
+    click(operator, 'OUT')
+    see(operator, 'Only 40 pieces of PO-2026-0042 are at WC002; you tried to send 55.')
+    shot(operator, 'kiosk-3-out-refused')
+    type_into(operator, 'Quantity (pieces)', '15')
+    click(operator, 'OUT')
+    see(operator, 'Balance here now: 25.')
+    shot(operator, 'kiosk-4-out-saved')
+    see(watcher, '25', timeout=2)
+    shot(watcher, 'kiosk-5-watcher-sees-out')
