@@ -58,6 +58,11 @@ def period_range(
     raise InvalidInput(f'Choose a period: {", ".join(PERIODS.values())}.', field='period')
 
 
+def zone_label(moment: datetime | None = None) -> str:
+    """The configured zone's abbreviation at `moment` (default now), e.g. IST, for headers and file names."""
+    return (moment or datetime.now(UTC)).astimezone(settings().tz).tzname() or settings().timezone
+
+
 @dataclass(frozen=True)
 class WorkCenterChoice:
     id: int
@@ -211,7 +216,9 @@ def _held(session: Session, ids: set[int], flt: MovementFilter) -> dict[int, tup
     )
     who = {wc: (name, full) for wc, name, full in session.exec(latest).all()}
     held: dict[int, tuple[Any, ...]] = {}
-    for wc, balance, open_orders, last_at in session.exec(select(sums)).all():
+    for wc, balance, open_orders, last_at in session.exec(
+        select(sums.c.work_center_id, sums.c.balance, sums.c.open_orders, sums.c.last_at)
+    ).all():
         name, full = who.get(wc, (None, None))
         held[wc] = (int(balance or 0), int(open_orders or 0), _aware(last_at), name, full)
     return held
@@ -306,3 +313,37 @@ def _chart_days(flt: MovementFilter, data_days: set[date]) -> list[date]:
     if (last - first).days >= MAX_CHART_DAYS:
         first, last = max(first, min(data_days)), min(last, max(data_days))
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def build_filter(
+    choices: FilterChoices,
+    *,
+    today: date,
+    order: str = '',
+    match: str = 'prefix',
+    work_center_codes: tuple[str, ...] = (),
+    period: str = 'all',
+    date_from: date | None = None,
+    date_to: date | None = None,
+    movement_type: str | None = None,
+    username: str | None = None,
+) -> MovementFilter:
+    """A MovementFilter from what a person names (codes, a user name, a period) within their choices.
+
+    Raises InvalidInput naming the work center, user or period that is not one of the choices.
+    """
+    centers = {c.code.upper(): c.id for c in choices.work_centers}
+    ids = []
+    for code in work_center_codes:
+        if code.strip().upper() not in centers:
+            raise InvalidInput(f'{code} is not a work center you may see.', field='work_centers')
+        ids.append(centers[code.strip().upper()])
+    user_id = None
+    if username:
+        found = [u.id for u in choices.users if u.username == username.strip().lower()]
+        if not found:
+            raise InvalidInput(f'There is no user "{username}" among the people you may see.', field='user')
+        user_id = found[0]
+    first, last = period_range(period, today, date_from, date_to)
+    kind = movement_type.upper() if movement_type else None
+    return MovementFilter(order.strip(), match, tuple(sorted(set(ids))), first, last, kind, user_id)
