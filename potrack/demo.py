@@ -54,6 +54,7 @@ DAY = 86_400.0
 TARGET_SPAN_S = 28 * DAY  # orders are released over about this long ...
 MAX_SPAN_S = 29.5 * DAY  # ... and the first movement is never older than this
 ORDER_QTY = (20, 500)
+MAX_GAP_S = 12 * 3600.0  # orders are released at least this often
 # Departments that staff the stations do most of the entries; the others (engineering, management …)
 # may see the same work centers and now and then record something too.
 SHOP_FLOOR_DEPARTMENTS = {'production': 10.0, 'quality control': 10.0}
@@ -357,7 +358,9 @@ def _make_plan(db: Database, movements: int, seed: int, line: _Line) -> _Plan:
     per_order = sum(len(_order_steps(sample, n_wc)) for _ in range(400)) / 400
     orders = max(1.0, movements / per_order)
     lifetime = 2 * DAY  # about how long an order takes down the whole line
-    gap_s = max(1.0, (TARGET_SPAN_S - lifetime) / orders)
+    # A few orders are always under way, so there is work in progress when the plan stops: with few
+    # movements asked for, the orders cover less than TARGET_SPAN_S rather than trickle in days apart.
+    gap_s = min(MAX_GAP_S, max(1.0, (TARGET_SPAN_S - lifetime) / orders))
     # A first pass over the same seed finds where the timeline ends, so it can be anchored to now.
     t_end = 0.0
     for batch in _timeline(seed, movements, gap_s, n_wc):
@@ -414,7 +417,7 @@ def _load_real(db: Database, plan: _Plan, line: _Line, out: Callable[[str], None
                 order_number=mv.order_number,
                 quantity=mv.quantity,
                 movement_type=mv.movement_type,
-                request_id=f'demo-{plan.token}-{i}',
+                request_id=f'demo-{plan.token}-{i:08d}',
                 db=db,
             )
             made.append((result.movement_id, mv.at))
@@ -511,7 +514,7 @@ def _bulk_batches(plan: _Plan, line: _Line, *, postgres: bool) -> Iterator[tuple
     candidates = line.candidates
     offset, scale = plan.end_at - plan.t_end * plan.scale, plan.scale
     suffix = '+00' if postgres else ''
-    rid = f'demo-{plan.token}-'
+    rid = f'demo-{plan.token}-'  # + a zero-padded counter: appends at the end of the unique index
     minute_at, minute_text = -1, ''
     number, number_of = '', -1
     counter, orders = 0, 0
@@ -532,9 +535,9 @@ def _bulk_batches(plan: _Plan, line: _Line, *, postgres: bool) -> Iterator[tuple
                 minute_text = datetime.fromtimestamp(minute * 60, UTC).strftime('%Y-%m-%d %H:%M:')
             stamp = f'{minute_text}{sec:02d}.{int((at - whole) * 1_000_000):06d}{suffix}'
             if postgres:
-                rows.append(f'{number}\t{wc_ids[wc]}\t{qty}\t{kind}\t{user_id}\t{stamp}\t{rid}{counter}\n')
+                rows.append(f'{number}\t{wc_ids[wc]}\t{qty}\t{kind}\t{user_id}\t{stamp}\t{rid}{counter:08d}\n')
             else:
-                rows.append((number, wc_ids[wc], qty, kind, user_id, stamp, f'{rid}{counter}'))
+                rows.append((number, wc_ids[wc], qty, kind, user_id, stamp, f'{rid}{counter:08d}'))
         yield rows, orders
 
 
@@ -602,6 +605,7 @@ def _load_bulk_postgres(db: Database, plan: _Plan, line: _Line, progress: _Progr
         first_id = cur.fetchone()[0]
         source = _CopySource(_bulk_batches(plan, line, postgres=True), progress)
         cur.copy_expert(f'COPY production_order ({COPY_COLUMNS}) FROM STDIN', source, size=1 << 20)
+        progress.out(f'  COPY finished, {_elapsed(progress.started)}')
         cur.execute(
             _UPSERT_BALANCES.format(last_user=_LAST_USER_PG).replace(':first_id', '%(first_id)s'),
             {'first_id': first_id},
@@ -640,6 +644,7 @@ def _load_bulk_sqlite(db: Database, plan: _Plan, line: _Line, progress: _Progres
                 progress.add(len(rows))
         finally:
             cur.close()
+        progress.out(f'  inserted, {_elapsed(progress.started)}')
         conn.execute(text(_UPSERT_BALANCES.format(last_user=_LAST_USER_SQLITE)), {'first_id': first_id})
         return orders
 
