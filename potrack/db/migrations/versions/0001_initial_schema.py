@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import potrack.db.types
+from potrack.db.types import UTCDateTime
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column('name', sa.String(length=60), nullable=False),
         sa.Column('description', sa.String(length=200), server_default='', nullable=False),
         sa.Column('is_active', sa.Boolean(), nullable=False),
-        sa.Column('created_at', potrack.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ux_department_name_lower', 'department', [sa.text('lower(name)')], unique=True)
@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column('name', sa.String(length=60), nullable=False),
         sa.Column('description', sa.String(length=200), server_default='', nullable=False),
         sa.Column('is_active', sa.Boolean(), nullable=False),
-        sa.Column('created_at', potrack.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('code'),
     )
@@ -52,9 +52,9 @@ def upgrade() -> None:
         sa.Column('is_active', sa.Boolean(), nullable=False),
         sa.Column('must_change_password', sa.Boolean(), nullable=False),
         sa.Column('failed_signins', sa.Integer(), nullable=False),
-        sa.Column('locked_until', potrack.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('last_signin_at', potrack.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('created_at', potrack.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('locked_until', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('last_signin_at', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ['department_id'],
             ['department.id'],
@@ -83,7 +83,7 @@ def upgrade() -> None:
     op.create_table(
         'audit_event',
         sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-        sa.Column('at', potrack.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('actor_id', sa.Integer(), nullable=True),
         sa.Column('action', sa.String(length=40), nullable=False),
         sa.Column('entity', sa.String(length=40), nullable=False),
@@ -107,7 +107,7 @@ def upgrade() -> None:
         sa.Column('order_number', sa.String(length=40), nullable=False),
         sa.Column('qty_in', sa.BigInteger(), server_default='0', nullable=False),
         sa.Column('qty_out', sa.BigInteger(), server_default='0', nullable=False),
-        sa.Column('last_movement_at', potrack.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('last_movement_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('last_user_id', sa.Integer(), nullable=True),
         sa.CheckConstraint('0 <= qty_out AND qty_out <= qty_in', name='ck_order_balance_non_negative'),
         sa.ForeignKeyConstraint(
@@ -136,7 +136,7 @@ def upgrade() -> None:
         sa.Column('quantity', sa.Integer(), nullable=False),
         sa.Column('movement_type', sa.String(length=3), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
-        sa.Column('created_at', potrack.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('request_id', sa.String(length=64), nullable=False),
         sa.Column('reverses_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
         sa.Column('reason', sa.String(length=200), nullable=True),
@@ -178,10 +178,10 @@ def upgrade() -> None:
         'user_session',
         sa.Column('id', sa.String(length=64), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
-        sa.Column('created_at', potrack.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('last_seen_at', potrack.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('expires_at', potrack.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column('ended_at', potrack.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('last_seen_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('ended_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('end_reason', sa.String(length=40), nullable=True),
         sa.Column('source', sa.String(length=64), server_default='', nullable=False),
         sa.ForeignKeyConstraint(
