@@ -188,3 +188,24 @@ async def test_an_admins_work_center_change_reaches_an_open_kiosk(user: User, sq
     await settle(user)
     await user.should_not_see(marker='wc-WC003')
     assert user.find(marker='order').elements.pop().value == 'PO-77'  # type: ignore[attr-defined]
+
+
+async def test_database_outage_says_not_saved_and_keeps_the_entry(user: User, sqlite_db: Database,
+                                                                  make_user) -> None:
+    from potrack.db import use_database
+
+    actor = await open_kiosk(user, make_user)
+    user.find(marker='wc-WC001').click()
+    await settle(user)
+    use_database(Database('postgresql://postgres@127.0.0.1:1/unreachable'))
+    try:
+        await enter(user, 'PO-31', '6', 'in')
+    finally:
+        use_database(sqlite_db)
+    assert text_of(user, 'status').startswith('Not saved')
+    assert 'Your entry is still here.' in text_of(user, 'status')
+    assert user.find(marker='quantity').elements.pop().value == '6'  # type: ignore[attr-defined]
+    user.find(marker='in').click()  # the database is back: the same entry goes through once
+    await settle(user)
+    assert text_of(user, 'status').startswith('Saved: 6 of PO-31')
+    assert search_movements(actor, MovementFilter(order='PO-31')).totals.count == 1

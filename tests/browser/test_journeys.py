@@ -93,3 +93,17 @@ def test_operator_in_then_out_and_a_second_browser_sees_it_live(start_server, br
     shot(operator, 'kiosk-4-out-saved')
     see(watcher, '25', timeout=2)
     shot(watcher, 'kiosk-5-watcher-sees-out')
+
+
+def test_a_session_survives_an_app_restart(start_server, browser, tmp_path: Path) -> None:
+    server = start_server()
+    add_operator(sqlite_url(tmp_path / 'a'), 'anita')
+    driver = browser('operator')
+    sign_in(driver, server.url, 'anita', TEST_PASSWORD)
+    see(driver, 'Assembly')
+    server.stop()
+    restarted = start_server(name='a')  # same data folder: same database and cookie secret
+    driver.get(restarted.url + '/kiosk')
+    see(driver, 'Assembly')
+    assert '/signin' not in driver.current_url
+    shot(driver, 'restart-still-signed-in')
