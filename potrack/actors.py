@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from potrack.config import settings
 from potrack.db.models import Department, User, UserSession, WorkCenter, WorkCenterDepartment
@@ -67,8 +67,8 @@ def visible_work_center_ids(session: Session, user: User, *, active_only: bool =
         if user.department_id is None:
             return set()
         query = (
-            query.join(WorkCenterDepartment, WorkCenterDepartment.work_center_id == WorkCenter.id)
-            .join(Department, Department.id == WorkCenterDepartment.department_id)
+            query.join(WorkCenterDepartment, col(WorkCenterDepartment.work_center_id) == col(WorkCenter.id))
+            .join(Department, col(Department.id) == col(WorkCenterDepartment.department_id))
             .where(WorkCenterDepartment.department_id == user.department_id, Department.is_active)
         )
     return {wc_id for wc_id in session.exec(query).all() if wc_id is not None}

@@ -258,7 +258,7 @@ def _lock_balance(session: Session, db: Database, wc_id: int, order: str) -> Ord
     """Insert the balance row if missing, then lock it: row locks only serialize rows that exist."""
     insert = pg_insert if db.is_postgres else sqlite_insert
     session.execute(
-        insert(OrderBalance.__table__)  # type: ignore[arg-type]
+        insert(OrderBalance.__table__)  # type: ignore[attr-defined]
         .values(work_center_id=wc_id, order_number=order, qty_in=0, qty_out=0)
         .on_conflict_do_nothing(index_elements=['work_center_id', 'order_number'])
     )
@@ -331,7 +331,7 @@ def _may_see(session: Session, user: User, work_center_id: int) -> bool:
         return False
     link = session.exec(
         select(WorkCenterDepartment.work_center_id)
-        .join(Department, Department.id == WorkCenterDepartment.department_id)
+        .join(Department, col(Department.id) == col(WorkCenterDepartment.department_id))
         .where(
             WorkCenterDepartment.work_center_id == work_center_id,
             WorkCenterDepartment.department_id == user.department_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nicegui import ui
 
 from potrack.errors import PotrackError, SignedOut
@@ -18,7 +20,7 @@ def set_field_error(field: ui.element, message: str | None) -> None:
     field.update()
 
 
-def show_refusal(exc: PotrackError, fields: dict[str, ui.element] | None = None) -> None:
+def show_refusal(exc: PotrackError, fields: Mapping[str, ui.element] | None = None) -> None:
     """Put the message under its field when the page has that field, else in a notification."""
     if isinstance(exc, SignedOut):
         return  # the page is already on its way to sign-in
@@ -29,6 +31,6 @@ def show_refusal(exc: PotrackError, fields: dict[str, ui.element] | None = None)
         ui.notify(exc.message, type='negative', multi_line=True, timeout=8000)
 
 
-def clear_errors(fields: dict[str, ui.element]) -> None:
+def clear_errors(fields: Mapping[str, ui.element]) -> None:
     for field in fields.values():
         set_field_error(field, None)

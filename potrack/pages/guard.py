@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
@@ -24,6 +24,11 @@ from potrack.sessions import TOUCH_EVERY_S, SessionUser, validate_session
 
 SESSION_COOKIE = 'potrack_session'
 T = TypeVar('T')
+
+
+async def offload(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run blocking `fn` (database, bcrypt) in a worker thread so every other browser keeps being served."""
+    return cast(T, await run.io_bound(fn, *args, **kwargs))
 
 
 def safe_next(raw: str | None) -> str:
@@ -68,9 +73,9 @@ class PageContext:
         """Run service `fn(actor, *args, **kwargs)` off the event loop; SignedOut sends the page to sign-in."""
         try:
             if time.monotonic() - self._touched > TOUCH_EVERY_S:
-                self.session_user = await run.io_bound(validate_session, self.token)
+                self.session_user = await offload(validate_session, self.token)
                 self._touched = time.monotonic()
-            return await run.io_bound(fn, self.actor, *args, **kwargs)
+            return await offload(fn, self.actor, *args, **kwargs)
         except SignedOut:
             auth_event('session_refused', user=self.session_user.user.username, source=self.source, path=self.path)
             ui.navigate.to(signin_url(self.path, 'ended'))
@@ -79,7 +84,7 @@ class PageContext:
     async def touch(self) -> None:
         """Activity without an action (typing, touching): keeps the session from going idle."""
         try:
-            self.session_user = await run.io_bound(validate_session, self.token)
+            self.session_user = await offload(validate_session, self.token)
             self._touched = time.monotonic()
         except SignedOut:
             ui.navigate.to(signin_url(self.path, 'ended'))
@@ -92,7 +97,7 @@ async def open_page(
     path = request.url.path + (f'?{request.url.query}' if request.url.query else '')
     token = request.cookies.get(SESSION_COOKIE)
     try:
-        session_user = await run.io_bound(validate_session, token)
+        session_user = await offload(validate_session, token)
     except SignedOut:
         return RedirectResponse(signin_url(path, 'ended' if token else None), status_code=303)
     except NotSaved:

@@ -55,7 +55,7 @@ def frame(ctx: PageContext, title: str) -> Iterator[ui.column]:
 
 
 @contextmanager
-def bare(title: str) -> Iterator[ui.column]:
+def bare(title: str) -> Iterator[ui.card]:
     """The shell of pages without a signed-in user (sign-in, not allowed): logo, title, theme."""
     ui.page_title(f'{title} · potrack')
     ui.dark_mode(True)

@@ -32,7 +32,11 @@ def start() -> None:
     loop = asyncio.get_running_loop()
     if _unsubscribe is not None:
         _unsubscribe()
-    _unsubscribe = live.subscribe(lambda change: loop.call_soon_threadsafe(changes.emit, change))
+
+    def hand_over(change: live.Change) -> None:
+        loop.call_soon_threadsafe(changes.emit, change)
+
+    _unsubscribe = live.subscribe(hand_over)
     db = database()
     if db.is_postgres:
         live_listener.start(db.url)
