@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 import uuid
@@ -15,6 +16,8 @@ from potrack.errors import InvalidInput
 ORDER_NUMBER_RE = re.compile(r'[A-Z0-9][A-Z0-9\-_/.]*')
 REQUEST_ID_RE = re.compile(r'[A-Za-z0-9\-_.:]+')
 _CONTROL_RE = re.compile(r'[\x00-\x1f\x7f-\x9f]')
+QUANTITY_TEXT_RE = re.compile(r'[+-]?[0-9]+')
+_SHOWN_QUANTITY_LIMIT = 10**15
 
 
 def shown(text: str, limit: int = 30) -> str:
@@ -56,27 +59,33 @@ def parse_quantity(raw: Any) -> int:
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, float | Decimal):
-        if raw == raw and raw not in (float('inf'), float('-inf')) and raw == int(raw):
-            value = int(raw)
-        else:
+        # Decimal's own tests: comparing a signalling NaN raises, and int() of 1E+999999 runs for minutes.
+        whole = raw.is_finite() and raw == raw.to_integral_value() if isinstance(raw, Decimal) else raw.is_integer()
+        if not whole:
             raise InvalidInput('The quantity must be a whole number of pieces.', field='quantity')
+        value = int(raw) if abs(raw) < _SHOWN_QUANTITY_LIMIT else int(math.copysign(_SHOWN_QUANTITY_LIMIT, raw))
     elif isinstance(raw, str):
         text = unicodedata.normalize('NFKC', raw).strip().replace(',', '').replace('_', '')
         if not text:
             raise InvalidInput('Enter the number of pieces.', field='quantity')
-        if not text.lstrip('+-').isdigit() or not text.isascii() or len(text) > 12:
+        if len(text) > 12 or not QUANTITY_TEXT_RE.fullmatch(text):
             raise InvalidInput(f'The quantity must be a whole number of pieces, not "{shown(raw)}".', field='quantity')
         value = int(text)
     if value is None:
         raise InvalidInput('Enter the number of pieces.', field='quantity')
     if value < 1:
-        raise InvalidInput(f'The quantity must be at least 1; {value} was entered.', field='quantity')
+        raise InvalidInput(f'The quantity must be at least 1{_entered(value, "")}.', field='quantity')
     if value > QUANTITY_MAX:
         raise InvalidInput(
-            f'At most {QUANTITY_MAX:,} pieces can be recorded at once; {value:,} was entered.',
+            f'At most {QUANTITY_MAX:,} pieces can be recorded at once{_entered(value, ",")}.',
             field='quantity',
         )
     return value
+
+
+def _entered(value: int, spec: str) -> str:
+    """'; 1,500,000 was entered' for a message, left out for numbers too long to show (or to print at all)."""
+    return f'; {value:{spec}} was entered' if abs(value) < _SHOWN_QUANTITY_LIMIT else ''
 
 
 def parse_movement_type(raw: Any) -> str:

@@ -1,0 +1,204 @@
+"""The database misbehaving under the ledger: restarts, a connection dying mid-write, a stuck lock, no server.
+
+Whatever happens, the operator gets either "saved" or "Not saved — … try again", nothing is ever half
+written, and retrying the same request id records the movement exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2
+import pytest
+from psycopg2.extensions import connection as PgConnection
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import select
+
+from potrack.actors import Actor
+from potrack.config import settings
+from potrack.db import Database
+from potrack.db.models import User, WorkCenter
+from potrack.errors import NotSaved
+from potrack.integrity import check_consistency
+from potrack.ledger import record_movement
+
+# Only ever the test's own database, and never the terminating connection itself.
+TERMINATE_ALL_SQL = (
+    'SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity '
+    'WHERE datname = current_database() AND pid <> pg_backend_pid()'
+)
+ORDER = 'PO-2026-0042'
+
+
+def _connect(db: Database, *, autocommit: bool = True) -> PgConnection:
+    """A plain psycopg2 connection to the same database, outside potrack's pool."""
+    url = make_url(db.url)
+    conn = psycopg2.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        application_name='potrack-fault-test',
+        connect_timeout=5,
+    )
+    conn.autocommit = autocommit
+    return conn
+
+
+@pytest.fixture
+def side(pg_db: Database) -> Iterator[PgConnection]:
+    conn = _connect(pg_db)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def admin_actor(pg_db: Database) -> Actor:
+    with pg_db.read() as s:
+        return Actor(s.exec(select(User).where(User.username == 'admin')).one().id or 0)
+
+
+@pytest.fixture
+def wc1(pg_db: Database) -> int:
+    with pg_db.read() as s:
+        return s.exec(select(WorkCenter).where(WorkCenter.code == 'WC001')).one().id or 0
+
+
+def _state(db: Database, wc_id: int) -> tuple[int, tuple[int, int] | None]:
+    """(movements in the ledger, (qty_in, qty_out) of ORDER at `wc_id` or None)."""
+    with db.engine.connect() as conn:
+        count = conn.execute(text('SELECT COUNT(*) FROM production_order')).scalar_one()
+        row = conn.execute(
+            text('SELECT qty_in, qty_out FROM order_balance WHERE work_center_id = :wc AND order_number = :o'),
+            {'wc': wc_id, 'o': ORDER},
+        ).first()
+    return count, (row[0], row[1]) if row else None
+
+
+def _record(db: Database, actor: Actor, wc_id: int, kind: str, qty: int, request_id: str | None = None) -> Any:
+    return record_movement(
+        actor, work_center_id=wc_id, order_number=ORDER, quantity=qty, movement_type=kind, request_id=request_id, db=db
+    )
+
+
+@pytest.mark.postgres
+def test_connections_killed_between_writes_are_replaced_on_the_next_checkout(
+    pg_db: Database, side: PgConnection, admin_actor: Actor, wc1: int
+) -> None:
+    # Several pooled connections, all idle in the pool when the server drops them.
+    done = []
+    threads = [
+        threading.Thread(target=lambda i=i: done.append(_record(pg_db, admin_actor, wc1, 'IN', i + 1)))
+        for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(done) == 4
+    assert pg_db.engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
+    with side.cursor() as cur:
+        cur.execute(TERMINATE_ALL_SQL)
+        killed = cur.fetchall()
+        assert killed and all(ok for (ok,) in killed)
+        cur.execute(
+            'SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'
+        )
+        assert cur.fetchone() == (0,)
+
+    result = _record(pg_db, admin_actor, wc1, 'OUT', 3)  # pool_pre_ping notices and reconnects
+    assert (result.qty_in, result.qty_out, result.already_recorded) == (10, 3, False)
+    assert _state(pg_db, wc1) == (5, (10, 3))
+    assert check_consistency(pg_db).consistent
+
+
+@pytest.mark.postgres
+def test_connection_killed_inside_a_write_is_not_saved_and_the_retry_records_once(
+    pg_db: Database, side: PgConnection, admin_actor: Actor, wc1: int
+) -> None:
+    _record(pg_db, admin_actor, wc1, 'IN', 10)
+    before = _state(pg_db, wc1)
+    killed: list[int] = []
+
+    def kill_on_insert(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith('INSERT INTO PRODUCTION_ORDER') and not killed:
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            with side.cursor() as cur:
+                # The balance row is already locked by this transaction; the movement is about to go in.
+                cur.execute(
+                    'SELECT pg_terminate_backend(%s, 5000) FROM pg_stat_activity '
+                    'WHERE pid = %s AND datname = current_database()',
+                    (pid, pid),
+                )
+                assert cur.fetchone() == (True,)
+            killed.append(pid)
+
+    event.listen(pg_db.engine, 'before_cursor_execute', kill_on_insert)
+    try:
+        with pytest.raises(NotSaved) as err:
+            _record(pg_db, admin_actor, wc1, 'OUT', 4, request_id='kiosk-3-0001')
+    finally:
+        event.remove(pg_db.engine, 'before_cursor_execute', kill_on_insert)
+    assert len(killed) == 1
+    assert err.value.message.startswith('Not saved')
+    cause = err.value.__cause__
+    assert isinstance(cause, DBAPIError) and cause.connection_invalidated, repr(cause)
+    assert _state(pg_db, wc1) == before  # no movement, balance unchanged
+    assert check_consistency(pg_db).consistent
+
+    retry = _record(pg_db, admin_actor, wc1, 'OUT', 4, request_id='kiosk-3-0001')
+    assert (retry.already_recorded, retry.balance) == (False, 6)
+    again = _record(pg_db, admin_actor, wc1, 'OUT', 4, request_id='kiosk-3-0001')
+    assert (again.already_recorded, again.movement_id) == (True, retry.movement_id)
+    assert _state(pg_db, wc1) == (before[0] + 1, (10, 4))
+    assert check_consistency(pg_db).consistent
+
+
+@pytest.mark.postgres
+def test_a_lock_held_too_long_gives_too_busy_instead_of_hanging(pg_db: Database, admin_actor: Actor, wc1: int) -> None:
+    _record(pg_db, admin_actor, wc1, 'IN', 10)
+    cfg = dataclasses.replace(settings(), lock_timeout_ms=200, write_attempts=2)
+    busy_db = Database(pg_db.url, cfg=cfg)
+    holder = _connect(pg_db, autocommit=False)
+    try:
+        with holder.cursor() as cur:
+            cur.execute(
+                'SELECT qty_in FROM order_balance WHERE work_center_id = %s AND order_number = %s FOR UPDATE',
+                (wc1, ORDER),
+            )
+            assert cur.fetchone() == (10,)
+        began = time.monotonic()
+        with pytest.raises(NotSaved) as err:
+            _record(busy_db, admin_actor, wc1, 'OUT', 4, request_id='kiosk-9-0001')
+        waited = time.monotonic() - began
+        assert 'too busy' in err.value.message and err.value.message.startswith('Not saved')
+        assert 0.35 < waited < 10, f'gave up after {waited:.2f} s'  # two waits of 200 ms, not 5 × 3 s or forever
+        holder.rollback()  # the other transaction ends: the same entry now goes through
+
+        result = _record(busy_db, admin_actor, wc1, 'OUT', 4, request_id='kiosk-9-0001')
+        assert (result.already_recorded, result.balance) == (False, 6)
+        assert _state(pg_db, wc1) == (2, (10, 4))
+        assert check_consistency(pg_db).consistent
+    finally:
+        holder.close()
+        busy_db.dispose()
+
+
+def test_an_unreachable_database_is_not_saved_and_does_not_ping() -> None:
+    db = Database('postgresql://postgres@127.0.0.1:1/nope')
+    try:
+        began = time.monotonic()
+        with pytest.raises(NotSaved) as err:
+            record_movement(Actor(1), work_center_id=1, order_number=ORDER, quantity=1, movement_type='IN', db=db)
+        assert err.value.message.startswith('Not saved')
+        assert db.ping() is False
+        assert time.monotonic() - began < 15
+    finally:
+        db.dispose()
