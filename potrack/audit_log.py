@@ -22,6 +22,26 @@ from potrack.db.models import AuditEvent, Department, ProductionOrder, User, Wor
 from potrack.timeutil import day_range_utc, format_local
 
 ENTITIES = {'user': 'User', 'department': 'Department', 'work_center': 'Work center', 'production_order': 'Movement'}
+ACTION_LABELS = {
+    'user.create': 'User created',
+    'user.update': 'User edited',
+    'user.activate': 'User activated',
+    'user.deactivate': 'User deactivated',
+    'user.reset_password': 'Password reset',
+    'user.change_password': 'Own password changed',
+    'user.unlock': 'User unlocked',
+    'user.reset_admin': 'Admin reset (command line)',
+    'department.create': 'Department created',
+    'department.update': 'Department renamed',
+    'department.activate': 'Department reactivated',
+    'department.deactivate': 'Department deactivated',
+    'department.work_centers': 'Department work centers changed',
+    'work_center.create': 'Work center created',
+    'work_center.update': 'Work center edited',
+    'work_center.activate': 'Work center reactivated',
+    'work_center.deactivate': 'Work center deactivated',
+    'movement.reverse': 'Movement reversed',
+}
 _ID_KEYS = {'department_id': 'department', 'work_center_id': 'work_center', 'user_id': 'user'}
 
 
@@ -46,6 +66,11 @@ class AuditRow:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     changes: list[str] = field(default_factory=list)
+
+
+def action_label(action: str) -> str:
+    """How an action reads in the audit view; unknown ones (added later) read as their code."""
+    return ACTION_LABELS.get(action, action)
 
 
 def _parse(raw: str | None) -> dict[str, Any] | None:
@@ -75,17 +100,19 @@ def show_value(value: Any) -> str:
 
 
 def describe_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
-    """Lines like "department: Production → Quality Control"; a value only on one side is shown alone."""
+    """Lines like "department: Production → Quality Control".
+
+    A value on one side only is shown alone: first what only `before` holds (the context, such as the
+    movement a reversal cancels), then what only `after` holds.
+    """
     old, new = before or {}, after or {}
-    lines = []
-    for key in list(dict.fromkeys([*new, *old])):
+    lines = [f'{k.replace("_", " ")}: {show_value(v)}' for k, v in old.items() if k not in new]
+    for key, value in new.items():
         label = key.replace('_', ' ')
-        if key in old and key in new:
-            lines.append(f'{label}: {show_value(old[key])} → {show_value(new[key])}')
-        elif key in new:
-            lines.append(f'{label}: {show_value(new[key])}')
+        if key in old:
+            lines.append(f'{label}: {show_value(old[key])} → {show_value(value)}')
         else:
-            lines.append(f'{label} was: {show_value(old[key])}')
+            lines.append(f'{label}: {show_value(value)}')
     return lines
 
 

@@ -18,6 +18,7 @@ from potrack.announce import MASTERS, write_announced
 from potrack.db.engine import Database, database
 from potrack.db.models import Department, User, WorkCenter, WorkCenterDepartment
 from potrack.errors import Conflict, NotFound
+from potrack.field_checks import check_fields
 from potrack.masters import (
     DepartmentInfo,
     check_department_name_free,
@@ -60,8 +61,10 @@ def update_department(
 
     Raises NotAllowed, SignedOut, NotFound, InvalidInput (with the field), Conflict (name taken).
     """
-    clean = clean_department_name(name)
-    desc = clean_description(description)
+    fields = check_fields(
+        {'name': lambda: clean_department_name(name), 'description': lambda: clean_description(description)}
+    )
+    clean, desc = fields['name'], fields['description']
     db = db or database()
 
     def unit(session: Session) -> DepartmentInfo:

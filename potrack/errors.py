@@ -53,3 +53,14 @@ class NeedsConfirmation(PotrackError):
         super().__init__(message)
         self.pieces = pieces
         self.orders = orders
+
+
+class InvalidFields(InvalidInput):
+    """Several fields of one form cannot be accepted; `errors` holds each, so a form shows them all at once.
+
+    `message` and `field` are those of the first, for callers that show one refusal.
+    """
+
+    def __init__(self, errors: list[InvalidInput]) -> None:
+        super().__init__(errors[0].message, field=errors[0].field)
+        self.errors = errors

@@ -16,6 +16,7 @@ from potrack.announce import MASTERS, write_announced
 from potrack.db.engine import Database, database
 from potrack.db.models import Department, User, WorkCenter, WorkCenterDepartment
 from potrack.errors import Conflict, InvalidInput, NotFound
+from potrack.field_checks import check_fields
 from potrack.validation import clean_text
 
 WORK_CENTER_CODE_RE = re.compile(r'[A-Z0-9][A-Z0-9_-]{0,19}')
@@ -188,6 +189,7 @@ def create_department(
     db: Database | None = None,
 ) -> DepartmentInfo:
     """Admin only: a new department seeing `work_center_ids`. Raises NotAllowed, InvalidInput, Conflict."""
+    check_fields({'name': lambda: clean_department_name(name), 'description': lambda: clean_description(description)})
     db = db or database()
 
     def unit(session: Session) -> DepartmentInfo:
@@ -214,7 +216,14 @@ def check_work_centers_exist(session: Session, wanted: set[int]) -> None:
 def create_work_center(
     actor: Actor, *, code: Any, name: Any, description: Any = '', db: Database | None = None
 ) -> WorkCenterInfo:
-    """Admin only: a new work center. Raises NotAllowed, InvalidInput, Conflict."""
+    """Admin only: a new work center (code stored upper-case). Raises NotAllowed, InvalidInput, Conflict."""
+    check_fields(
+        {
+            'code': lambda: normalize_wc_code(code),
+            'name': lambda: clean_wc_name(name),
+            'description': lambda: clean_description(description),
+        }
+    )
     db = db or database()
 
     def unit(session: Session) -> WorkCenterInfo:

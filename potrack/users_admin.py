@@ -21,6 +21,7 @@ from potrack.authlog import auth_event
 from potrack.db.engine import Database, database
 from potrack.db.models import Department, User
 from potrack.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from potrack.field_checks import check_fields
 from potrack.validation import clean_text
 
 FULL_NAME_MAX_LEN = 100
@@ -177,11 +178,17 @@ def create_account(
     The password is the one typed, or a generated one when empty; it is returned to be shown once.
     Raises NotAllowed, SignedOut, InvalidInput / NotFound (with the field), Conflict (user name taken).
     """
-    name = normalize_username(username)
-    full = _clean_full_name(full_name)
-    mail = normalize_email(email)
     new = security.generate_password() if password in (None, '') else password
-    security.check_new_password(new, username=name)
+    typed_name = username.strip().lower() if isinstance(username, str) else ''
+    clean = check_fields(
+        {
+            'username': lambda: normalize_username(username),
+            'full_name': lambda: _clean_full_name(full_name),
+            'email': lambda: normalize_email(email),
+            'password': lambda: security.check_new_password(new, username=typed_name),
+        }
+    )
+    name, full, mail = clean['username'], clean['full_name'], clean['email']
     db = db or database()
 
     def unit(session: Session) -> tuple[UserInfo, str]:
@@ -232,8 +239,8 @@ def update_user(
     Raises NotAllowed, SignedOut, NotFound, InvalidInput (with the field), Conflict (demoting yourself
     or the last active admin).
     """
-    full = _clean_full_name(full_name)
-    mail = normalize_email(email)
+    clean = check_fields({'full_name': lambda: _clean_full_name(full_name), 'email': lambda: normalize_email(email)})
+    full, mail = clean['full_name'], clean['email']
     db = db or database()
 
     def unit(session: Session) -> UserInfo:

@@ -20,6 +20,7 @@ from potrack.announce import MASTERS, write_announced
 from potrack.db.engine import Database, database
 from potrack.db.models import Department, OrderBalance, WorkCenter, WorkCenterDepartment
 from potrack.errors import Conflict, NeedsConfirmation, NotFound
+from potrack.field_checks import check_fields
 from potrack.masters import (
     WorkCenterInfo,
     check_wc_code_free,
@@ -95,9 +96,14 @@ def update_work_center(
 
     Raises NotAllowed, SignedOut, NotFound, InvalidInput (with the field), Conflict (code used).
     """
-    clean_code = normalize_wc_code(code)
-    clean_name = clean_wc_name(name)
-    desc = clean_description(description)
+    fields = check_fields(
+        {
+            'code': lambda: normalize_wc_code(code),
+            'name': lambda: clean_wc_name(name),
+            'description': lambda: clean_description(description),
+        }
+    )
+    clean_code, clean_name, desc = fields['code'], fields['name'], fields['description']
     db = db or database()
 
     def unit(session: Session) -> WorkCenterInfo:

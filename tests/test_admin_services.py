@@ -17,7 +17,7 @@ from potrack.audit_log import AuditFilter, audit_actions, describe_changes, list
 from potrack.db import Database
 from potrack.db.models import Department, User
 from potrack.db.types import utcnow
-from potrack.errors import Conflict, InvalidInput, NotAllowed, NotFound, SignedOut
+from potrack.errors import Conflict, InvalidFields, InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.masters import list_work_centers
 from potrack.sessions import create_session, validate_session
 from potrack.signin import sign_in
@@ -281,6 +281,16 @@ def test_audit_trail_filters_and_pages(db: Database, admin: Actor, make_user) ->
 def test_change_lines_read_like_sentences() -> None:
     assert describe_changes({'is_active': True}, {'is_active': False}) == ['is active: yes → no']
     assert describe_changes({'work_centers': ['WC001']}, {'work_centers': []}) == ['work centers: WC001 → —']
-    assert describe_changes({'locked_until': '2026-01-05T04:30:00+00:00'}, None) == [
-        'locked until was: 05 Jan 2026 10:00'
+    assert describe_changes({'locked_until': '2026-01-05T04:30:00+00:00'}, None) == ['locked until: 05 Jan 2026 10:00']
+
+
+def test_every_bad_field_of_a_form_is_reported_at_once(db: Database, admin: Actor) -> None:
+    with pytest.raises(InvalidFields) as err:
+        create_account(admin, username='a', full_name='', email='x@', department_id=None, password='short')
+    assert [(e.field, e.message[:20]) for e in err.value.errors] == [
+        ('username', 'A user name has 3 to'),
+        ('full_name', 'The full name is req'),
+        ('email', 'That e-mail address '),
+        ('password', 'A password needs at '),
     ]
+    assert err.value.field == 'username'
