@@ -20,6 +20,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func
+from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from potrack.actors import Actor, load_user, scoped_work_center_ids
@@ -138,8 +139,10 @@ def _widths(session: Session, ids: set[int]) -> dict[str, int]:
     }
 
 
-BALANCE_TITLES = ('Work center', 'Work center name', 'Order', 'IN', 'OUT', 'Balance', 'Last movement', 'Last by')
-BALANCE_TITLES += ('Name', 'Department')
+BALANCE_TITLES = (
+    *('Work center', 'Work center name', 'Order', 'IN', 'OUT', 'Balance', 'Last movement', 'Last by'),
+    *('Name', 'Department'),
+)
 
 
 def _balances_sheet(ws: WriteOnlyWorksheet, session: Session, ids: set[int], request: ExportRequest) -> int:
@@ -180,29 +183,31 @@ def _balance_rows(session: Session, ids: set[int], request: ExportRequest) -> It
     if request.flt.order.strip():
         where.append(order_filter(col(OrderBalance.order_number), request.flt.order, request.flt.match))
     query = (
-        select(
-            WorkCenter.code,
-            WorkCenter.name,
-            OrderBalance.order_number,
-            OrderBalance.qty_in,
-            OrderBalance.qty_out,
-            OrderBalance.last_movement_at,
-            User.username,
-            User.full_name,
-            Department.name,
+        columns(
+            col(WorkCenter.code),
+            col(WorkCenter.name),
+            col(OrderBalance.order_number),
+            col(OrderBalance.qty_in),
+            col(OrderBalance.qty_out),
+            col(OrderBalance.last_movement_at),
+            col(User.username),
+            col(User.full_name),
+            col(Department.name),
         )
-        .join(WorkCenter, WorkCenter.id == OrderBalance.work_center_id)
-        .outerjoin(User, User.id == OrderBalance.last_user_id)
-        .outerjoin(Department, Department.id == User.department_id)
+        .join(WorkCenter, col(WorkCenter.id) == col(OrderBalance.work_center_id))
+        .outerjoin(User, col(User.id) == col(OrderBalance.last_user_id))
+        .outerjoin(Department, col(Department.id) == col(User.department_id))
         .where(*where)
         .order_by(WorkCenter.code, OrderBalance.order_number)
         .execution_options(yield_per=STREAM_BATCH)
     )
-    return iter(session.exec(query))
+    return iter(session.execute(query))
 
 
-MOVEMENT_TITLES = ('Time', 'Order', 'Work center', 'Work center name', 'Type', 'Quantity', 'User', 'Name')
-MOVEMENT_TITLES += ('Department', 'Reverses movement', 'Reason', 'Movement id')
+MOVEMENT_TITLES = (
+    *('Time', 'Order', 'Work center', 'Work center name', 'Type', 'Quantity', 'User', 'Name'),
+    *('Department', 'Reverses movement', 'Reason', 'Movement id'),
+)
 
 
 def _movements_sheet(
@@ -258,28 +263,28 @@ def _movement_rows(session: Session, actor: Actor, flt: MovementFilter) -> Itera
         return iter(())
     m = ProductionOrder
     query = (
-        select(
-            m.created_at,
-            m.order_number,
-            WorkCenter.code,
-            WorkCenter.name,
-            m.movement_type,
-            m.quantity,
-            User.username,
-            User.full_name,
-            Department.name,
-            m.reverses_id,
-            m.reason,
-            m.id,
+        columns(
+            col(m.created_at),
+            col(m.order_number),
+            col(WorkCenter.code),
+            col(WorkCenter.name),
+            col(m.movement_type),
+            col(m.quantity),
+            col(User.username),
+            col(User.full_name),
+            col(Department.name),
+            col(m.reverses_id),
+            col(m.reason),
+            col(m.id),
         )
-        .join(WorkCenter, WorkCenter.id == m.work_center_id)
-        .join(User, User.id == m.user_id)
-        .outerjoin(Department, Department.id == User.department_id)
+        .join(WorkCenter, col(WorkCenter.id) == col(m.work_center_id))
+        .join(User, col(User.id) == col(m.user_id))
+        .outerjoin(Department, col(Department.id) == col(User.department_id))
         .where(*where)
         .order_by(col(m.created_at).desc(), col(m.id).desc())
         .execution_options(yield_per=STREAM_BATCH)
     )
-    return iter(session.exec(query))
+    return iter(session.execute(query))
 
 
 def scope_check(actor: Actor, flt: MovementFilter, *, db: Database | None = None) -> tuple[str, ...]:

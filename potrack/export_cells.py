@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -35,7 +36,7 @@ def clean_text(value: str) -> str:
     return _ILLEGAL.sub(REPLACEMENT, value) if _ILLEGAL.search(value) else value
 
 
-def safe_text(ws: WriteOnlyWorksheet, value: str | None) -> str | WriteOnlyCell | None:
+def safe_text(ws: WriteOnlyWorksheet, value: str | None) -> str | Cell | None:
     """A text value that reads back as exactly this text: never a formula, never a broken file."""
     if value is None:
         return None
@@ -75,7 +76,7 @@ class DateTimeColumn:
         self.cell = WriteOnlyCell(ws)
         self.cell.number_format = DATETIME_FORMAT
 
-    def __call__(self, moment: datetime | None) -> WriteOnlyCell | None:
+    def __call__(self, moment: datetime | None) -> Cell | None:
         if moment is None:
             return None
         self.cell.value = moment.astimezone(self.tz).replace(tzinfo=None)  # Excel has no time zones
@@ -90,7 +91,7 @@ def styled(ws: WriteOnlyWorksheet, value: Any, *, font: Font | None = None, numb
     return cell
 
 
-def header_row(ws: WriteOnlyWorksheet, titles: Sequence[str]) -> list[WriteOnlyCell]:
+def header_row(ws: WriteOnlyWorksheet, titles: Sequence[str]) -> list[Cell]:
     cells = []
     for title in titles:
         cell = WriteOnlyCell(ws, title)

@@ -24,8 +24,10 @@ from potrack.export_cells import (
 from potrack.movements import MovementFilter
 from potrack.reports import PERIODS, WorkCenterSummary
 
-TABLE_TITLES = ('Work center', 'Name', 'Movements', 'IN', 'OUT', 'Net (IN − OUT)', 'Balance now', 'Open orders')
-TABLE_TITLES += ('Last movement', 'Last by')
+TABLE_TITLES = (
+    *('Work center', 'Name', 'Movements', 'IN', 'OUT', 'Net (IN − OUT)', 'Balance now', 'Open orders'),
+    *('Last movement', 'Last by'),
+)
 WIDTHS = (24, 30, 12, 11, 11, 15, 13, 13, 21, 28)
 MATCH_WORDS = {'prefix': 'starts with', 'contains': 'contains', 'exact': 'is'}
 

@@ -100,7 +100,9 @@ def filter_choices(actor: Actor, *, db: Database | None = None) -> FilterChoices
             sharing = select(WorkCenterDepartment.department_id).where(
                 col(WorkCenterDepartment.work_center_id).in_(ids)
             )
-            query = query.where(or_(col(User.department_id).in_(sharing), col(User.is_admin), User.id == user.id))
+            query = query.where(
+                or_(col(User.department_id).in_(sharing), col(User.is_admin).is_(True), col(User.id) == user.id)
+            )
         return FilterChoices(
             [WorkCenterChoice(wc.id or 0, wc.code, wc.name, wc.is_active) for wc in centers],
             [UserChoice(uid or 0, name, full) for uid, name, full in session.exec(query).all()],
@@ -209,9 +211,12 @@ def _held(session: Session, ids: set[int], flt: MovementFilter) -> dict[int, tup
         select(OrderBalance.work_center_id, User.username, User.full_name)
         .join(
             sums,
-            and_(sums.c.work_center_id == OrderBalance.work_center_id, sums.c.last_at == OrderBalance.last_movement_at),
+            and_(
+                sums.c.work_center_id == col(OrderBalance.work_center_id),
+                sums.c.last_at == col(OrderBalance.last_movement_at),
+            ),
         )
-        .join(User, User.id == OrderBalance.last_user_id)
+        .join(User, col(User.id) == col(OrderBalance.last_user_id))
         .where(*where)
     )
     who = {wc: (name, full) for wc, name, full in session.exec(latest).all()}
@@ -297,8 +302,8 @@ def _day_sums(session: Session, where: list[Any]) -> dict[tuple[date, int, str],
     )
     sums: dict[tuple[date, int, str], int] = {}
     local_days: dict[int, date] = {}
-    for key, wc_id, kind, qty in session.exec(query).all():
-        if postgres:
+    for key, wc_id, kind, qty in session.execute(query).all():
+        if isinstance(key, date):
             day = key
         else:
             day = local_days.get(key) or datetime.fromtimestamp(key * QUARTER_S, UTC).astimezone(tz).date()
