@@ -21,6 +21,7 @@ os.environ['POTRACK_BCRYPT_ROUNDS'] = '4'
 os.environ['POTRACK_SIGNIN_SLOWDOWN_MS'] = '1'
 os.environ.pop('DATABASE_URL', None)
 os.environ.pop('POTRACK_ADMIN_PASSWORD', None)
+os.environ.pop('POTRACK_TIMEZONE', None)
 
 import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
