@@ -58,7 +58,7 @@ class AuditTab:
             .classes('w-full')
             .mark('audit-table')
         )
-        self.pager = Pager('audit-showing', PAGE_SIZE, self.load)
+        self.pager = Pager('audit', PAGE_SIZE, self.load)
 
     def _select(self, options: dict[Any, str], marker: str) -> ui.select:
         return ui.select(options, value=ALL, on_change=self.reload).props('outlined dense').classes('w-56').mark(marker)

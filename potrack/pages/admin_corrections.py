@@ -82,7 +82,7 @@ class CorrectionsTab:
                 'text-sm opacity-70'
             )
         self.table = SelectTable(COLUMNS, 'corrections-table', self.chose)
-        self.pager = Pager('corr-showing', PAGE_SIZE, self.load)
+        self.pager = Pager('corr', PAGE_SIZE, self.load)
 
     def chose(self) -> None:
         row = self.table.chosen

@@ -40,7 +40,7 @@ def _profile_fields(dlg: FormDialog, departments: list[DepartmentInfo], row: dic
         'Department', department_options(departments, current), 'user-department', current
     ).props('clearable')
     role = 'admin' if row and row['is_admin'] else 'operator'
-    dlg.fields['role'] = choice_field('Role', ROLE_OPTIONS, 'user-role', role)
+    dlg.fields['role'] = choice_field('Role', ROLE_OPTIONS, 'user-dialog-role', role)
 
 
 def open_create(ctx: PageContext, departments: list[DepartmentInfo], done: Callable[[int], Awaitable[None]]) -> None:

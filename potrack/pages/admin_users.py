@@ -82,7 +82,7 @@ class UsersTab:
             self.reset_button = self._action('Reset password', 'key', self.reset, 'user-reset')
             self.unlock_button = self._action('Unlock', 'lock_open', self.unlock, 'user-unlock')
         self.table = SelectTable(COLUMNS, 'users-table', self.chose)
-        self.pager = Pager('users-showing', PAGE_SIZE, self.load)
+        self.pager = Pager('users', PAGE_SIZE, self.load)
 
     def _filter(self, options: dict[Any, str], marker: str) -> ui.select:
         return ui.select(options, value=ALL, on_change=self.reload).props('outlined dense').classes('w-48').mark(marker)

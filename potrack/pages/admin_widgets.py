@@ -162,21 +162,25 @@ class SelectTable:
 
 
 class Pager:
-    """Previous / Next and "Showing X–Y of Z" under a server-paged table."""
+    """Previous / Next and "Showing X–Y of Z" under a server-paged table (markers `<prefix>-prev` etc.)."""
 
-    def __init__(self, marker: str, page_size: int, on_turn: Handler) -> None:
+    def __init__(self, prefix: str, page_size: int, on_turn: Handler) -> None:
         self.page_size = page_size
         self.offset = 0
         self.total = 0
         self.on_turn = on_turn
         with ui.row().classes('w-full items-center gap-3'):
-            self.prev = ui.button('Previous', icon='chevron_left', on_click=lambda: self.turn(-1)).props(
-                'flat size=lg no-caps'
+            self.prev = (
+                ui.button('Previous', icon='chevron_left', on_click=lambda: self.turn(-1))
+                .props('flat size=lg no-caps')
+                .mark(f'{prefix}-prev')
             )
-            self.next = ui.button('Next', icon='chevron_right', on_click=lambda: self.turn(1)).props(
-                'flat size=lg no-caps'
+            self.next = (
+                ui.button('Next', icon='chevron_right', on_click=lambda: self.turn(1))
+                .props('flat size=lg no-caps')
+                .mark(f'{prefix}-next')
             )
-            self.label = ui.label('').mark(marker)
+            self.label = ui.label('').mark(f'{prefix}-showing')
 
     async def turn(self, direction: int) -> None:
         last = max(self.total - 1, 0) // self.page_size * self.page_size
