@@ -30,6 +30,7 @@ TABS = [
     ('corrections', 'Corrections', 'undo'),
     ('audit', 'Audit trail', 'history'),
 ]
+TAB_NAMES = {name for name, _, _ in TABS}
 
 
 class AdminConsole:
@@ -68,8 +69,9 @@ class AdminConsole:
 
     async def tab_changed(self) -> None:
         name = str(self.tabs.value)
-        ui.navigate.history.replace(f'/admin?tab={name}')
-        await self.open_lazy(name)
+        if name in TAB_NAMES:  # the value comes from the browser: never put anything else into the URL
+            ui.navigate.history.replace(f'/admin?tab={name}')
+            await self.open_lazy(name)
 
     async def on_change(self, change: live.Change) -> None:
         for tab in (self.users, self.departments, self.work_centers, self.corrections, self.audit):
@@ -83,7 +85,7 @@ def register() -> None:
         if isinstance(ctx, Response):
             return ctx
         with frame(ctx, 'Admin'):
-            console = AdminConsole(ctx, tab if tab in {name for name, _, _ in TABS} else 'users')
+            console = AdminConsole(ctx, tab if tab in TAB_NAMES else 'users')
             await console.load()
             live_bridge.subscribe(console.on_change)
         return None
