@@ -10,7 +10,7 @@ from typing import Any
 from nicegui import app, ui
 
 from potrack.config import settings
-from potrack.pages import account, admin, balances, home, kiosk, live_bridge, signin
+from potrack.pages import account, admin, balances, home, kiosk, live_bridge, reports, signin
 from potrack.pages.auth_routes import router as auth_router
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / 'assets'
@@ -23,7 +23,7 @@ def setup() -> None:
     app.add_static_files('/assets', ASSETS_DIR)
     app.include_router(auth_router)
     ui.add_head_html(HEAD_HTML, shared=True)
-    for module in (signin, account, home, kiosk, balances, admin):
+    for module in (signin, account, home, kiosk, balances, admin, reports):
         module.register()
     app.on_startup(live_bridge.start)
     app.on_shutdown(live_bridge.stop)

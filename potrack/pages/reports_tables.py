@@ -1,0 +1,178 @@
+"""The report's tables: movements and balances per order, sorted and paged on the server (Quasar's request
+event), so a million movements cost one page of rows; the totals cover the whole filtered set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import events, ui
+
+from potrack.balances import OrderBalanceRow, order_balances
+from potrack.errors import PotrackError
+from potrack.movements import MovementFilter, MovementPage, MovementRow, MovementTotals, search_movements
+from potrack.pages.forms import show_refusal
+from potrack.pages.guard import PageContext
+from potrack.reports import zone_label
+from potrack.timeutil import format_local
+
+ROWS_PER_PAGE = 50
+ROWS_PER_PAGE_OPTIONS = [25, 50, 100, 200]
+
+
+def column(name: str, label: str, field: str, *, sortable: bool = True, left: bool = True) -> dict[str, Any]:
+    return {'name': name, 'label': label, 'field': field, 'sortable': sortable, 'align': 'left' if left else 'right'}
+
+
+def movement_row(r: MovementRow) -> dict[str, Any]:
+    note = f'reverses #{r.reverses_id}: {r.reason or ""}' if r.reverses_id else ''
+    return {
+        'id': r.id,
+        'time': format_local(r.created_at, with_seconds=True),
+        'order': r.order_number,
+        'wc': r.work_center_code,
+        'type': r.movement_type,
+        'qty': r.quantity,
+        'user': r.user_full_name or r.username,
+        'department': r.department_name or '',
+        'note': note,
+    }
+
+
+def balance_row(r: OrderBalanceRow) -> dict[str, Any]:
+    return {
+        'key': f'{r.work_center_id}:{r.order_number}',
+        'wc': r.work_center_code,
+        'order': r.order_number,
+        'qty_in': r.qty_in,
+        'qty_out': r.qty_out,
+        'balance': r.balance,
+        'last': format_local(r.last_movement_at, with_seconds=True),
+        'user': r.last_user_name or r.last_username or '',
+        'department': r.last_user_department or '',
+    }
+
+
+class ServerTable:
+    """A ui.table whose sorting and paging Quasar asks the server for; subclasses fetch one page."""
+
+    default_sort = ''
+
+    def __init__(self, ctx: PageContext, columns: list[dict[str, Any]], row_key: str, marker: str) -> None:
+        self.ctx = ctx
+        self.pagination: dict[str, Any] = {
+            'page': 1,
+            'rowsPerPage': ROWS_PER_PAGE,
+            'sortBy': self.default_sort,
+            'descending': True,
+            'rowsNumber': 0,
+        }
+        self.table = (
+            ui.table(columns=columns, rows=[], row_key=row_key, pagination=self.pagination)
+            .props('flat bordered binary-state-sort')
+            .classes('w-full')
+            .mark(marker)
+        )
+        self.table.props['rows-per-page-options'] = ROWS_PER_PAGE_OPTIONS
+        self.table.on('request', self.on_request)
+
+    async def on_request(self, e: events.GenericEventArguments) -> None:
+        wanted = e.args.get('pagination', {}) if isinstance(e.args, dict) else {}
+        self.pagination.update({k: wanted[k] for k in ('page', 'rowsPerPage', 'sortBy', 'descending') if k in wanted})
+        await self.load()
+
+    async def reload(self) -> None:
+        self.pagination['page'] = 1
+        await self.load()
+
+    async def load(self) -> None:
+        p = self.pagination
+        size = int(p['rowsPerPage'] or ROWS_PER_PAGE)
+        sort = p.get('sortBy') or self.default_sort
+        try:
+            rows, total = await self.fetch(sort, bool(p.get('descending', True)), (int(p['page']) - 1) * size, size)
+        except PotrackError as exc:
+            show_refusal(exc)
+            return
+        p['rowsNumber'] = total
+        self.table.pagination = dict(p)
+        self.table.rows = rows
+
+    async def fetch(self, sort: str, descending: bool, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        raise NotImplementedError
+
+
+class TotalsBar:
+    """Count, IN, OUT and net of every movement the filters select (not just the page shown)."""
+
+    def __init__(self) -> None:
+        with ui.row().classes('w-full items-baseline gap-x-6 gap-y-1 text-lg').mark('movement-totals'):
+            self.count = ui.label('').mark('total-count')
+            self.qty_in = ui.label('').classes('text-green-500').mark('total-in')
+            self.qty_out = ui.label('').classes('text-orange-400').mark('total-out')
+            self.net = ui.label('').classes('font-bold').mark('total-net')
+
+    def show(self, t: MovementTotals) -> None:
+        self.count.set_text(f'{t.count:,} movement' + ('' if t.count == 1 else 's'))
+        self.qty_in.set_text(f'IN {t.qty_in:,}')
+        self.qty_out.set_text(f'OUT {t.qty_out:,}')
+        self.net.set_text(f'Net {t.net:+,}')
+
+
+class MovementsTable(ServerTable):
+    default_sort = 'created_at'
+
+    def __init__(self, ctx: PageContext, current: Callable[[], MovementFilter], totals: TotalsBar) -> None:
+        self.current = current
+        self.totals = totals
+        columns = [
+            column('created_at', f'Time ({zone_label()})', 'time'),
+            column('order_number', 'Order', 'order'),
+            column('work_center', 'Work center', 'wc'),
+            column('movement_type', 'Type', 'type'),
+            column('quantity', 'Qty', 'qty', left=False),
+            column('user', 'User', 'user'),
+            column('department', 'Department', 'department', sortable=False),
+            column('note', 'Note', 'note', sortable=False),
+        ]
+        super().__init__(ctx, columns, 'id', 'movements-table')
+
+    async def fetch(self, sort: str, descending: bool, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        page: MovementPage = await self.ctx.call(
+            search_movements, self.current(), sort=sort, descending=descending, offset=offset, limit=limit
+        )
+        self.totals.show(page.totals)
+        return [movement_row(r) for r in page.rows], page.totals.count
+
+
+class OrderBalancesTable(ServerTable):
+    default_sort = 'last_movement_at'
+
+    def __init__(self, ctx: PageContext, current: Callable[[], tuple[MovementFilter, bool]]) -> None:
+        self.current = current
+        columns = [
+            column('work_center', 'Work center', 'wc'),
+            column('order_number', 'Order', 'order'),
+            column('qty_in', 'IN', 'qty_in', left=False),
+            column('qty_out', 'OUT', 'qty_out', left=False),
+            column('balance', 'Balance', 'balance', left=False),
+            column('last_movement_at', f'Last movement ({zone_label()})', 'last'),
+            column('user', 'Last by', 'user', sortable=False),
+            column('department', 'Department', 'department', sortable=False),
+        ]
+        super().__init__(ctx, columns, 'key', 'order-balances')
+
+    async def fetch(self, sort: str, descending: bool, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        flt, open_only = self.current()
+        page = await self.ctx.call(
+            order_balances,
+            work_center_ids=list(flt.work_center_ids) or None,
+            order=flt.order,
+            match=flt.match,
+            open_only=open_only,
+            sort=sort,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+        )
+        return [balance_row(r) for r in page.rows], page.total
