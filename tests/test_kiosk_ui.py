@@ -190,8 +190,7 @@ async def test_an_admins_work_center_change_reaches_an_open_kiosk(user: User, sq
     assert user.find(marker='order').elements.pop().value == 'PO-77'  # type: ignore[attr-defined]
 
 
-async def test_database_outage_says_not_saved_and_keeps_the_entry(user: User, sqlite_db: Database,
-                                                                  make_user) -> None:
+async def test_database_outage_says_not_saved_and_keeps_the_entry(user: User, sqlite_db: Database, make_user) -> None:
     from potrack.db import use_database
 
     actor = await open_kiosk(user, make_user)
