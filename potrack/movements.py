@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from potrack.actors import Actor, load_user, scoped_work_center_ids
 from potrack.balances import check_paging, order_filter
 from potrack.db.engine import Database, database
-from potrack.db.models import IN, OUT, Department, ProductionOrder, User, WorkCenter
+from potrack.db.models import IN, OUT, Department, OrderBalance, ProductionOrder, User, WorkCenter
 from potrack.errors import InvalidInput
 from potrack.timeutil import day_range_utc
 
@@ -78,25 +78,43 @@ MOVEMENT_SORTS = {
 
 def _conditions(session: Session, actor: Actor, flt: MovementFilter) -> list[Any] | None:
     """WHERE conditions for the filter within the actor's scope; None when nothing can match."""
+    selection = _selection(session, actor, flt)
+    return None if selection is None else selection.where
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """What a filter selects within the actor's scope, as WHERE conditions on ProductionOrder."""
+
+    ids: set[int]  # the work centers in scope
+    others: list[Any]  # every condition but the order number's, the work center scope first
+    order: Any | None  # the order-number condition, if any
+
+    @property
+    def where(self) -> list[Any]:
+        return self.others if self.order is None else [self.others[0], self.order, *self.others[1:]]
+
+
+def _selection(session: Session, actor: Actor, flt: MovementFilter) -> _Selection | None:
+    """The filter's conditions within the actor's scope; None when nothing can match."""
     user = load_user(session, actor)
     ids = scoped_work_center_ids(session, user, list(flt.work_center_ids) or None)
     if not ids:
         return None
-    where: list[Any] = [col(ProductionOrder.work_center_id).in_(ids)]
-    if flt.order.strip():
-        where.append(order_filter(col(ProductionOrder.order_number), flt.order, flt.match))
+    others: list[Any] = [col(ProductionOrder.work_center_id).in_(ids)]
+    order = order_filter(col(ProductionOrder.order_number), flt.order, flt.match) if flt.order.strip() else None
     start, end = day_range_utc(flt.date_from, flt.date_to)
     if start is not None:
-        where.append(col(ProductionOrder.created_at) >= start)
+        others.append(col(ProductionOrder.created_at) >= start)
     if end is not None:
-        where.append(col(ProductionOrder.created_at) < end)
+        others.append(col(ProductionOrder.created_at) < end)
     if flt.movement_type:
         if flt.movement_type not in (IN, OUT):
             raise InvalidInput('Choose IN, OUT or both.', field='movement_type')
-        where.append(col(ProductionOrder.movement_type) == flt.movement_type)
+        others.append(col(ProductionOrder.movement_type) == flt.movement_type)
     if flt.user_id is not None:
-        where.append(col(ProductionOrder.user_id) == flt.user_id)
-    return where
+        others.append(col(ProductionOrder.user_id) == flt.user_id)
+    return _Selection(ids, others, order)
 
 
 def movement_conditions(session: Session, actor: Actor, flt: MovementFilter) -> list[Any] | None:
@@ -108,13 +126,33 @@ def movement_conditions(session: Session, actor: Actor, flt: MovementFilter) -> 
     return _conditions(session, actor, flt)
 
 
+# The columns of a MovementRow, in its order: selecting columns rather than ProductionOrder entities
+# spares building 500 ORM objects per page (most of a search's time in Python at a million rows).
+_ROW_COLUMNS = (
+    col(ProductionOrder.id),
+    col(ProductionOrder.created_at),
+    col(ProductionOrder.order_number),
+    col(ProductionOrder.work_center_id),
+    col(WorkCenter.code),
+    col(WorkCenter.name),
+    col(ProductionOrder.movement_type),
+    col(ProductionOrder.quantity),
+    col(ProductionOrder.user_id),
+    col(User.username),
+    col(User.full_name),
+    col(Department.name),
+    col(ProductionOrder.reverses_id),
+    col(ProductionOrder.reason),
+)
+
+
 def _rows_query(where: list[Any], sort: str, descending: bool) -> Select[Any]:
     if sort not in MOVEMENT_SORTS:
         raise InvalidInput(f'Cannot sort movements by {sort!r}.', field='sort')
     key = MOVEMENT_SORTS[sort]
     tiebreak = col(ProductionOrder.id).desc() if descending else col(ProductionOrder.id).asc()
     return (
-        select(ProductionOrder, WorkCenter.code, WorkCenter.name, User.username, User.full_name, Department.name)
+        select(*_ROW_COLUMNS)
         .join(WorkCenter, WorkCenter.id == ProductionOrder.work_center_id)
         .join(User, User.id == ProductionOrder.user_id)
         .outerjoin(Department, Department.id == User.department_id)
@@ -123,23 +161,57 @@ def _rows_query(where: list[Any], sort: str, descending: bool) -> Select[Any]:
     )
 
 
-def _row(m: ProductionOrder, code: str, name: str, username: str, full: str, dept: str | None) -> MovementRow:
-    return MovementRow(
-        m.id or 0,
-        m.created_at,
-        m.order_number,
-        m.work_center_id,
-        code,
-        name,
-        m.movement_type,
-        m.quantity,
-        m.user_id,
-        username,
-        full,
-        dept,
-        m.reverses_id,
-        m.reason,
-    )
+def _row(values: Any) -> MovementRow:
+    return MovementRow(*values)
+
+
+# Slack added to the newest balance time of the orders a prefix selects (see _newest_first_bound):
+# a clock stepped back between two movements of an order must not hide the earlier one.
+BOUND_SLACK = timedelta(minutes=15)
+# How many of the newest movements _newest_first_bound looks at to see whether a prefix is common there.
+RECENT_PROBE_ROWS = 2000
+
+
+def _newest_first_bound(session: Session, flt: MovementFilter, selection: _Selection, wanted: int) -> Any | None:
+    """For a newest-first search by order-number prefix: `created_at <= t`, t at the newest match, or None.
+
+    Order numbers are given out in sequence, so a prefix selects a block of orders from the same days.
+    Sorting by created_at with a LIMIT, PostgreSQL walks the created_at index from now backwards and
+    filters, expecting matches spread evenly over time; for a block a few weeks old it reads most of
+    the ledger before the first match (0.25–0.6 s at a million movements). The newest movement of those
+    orders is in order_balance (last_movement_at, written in the same transaction as each movement),
+    one row per (work center, order), found through its order-number index; starting the walk there
+    reads about as many rows as it returns. The condition only removes rows newer than every match,
+    so results are unchanged; without a balance row it is left out.
+
+    Reading the balance rows costs time in proportion to the orders the prefix selects, so it is
+    skipped when the walk's first RECENT_PROBE_ROWS rows (the filter without the order number) already
+    hold the `wanted` matches: then the walk stops within them anyway (a broad prefix such as "PO-").
+    """
+    if flt.match != 'prefix' or selection.order is None:
+        return None
+    if wanted <= RECENT_PROBE_ROWS:
+        recent = (
+            select(ProductionOrder.order_number)
+            .where(*selection.others)
+            .order_by(col(ProductionOrder.created_at).desc())
+            .limit(RECENT_PROBE_ROWS)
+            .subquery()
+        )
+        hits = session.exec(
+            select(func.count()).select_from(recent).where(order_filter(recent.c.order_number, flt.order, flt.match))
+        ).one()
+        if hits >= wanted:
+            return None
+    newest = session.exec(
+        select(func.max(OrderBalance.last_movement_at)).where(
+            col(OrderBalance.work_center_id).in_(selection.ids),
+            order_filter(col(OrderBalance.order_number), flt.order, flt.match),
+        )
+    ).one()
+    if newest is None:
+        return None
+    return col(ProductionOrder.created_at) <= newest + BOUND_SLACK
 
 
 def _totals(session: Session, where: list[Any]) -> MovementTotals:
@@ -174,11 +246,15 @@ def search_movements(
     check_paging(offset, limit)
     db = db or database()
     with db.read() as session:
-        where = _conditions(session, actor, flt)
-        if where is None:
+        selection = _selection(session, actor, flt)
+        if selection is None:
             return MovementPage([], offset, limit)
-        query = _rows_query(where, sort, descending).offset(offset).limit(limit)
-        rows = [_row(*r) for r in session.exec(query).all()]
+        where = rows_where = selection.where
+        if sort == 'created_at' and descending:
+            bound = _newest_first_bound(session, flt, selection, offset + limit)
+            rows_where = where if bound is None else [*where, bound]
+        query = _rows_query(rows_where, sort, descending).offset(offset).limit(limit)
+        rows = [_row(r) for r in session.exec(query).all()]
         totals = _totals(session, where) if with_totals else MovementTotals(len(rows))
         return MovementPage(rows, offset, limit, totals)
 
@@ -194,4 +270,4 @@ def iter_movements(
             return
         query = _rows_query(where, 'created_at', True).execution_options(yield_per=batch)
         for r in session.exec(query):
-            yield _row(*r)
+            yield _row(r)

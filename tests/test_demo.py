@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from potrack import movements
+from potrack.actors import Actor
 from potrack.cli import main
 from potrack.config import reset_settings
 from potrack.db import Database, use_database
 from potrack.db.models import Department, User
 from potrack.demo import run_demo
 from potrack.integrity import check_consistency
+from potrack.movements import MovementFilter, search_movements
 from potrack.security import verify_password
 
 
@@ -166,3 +169,39 @@ def test_cli_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
         check_demo_data(db, lines, 50)
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize(('limit', 'probe_rows'), [(5, 2000), (50, 100), (50, 2000)])
+def test_prefix_search_on_demo_data_matches_a_plain_query(
+    db: Database, limit: int, probe_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """search_movements' newest-first shortcut for prefixes (movements._newest_first_bound) changes no result.
+
+    With a probe of 100 rows most prefixes take the bound from order_balance; with 2000 (all the
+    movements here) the probe finds enough and the plain walk runs.
+    """
+    monkeypatch.setattr(movements, 'RECENT_PROBE_ROWS', probe_rows)
+    run(db, 2000, fast=True, seed=7)
+    with db.read() as s:
+        admin_id = s.exec(select(User.id).where(User.username == 'admin')).one()
+        numbers = sorted(s.connection().execute(text('SELECT DISTINCT order_number FROM production_order')).scalars())
+    old, recent = numbers[len(numbers) // 4], numbers[-1]
+    today = datetime.now(UTC).date()
+    filters = [MovementFilter(order=p) for p in (old, old[:-1], old[:-2], recent, recent[:-1], 'PO-', 'QQ')]
+    filters += [MovementFilter(order=old[:-1], date_from=today - timedelta(days=40), date_to=today)]
+    filters += [MovementFilter(order=old[:-2], movement_type='OUT'), MovementFilter(order='PO-', work_center_ids=(5,))]
+    for flt in filters:
+        page = search_movements(Actor(admin_id), flt, limit=limit, db=db)
+        where = ' AND '.join(
+            [f"order_number LIKE '{flt.order}%'"]
+            + ([f"movement_type = '{flt.movement_type}'"] if flt.movement_type else [])
+            + ([f'work_center_id IN ({",".join(map(str, flt.work_center_ids))})'] if flt.work_center_ids else [])
+        )
+        with db.read() as s:
+            expected = list(
+                s.connection()
+                .execute(text(f'SELECT id FROM production_order WHERE {where} ORDER BY created_at DESC, id DESC'))  # noqa: S608
+                .scalars()
+            )
+        assert [r.id for r in page.rows] == expected[:limit], flt
+        assert page.totals.count == len(expected), flt
