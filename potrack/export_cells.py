@@ -79,7 +79,8 @@ class DateTimeColumn:
     def __call__(self, moment: datetime | None) -> Cell | None:
         if moment is None:
             return None
-        self.cell.value = moment.astimezone(self.tz).replace(tzinfo=None)  # Excel has no time zones
+        # Excel has no time zones, and it rounds fractions of a second up on screen: show what the page shows.
+        self.cell.value = moment.astimezone(self.tz).replace(tzinfo=None, microsecond=0)
         return self.cell
 
 

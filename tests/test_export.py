@@ -196,7 +196,8 @@ def test_an_operator_export_holds_only_their_departments_rows(db: Database, floo
 def test_a_selection_larger_than_a_sheet_is_refused(
     db: Database, floor: Floor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr('potrack.export.MAX_SHEET_ROWS', 7)
+    # The module export_workbook runs in (UI tests re-import potrack modules, so not by its dotted name).
+    monkeypatch.setitem(export_workbook.__globals__, 'MAX_SHEET_ROWS', 7)
     with pytest.raises(InvalidInput, match='These filters select 8 movements; an Excel sheet holds at most 7.'):
         export_workbook(floor.admin, ExportRequest(), tmp_path / 'big.xlsx')
 

@@ -41,11 +41,11 @@ def summary_row(r: WorkCenterSummary) -> dict[str, Any]:
         'id': r.work_center_id,
         'wc': r.code,
         'name': r.name + ('' if r.is_active else ' (deactivated)'),
-        'qty_in': r.qty_in,
-        'qty_out': r.qty_out,
-        'net': r.net,
-        'balance': r.balance,
-        'open': r.open_orders,
+        'qty_in': f'{r.qty_in:,}',
+        'qty_out': f'{r.qty_out:,}',
+        'net': f'{r.net:+,}' if r.net else '0',
+        'balance': f'{r.balance:,}',
+        'open': f'{r.open_orders:,}',
         'last': format_local(r.last_movement_at, with_seconds=True),
         'user': r.last_user_name or r.last_username or '',
     }
@@ -103,7 +103,9 @@ class ReportsPage:
             ui.label('Balances are as of now; the date, type and user filters do not apply to them.').classes(
                 'text-sm opacity-70'
             )
+        ui.label('Per work center').classes('text-lg font-bold')
         self.wc_table = summary_table()
+        ui.label('Per order').classes('text-lg font-bold')
         self.orders = OrderBalancesTable(self.ctx, lambda: (self.flt, self.open_only.value))
 
     def export_request(self) -> ExportRequest:

@@ -13,12 +13,15 @@ from nicegui import ui
 from potrack.reports import DailyFlow, WorkCenterSummary
 
 AXIS_TEXT = '#9ca3af'  # grey that reads on the dark and the light theme
+# Mid-tone colours that stand out on the dark and the light background alike.
+PALETTE = ['#38bdf8', '#a3e635', '#f59e0b', '#f472b6', '#2dd4bf', '#a78bfa', '#fb7185', '#facc15', '#60a5fa', '#4ade80']
 ZOOM_FROM_DAYS = 45  # longer ranges get a zoom slider
 
 
 def _base(y_name: str) -> dict[str, Any]:
     return {
         'backgroundColor': 'transparent',
+        'color': PALETTE,
         'textStyle': {'color': AXIS_TEXT},
         'tooltip': {'trigger': 'axis', 'renderMode': 'richText', 'axisPointer': {'type': 'shadow'}},
         'legend': {'type': 'scroll', 'top': 0, 'textStyle': {'color': AXIS_TEXT}},

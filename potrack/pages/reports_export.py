@@ -28,16 +28,17 @@ class ExportPanel:
         self.ctx = ctx
         self.current = current
         self.job: ExportJob | None = None
-        with ui.row().classes('items-center gap-3'):
+        # Status on the left of the button, in a fixed width, so the button never moves under the finger.
+        with ui.row().classes('items-center gap-3 no-wrap'):
+            with ui.column().classes('gap-1 w-72 items-end'):
+                self.bar = ui.linear_progress(value=0, show_value=False, size='10px').mark('export-progress')
+                self.status = ui.label('').classes('text-sm opacity-80 text-right break-all').mark('export-status')
+            self.stop = ui.button('Stop', icon='close', on_click=self.cancel).props('flat no-caps').mark('export-stop')
             self.button = (
                 ui.button('Export to Excel', icon='download', on_click=self.start)
                 .props('unelevated size=lg no-caps color=teal-7')
                 .mark('export-button')
             )
-            with ui.column().classes('gap-1 min-w-64'):
-                self.bar = ui.linear_progress(value=0, show_value=False, size='10px').mark('export-progress')
-                self.status = ui.label('').classes('text-sm opacity-80').mark('export-status')
-            self.stop = ui.button('Stop', icon='close', on_click=self.cancel).props('flat no-caps').mark('export-stop')
         self.bar.set_visibility(False)
         self.stop.set_visibility(False)
         self.timer = ui.timer(POLL_S, self.tick, active=False)

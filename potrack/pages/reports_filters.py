@@ -24,7 +24,7 @@ def date_field(label: str, value: date | None, marker: str) -> ui.input:
         .mark(marker) as field
     ):
         with ui.menu().props('no-parent-event') as menu:
-            with ui.date(mask='YYYY-MM-DD').bind_value(field):
+            with ui.date(mask='YYYY-MM-DD').props('first-day-of-week=1').bind_value(field):
                 with ui.row().classes('justify-end'):
                     ui.button('Close', on_click=menu.close).props('flat')
         with field.add_slot('append'):

@@ -44,9 +44,9 @@ def balance_row(r: OrderBalanceRow) -> dict[str, Any]:
         'key': f'{r.work_center_id}:{r.order_number}',
         'wc': r.work_center_code,
         'order': r.order_number,
-        'qty_in': r.qty_in,
-        'qty_out': r.qty_out,
-        'balance': r.balance,
+        'qty_in': f'{r.qty_in:,}',
+        'qty_out': f'{r.qty_out:,}',
+        'balance': f'{r.balance:,}',
         'last': format_local(r.last_movement_at, with_seconds=True),
         'user': r.last_user_name or r.last_username or '',
         'department': r.last_user_department or '',
@@ -116,7 +116,7 @@ class TotalsBar:
         self.count.set_text(f'{t.count:,} movement' + ('' if t.count == 1 else 's'))
         self.qty_in.set_text(f'IN {t.qty_in:,}')
         self.qty_out.set_text(f'OUT {t.qty_out:,}')
-        self.net.set_text(f'Net {t.net:+,}')
+        self.net.set_text(f'Net {t.net:+,}' if t.net else 'Net 0')
 
 
 class MovementsTable(ServerTable):
