@@ -473,31 +473,39 @@ def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[in
 
 # --- the fast bulk path ----------------------------------------------------------------------------------
 
-# The balances of every (work center, order) pair with a movement newer than :first_id, recomputed from
-# all of that pair's movements (so a pair that had rows before is right too). `WHERE` is needed by
-# SQLite before ON CONFLICT in an INSERT … SELECT; PostgreSQL takes the same text.
+# The balances of every (work center, order) pair with a movement newer than :first_id (the rows just
+# loaded), from the sums of its movements. Only the new rows are grouped (one range scan, no join); a
+# pair that had a balance row already is recomputed from all its movements in the DO UPDATE, so the
+# result never depends on what that row held. `WHERE` is needed by SQLite before ON CONFLICT in an
+# INSERT … SELECT; PostgreSQL runs the same text.
 _UPSERT_BALANCES = """
 INSERT INTO order_balance (work_center_id, order_number, qty_in, qty_out, last_movement_at, last_user_id)
 SELECT p.work_center_id, p.order_number,
        SUM(CASE WHEN p.movement_type = 'IN' THEN p.quantity ELSE 0 END),
        SUM(CASE WHEN p.movement_type = 'OUT' THEN p.quantity ELSE 0 END),
        MAX(p.created_at),
-       {last_user}
+       {last_user_p}
 FROM production_order p
-WHERE (p.work_center_id, p.order_number) IN (
-    SELECT n.work_center_id, n.order_number FROM production_order n WHERE n.id > :first_id
-)
+WHERE p.id > :first_id
 GROUP BY p.work_center_id, p.order_number
 ON CONFLICT (work_center_id, order_number) DO UPDATE SET
-    qty_in = excluded.qty_in,
-    qty_out = excluded.qty_out,
-    last_movement_at = excluded.last_movement_at,
-    last_user_id = excluded.last_user_id
+    (qty_in, qty_out, last_movement_at, last_user_id) = (
+        SELECT SUM(CASE WHEN q.movement_type = 'IN' THEN q.quantity ELSE 0 END),
+               SUM(CASE WHEN q.movement_type = 'OUT' THEN q.quantity ELSE 0 END),
+               MAX(q.created_at),
+               {last_user_q}
+        FROM production_order q
+        WHERE q.work_center_id = excluded.work_center_id AND q.order_number = excluded.order_number
+    )
 """
 # The user of each pair's latest movement. SQLite: a bare column next to a single MAX() comes from the
 # row holding that maximum (documented SQLite behaviour).
-_LAST_USER_PG = '(ARRAY_AGG(p.user_id ORDER BY p.created_at DESC, p.id DESC))[1]'
-_LAST_USER_SQLITE = 'p.user_id'
+_LAST_USER_PG = '(ARRAY_AGG({t}.user_id ORDER BY {t}.created_at DESC, {t}.id DESC))[1]'
+_LAST_USER_SQLITE = '{t}.user_id'
+
+
+def _upsert_sql(last_user: str) -> str:
+    return _UPSERT_BALANCES.format(last_user_p=last_user.format(t='p'), last_user_q=last_user.format(t='q'))
 
 
 def _bulk_batches(plan: _Plan, line: _Line, *, postgres: bool) -> Iterator[tuple[list[Any], int]]:
@@ -607,7 +615,7 @@ def _load_bulk_postgres(db: Database, plan: _Plan, line: _Line, progress: _Progr
         cur.copy_expert(f'COPY production_order ({COPY_COLUMNS}) FROM STDIN', source, size=1 << 20)
         progress.out(f'  COPY finished, {_elapsed(progress.started)}')
         cur.execute(
-            _UPSERT_BALANCES.format(last_user=_LAST_USER_PG).replace(':first_id', '%(first_id)s'),
+            _upsert_sql(_LAST_USER_PG).replace(':first_id', '%(first_id)s'),
             {'first_id': first_id},
         )
         raw.commit()
@@ -645,7 +653,7 @@ def _load_bulk_sqlite(db: Database, plan: _Plan, line: _Line, progress: _Progres
         finally:
             cur.close()
         progress.out(f'  inserted, {_elapsed(progress.started)}')
-        conn.execute(text(_UPSERT_BALANCES.format(last_user=_LAST_USER_SQLITE)), {'first_id': first_id})
+        conn.execute(text(_upsert_sql(_LAST_USER_SQLITE)), {'first_id': first_id})
         return orders
 
     return db.write(unit)

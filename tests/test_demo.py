@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from potrack import movements
+from potrack import demo, movements
 from potrack.actors import Actor
 from potrack.cli import main
 from potrack.config import reset_settings
@@ -147,6 +147,18 @@ def test_bulk_path_on_its_own(db: Database) -> None:
     assert any(line.startswith('Consistency check: every balance equals') for line in lines)
 
 
+def test_bulk_load_into_orders_that_have_balances_recomputes_them(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk upsert's DO UPDATE path: (work center, order) pairs that had a balance row already."""
+    first = run(db, 300, fast=True, seed=3)
+    before = order_numbers(db)
+    monkeypatch.setattr(demo, '_next_order_number', lambda db, prefix: 1)  # reuse the same order numbers
+    second = run(db, 700, fast=True, seed=4)
+    assert before <= order_numbers(db)
+    check_demo_data(db, first + second, 1000)
+
+
 def test_no_movements_only_makes_the_operators(db: Database) -> None:
     lines = run(db, 0, fast=None, seed=1)
     assert len(printed_operators(lines)) == 6
@@ -171,19 +183,15 @@ def test_cli_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
         db.dispose()
 
 
-@pytest.mark.parametrize(('limit', 'probe_rows'), [(5, 2000), (50, 100), (50, 2000)])
-def test_prefix_search_on_demo_data_matches_a_plain_query(
-    db: Database, limit: int, probe_rows: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_prefix_search_on_demo_data_matches_a_plain_query(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """search_movements' newest-first shortcut for prefixes (movements._newest_first_bound) changes no result.
 
     With a probe of 100 rows most prefixes take the bound from order_balance; with 2000 (all the
     movements here) the probe finds enough and the plain walk runs.
     """
-    monkeypatch.setattr(movements, 'RECENT_PROBE_ROWS', probe_rows)
     run(db, 2000, fast=True, seed=7)
     with db.read() as s:
-        admin_id = s.exec(select(User.id).where(User.username == 'admin')).one()
+        admin = Actor(s.exec(select(User.id).where(User.username == 'admin')).one())
         numbers = sorted(s.connection().execute(text('SELECT DISTINCT order_number FROM production_order')).scalars())
     old, recent = numbers[len(numbers) // 4], numbers[-1]
     today = datetime.now(UTC).date()
@@ -191,7 +199,6 @@ def test_prefix_search_on_demo_data_matches_a_plain_query(
     filters += [MovementFilter(order=old[:-1], date_from=today - timedelta(days=40), date_to=today)]
     filters += [MovementFilter(order=old[:-2], movement_type='OUT'), MovementFilter(order='PO-', work_center_ids=(5,))]
     for flt in filters:
-        page = search_movements(Actor(admin_id), flt, limit=limit, db=db)
         where = ' AND '.join(
             [f"order_number LIKE '{flt.order}%'"]
             + ([f"movement_type = '{flt.movement_type}'"] if flt.movement_type else [])
@@ -203,5 +210,8 @@ def test_prefix_search_on_demo_data_matches_a_plain_query(
                 .execute(text(f'SELECT id FROM production_order WHERE {where} ORDER BY created_at DESC, id DESC'))  # noqa: S608
                 .scalars()
             )
-        assert [r.id for r in page.rows] == expected[:limit], flt
-        assert page.totals.count == len(expected), flt
+        for limit, probe_rows in [(5, 2000), (50, 100), (50, 2000)]:
+            monkeypatch.setattr(movements, 'RECENT_PROBE_ROWS', probe_rows)
+            page = search_movements(admin, flt, limit=limit, db=db)
+            assert [r.id for r in page.rows] == expected[:limit], (flt, limit, probe_rows)
+            assert page.totals.count == len(expected), flt
