@@ -100,6 +100,11 @@ class Timings:
     label: str
     latencies: list[float]
     wall_s: float = 0.0
+    cpu_s: float = 0.0  # CPU time of this process meanwhile (all its threads)
+
+    @property
+    def cpu_ms_per_op(self) -> float:
+        return self.cpu_s / self.ops * 1000 if self.ops else 0.0
 
     @property
     def ops(self) -> int:

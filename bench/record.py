@@ -7,7 +7,8 @@ Measured in one run, on a fresh scratch database (dropped at the end):
   balance row, SELECT … FOR UPDATE, INSERT of the movement, UPDATE of the balance, COMMIT;
 - service, 1 connection: `record_movement` on a Database with pool_size=1, one call after the other;
 - service, N threads: `record_movement` from N threads on a pool of N connections;
-- raw, N threads: the raw transaction on N connections, for a like-for-like view of the threaded figure.
+- raw, N threads: the raw transaction on N connections, for a like-for-like view of the threaded figure;
+- raw + NOTIFY, N threads: the same with the ledger's pg_notify inside the transaction.
 The service does more than the raw transaction (loads the acting user, checks the work center is
 visible to the user's department, looks up the request id, sends a NOTIFY); the ratio service/raw
 says what that and SQLAlchemy cost. Single-connection phases alternate in rounds so that a change in
@@ -58,10 +59,12 @@ def op_plan(i: int, prefix: str) -> tuple[str, str, int]:
     return (order, 'IN', 2) if i % 2 == 0 else (order, 'OUT', 1)
 
 
-def raw_op(conn: Any, wc_id: int, user_id: int) -> Op:
+def raw_op(conn: Any, wc_id: int, user_id: int, *, notify: bool = False) -> Op:
     cur = conn.cursor()
 
     def run(order: str, kind: str, qty: int) -> None:
+        if notify:  # as the ledger does: the change notice goes out with the commit
+            cur.execute("SELECT pg_notify('potrack_changes', %s)", (f'{{"work_center_id":{wc_id}}}',))
         cur.execute(
             'INSERT INTO order_balance (work_center_id, order_number, qty_in, qty_out) VALUES (%s, %s, 0, 0) '
             'ON CONFLICT (work_center_id, order_number) DO NOTHING',
@@ -118,10 +121,11 @@ def sequential_pair(raw: Op, service: Op, ops: int, max_seconds: float) -> tuple
     for r in range(ROUNDS):
         for key, op in (('raw', raw), ('svc', service)):
             timings = result[key]
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             deadline = started + max_seconds / ROUNDS
             run_ops(op, f'SEQ-{key.upper()}', r * per_round, per_round, timings.latencies, deadline)
             timings.wall_s += time.perf_counter() - started
+            timings.cpu_s += time.process_time() - cpu
     return result['raw'], result['svc']
 
 
@@ -146,14 +150,14 @@ def threaded(label: str, make_op: Callable[[], Op], threads: int, ops: int, max_
     for w in workers:
         w.start()
     deadline = time.perf_counter() + max_seconds
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     barrier.wait()
     for w in workers:
         w.join()
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     if errors:
         raise errors[0]
-    return Timings(label, [x for lst in lists for x in lst], wall)
+    return Timings(label, [x for lst in lists for x in lst], wall, cpu)
 
 
 def setup(db: Database) -> tuple[Actor, int]:
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument('--ops', type=int, default=2000, help='operations per phase (default 2000)')
     parser.add_argument('--threads', type=int, default=8, help='threads for the concurrent phases (default 8)')
-    parser.add_argument('--max-seconds', type=float, default=12.0, help='stop a phase after this long (default 12)')
+    parser.add_argument('--max-seconds', type=float, default=10.0, help='stop a phase after this long (default 10)')
     args = parser.parse_args(argv)
     print(machine_note())
     with scratch_database(args.url, 'record', keep=args.keep) as url:
@@ -213,14 +217,20 @@ def main(argv: list[str] | None = None) -> int:
 
         raw_conns: list[Any] = []
 
-        def make_raw() -> Op:
-            conn = raw_connection(url)
-            raw_conns.append(conn)
-            return raw_op(conn, wc_id, actor.user_id)
+        def make_raw(notify: bool) -> Callable[[], Op]:
+            def make() -> Op:
+                conn = raw_connection(url)
+                raw_conns.append(conn)
+                return raw_op(conn, wc_id, actor.user_id, notify=notify)
+
+            return make
 
         try:
             raw_n = threaded(
-                f'raw psycopg2, {args.threads} threads', make_raw, args.threads, args.ops, args.max_seconds
+                f'raw psycopg2, {args.threads} threads', make_raw(False), args.threads, args.ops, args.max_seconds
+            )
+            raw_n_notify = threaded(
+                f'raw + NOTIFY, {args.threads} threads', make_raw(True), args.threads, args.ops, args.max_seconds
             )
         finally:
             for conn in raw_conns:
@@ -233,14 +243,21 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(machine_note())
     print_table(
-        ['recording IN/OUT', 'ops', 'seconds', 'ops/s', 'p50 ms', 'p95 ms'],
-        [[t.label, t.ops, t.wall_s, t.ops_per_s, t.p50, t.p95] for t in (raw_1, svc_1, svc_n, raw_n)],
+        ['recording IN/OUT', 'ops', 'seconds', 'ops/s', 'p50 ms', 'p95 ms', 'client CPU ms/op'],
+        [
+            [t.label, t.ops, t.wall_s, t.ops_per_s, t.p50, t.p95, t.cpu_ms_per_op]
+            for t in (raw_1, svc_1, svc_n, raw_n, raw_n_notify)
+        ],
     )
     seq_ratio = svc_1.ops_per_s / raw_1.ops_per_s if raw_1.ops_per_s else 0.0
     thr_ratio = svc_n.ops_per_s / raw_n.ops_per_s if raw_n.ops_per_s else 0.0
     print(ratio_line('service/raw throughput, 1 connection', seq_ratio, '≥ 0.5', seq_ratio >= 0.5))
     print(f'service/raw throughput, {args.threads} threads: {thr_ratio:.2f}')
     print(f'service {args.threads} threads vs 1 connection: {svc_n.ops_per_s / max(svc_1.ops_per_s, 1e-9):.2f}×')
+    print(
+        f'NOTIFY inside the transaction, raw {args.threads} threads: {raw_n_notify.ops_per_s / raw_n.ops_per_s:.2f}× '
+        'the throughput without it (committing transactions that sent NOTIFY take turns)'
+    )
     print(
         f'consistency afterwards: {"consistent" if report.consistent else "INCONSISTENT"} '
         f'({report.movements:,} movements, {report.balance_rows:,} balance rows)'

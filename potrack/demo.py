@@ -109,9 +109,6 @@ class _Plan:
     first_number: int
     token: str  # makes this run's request ids unique
 
-    def real_time(self, t: float) -> float:
-        return self.end_at - (self.t_end - t) * self.scale
-
     def order_number(self, seq: int) -> str:
         return f'{self.prefix}{self.first_number + seq:06d}'
 
