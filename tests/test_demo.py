@@ -121,7 +121,7 @@ def order_numbers(db: Database) -> set[str]:
         return set(s.connection().execute(text('SELECT DISTINCT order_number FROM production_order')).scalars())
 
 
-def test_real_path_then_bulk_path_adds_new_orders(db: Database) -> None:
+def test_real_path_then_bulk_path_adds_new_orders(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     first = run(db, 200, fast=None, seed=11)
     assert any('through the ledger write path' in line for line in first)
     assert any('backdated 200 movements' in line for line in first)
@@ -139,12 +139,7 @@ def test_real_path_then_bulk_path_adds_new_orders(db: Database) -> None:
         hashes = dict(s.exec(select(User.username, User.password_hash)).all())
     for name, (old_password, _) in first_passwords.items():  # reset: only the new password works
         assert not verify_password(old_password, hashes[name])
-
-
-def test_bulk_path_on_its_own(db: Database) -> None:
-    lines = run(db, 2000, fast=True, seed=5)
-    check_demo_data(db, lines, 2000)
-    assert any(line.startswith('Consistency check: every balance equals') for line in lines)
+    check_prefix_search(db, monkeypatch)
 
 
 def test_bulk_load_into_orders_that_have_balances_recomputes_them(
@@ -152,6 +147,8 @@ def test_bulk_load_into_orders_that_have_balances_recomputes_them(
 ) -> None:
     """The bulk upsert's DO UPDATE path: (work center, order) pairs that had a balance row already."""
     first = run(db, 300, fast=True, seed=3)
+    check_demo_data(db, first, 300)
+    assert any(line.startswith('Consistency check: every balance equals') for line in first)
     before = order_numbers(db)
     monkeypatch.setattr(demo, '_next_order_number', lambda db, prefix: 1)  # reuse the same order numbers
     second = run(db, 700, fast=True, seed=4)
@@ -183,13 +180,12 @@ def test_cli_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
         db.dispose()
 
 
-def test_prefix_search_on_demo_data_matches_a_plain_query(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def check_prefix_search(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """search_movements' newest-first shortcut for prefixes (movements._newest_first_bound) changes no result.
 
-    With a probe of 100 rows most prefixes take the bound from order_balance; with 2000 (all the
+    With a probe of 100 rows most prefixes take the bound from order_balance; with 2000 (about all the
     movements here) the probe finds enough and the plain walk runs.
     """
-    run(db, 2000, fast=True, seed=7)
     with db.read() as s:
         admin = Actor(s.exec(select(User.id).where(User.username == 'admin')).one())
         numbers = sorted(s.connection().execute(text('SELECT DISTINCT order_number FROM production_order')).scalars())
