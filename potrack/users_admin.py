@@ -1,9 +1,9 @@
-"""What admins do to user accounts: list, create, edit, activate/deactivate, reset passwords, unlock.
+"""What admins do to user accounts: create, edit, activate/deactivate, reset passwords, unlock.
 
 Deactivating a user or resetting their password ends their sessions in the same transaction, so a
 page they still have open is refused at its next action. The system never loses its last active admin:
 it cannot be deactivated or demoted, and no admin can deactivate or demote themselves. Every change is
-an audit event in the same transaction and is announced to open admin pages.
+an audit event in the same transaction and is announced to open admin pages. Listing: users_query.
 """
 
 from __future__ import annotations
