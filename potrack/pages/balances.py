@@ -83,7 +83,7 @@ class BalancesPage:
         await self.grid.show(None if self.choice.value == ALL else [self.choice.value])
 
     async def on_change(self, change: live.Change) -> None:
-        if change.kind != 'movement':
+        if change.kind in ('masters', 'resync'):
             await self.load()
         elif change.work_center_id in self.visible:
             await self.load_totals()

@@ -218,8 +218,10 @@ class Kiosk:
         await self.recent.refresh()
 
     async def on_change(self, change: live.Change) -> None:
-        if change.kind not in ('movement', 'resync'):
+        if change.kind == 'masters':
             await self.reload_work_centers()
+            return
+        if change.kind not in ('movement', 'resync'):
             return
         if change.kind == 'resync' or change.work_center_id == self.wc_id:
             await self.recent.refresh()
