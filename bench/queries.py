@@ -1,6 +1,7 @@
 """Balances and movement search at a million movements, each next to the raw SQL it runs.
 
     python bench/queries.py [--url postgresql://postgres@127.0.0.1:5432/test] [--movements 1000000] [--keep]
+    (or python -m bench.queries …)
 
 On a fresh scratch database (dropped at the end unless --keep) loaded through the demo's bulk path:
 (a) `balances.work_center_totals` for a department that sees 5 work centers, against the same
@@ -18,9 +19,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-from common import (
+if __package__ in (None, ''):  # run as a script: python bench/queries.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import event, text
+from sqlmodel import select
+
+from bench.common import (
     Timings,
     base_parser,
     machine_note,
@@ -32,9 +40,6 @@ from common import (
     scratch_database,
     timed,
 )
-from sqlalchemy import event, text
-from sqlmodel import select
-
 from potrack import movements
 from potrack.actors import Actor
 from potrack.balances import work_center_totals

@@ -1,6 +1,7 @@
 """Recording IN/OUT on PostgreSQL: `ledger.record_movement` against the same locked transaction in plain psycopg2.
 
     python bench/record.py [--url postgresql://postgres@127.0.0.1:5432/test] [--ops 2000] [--threads 8]
+    (or python -m bench.record …)
 
 Measured in one run, on a fresh scratch database (dropped at the end):
 - raw: one psycopg2 connection doing the bare write path: INSERT … ON CONFLICT DO NOTHING of the
@@ -22,9 +23,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from common import (
+if __package__ in (None, ''):  # run as a script: python bench/record.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlmodel import select
+
+from bench.common import (
     Timings,
     base_parser,
     machine_note,
@@ -34,8 +41,6 @@ from common import (
     raw_connection,
     scratch_database,
 )
-from sqlmodel import select
-
 from potrack.accounts import insert_user
 from potrack.actors import Actor
 from potrack.db import Database
