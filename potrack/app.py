@@ -9,6 +9,7 @@ from typing import Any
 
 from nicegui import app, ui
 
+from potrack import api_app
 from potrack.config import settings
 from potrack.pages import account, admin, balances, home, kiosk, live_bridge, reports, signin
 from potrack.pages.auth_routes import router as auth_router
@@ -22,6 +23,7 @@ def setup() -> None:
     """Register pages, routes and assets on NiceGUI's app (once per process; per test in the user fixture)."""
     app.add_static_files('/assets', ASSETS_DIR)
     app.include_router(auth_router)
+    api_app.install(app)
     ui.add_head_html(HEAD_HTML, shared=True)
     for module in (signin, account, home, kiosk, balances, admin, reports):
         module.register()

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from potrack import audit, live
+from potrack import audit, live, metrics
 from potrack.actors import Actor, load_user
 from potrack.db.engine import Database, RetryableWrite, database
 from potrack.db.models import (
@@ -69,6 +69,7 @@ class MovementResult:
         return self.qty_in - self.qty_out
 
 
+@metrics.counted_movements
 def record_movement(
     actor: Actor,
     *,
@@ -111,6 +112,7 @@ def record_movement(
     return result
 
 
+@metrics.counted_movements
 def reverse_movement(
     actor: Actor, *, movement_id: int, reason: Any, request_id: str | None = None, db: Database | None = None
 ) -> MovementResult:

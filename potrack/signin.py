@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from potrack import audit, security
+from potrack import audit, metrics, security
 from potrack.accounts import UserInfo, end_sessions, user_info
 from potrack.actors import Actor, load_user
 from potrack.authlog import auth_event
@@ -140,8 +140,10 @@ def sign_in(username: Any, password: Any, *, source: str, db: Database | None = 
         result = db.write(unit)
     except SignInFailed:
         throttle.failed(source)
+        metrics.signin('failed')
         raise
     throttle.succeeded(source)
+    metrics.signin('succeeded')
     auth_event('signin', user=name, source=source, role=result.user.role)
     return result
 

@@ -166,3 +166,18 @@ class UserSession(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     end_reason: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
     source: str = Field(default='', sa_column=Column(String(64), nullable=False, server_default=''))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the REST API, acting as its user. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = 'api_token'
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key='user.id', index=True)
+    name: str = Field(sa_column=Column(String(60), nullable=False))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_by: int | None = Field(default=None, foreign_key='user.id')
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -1,0 +1,248 @@
+"""The REST API under /api/v1: record movements, read balances, movements and work centers.
+
+A request carries `Authorization: Bearer pt_...` (a token an admin issued in the Admin page) and acts
+as that token's user, within that user's department scope. Handlers are thin: they translate HTTP to
+the same service calls the pages make, off the event loop, and the services decide everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal, TypeVar, cast
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from nicegui import run
+
+from potrack import api_tokens
+from potrack.api_errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiRoute
+from potrack.api_schemas import (
+    BalancePageOut,
+    BalanceRowOut,
+    MovementIn,
+    MovementOut,
+    MovementPageOut,
+    MovementRowOut,
+    Totals,
+    WorkCenterOut,
+    WorkCenterTotalOut,
+)
+from potrack.balances import MAX_PAGE_SIZE, order_balances, work_center_totals
+from potrack.errors import InvalidInput, NotSaved, SignedOut
+from potrack.ledger import record_movement
+from potrack.masters import list_work_centers
+from potrack.movements import MovementFilter, search_movements
+from potrack.work_center_codes import work_center_ids
+
+T = TypeVar('T')
+IDEMPOTENCY_KEY_MAX_LEN = 40  # the ledger's request id holds 64; the rest is the per-user prefix
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+bearer = HTTPBearer(auto_error=False, description='An API token issued in the Admin page ("pt_...").')
+router = APIRouter(prefix='/api/v1', route_class=ApiRoute, responses=COMMON_RESPONSES, tags=['potrack'])
+
+
+async def offload(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a blocking service call in a worker thread; the event loop keeps serving every kiosk."""
+    result = await run.io_bound(fn, *args, **kwargs)
+    if result is None:  # NiceGUI cancels calls while the app shuts down; no service here returns None
+        raise NotSaved('This server is shutting down; nothing was done. Try again.')
+    return cast(T, result)
+
+
+async def token_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> api_tokens.TokenUser:
+    if credentials is None:
+        raise SignedOut('Send an API token: Authorization: Bearer pt_...')
+    return await offload(api_tokens.authenticate, credentials.credentials)
+
+
+Caller = Annotated[api_tokens.TokenUser, Depends(token_user)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+WorkCenterCodes = Annotated[list[str], Query(description='Work center codes; repeat for several.', max_length=50)]
+Match = Annotated[Literal['prefix', 'contains', 'exact'], Query()]
+OrderText = Annotated[str, Query(max_length=40)]
+
+
+def _request_id(user_id: int, key: str | None) -> str | None:
+    if key is None:
+        return None
+    text = key.strip()
+    if not text or len(text) > IDEMPOTENCY_KEY_MAX_LEN:
+        raise InvalidInput(
+            f'An Idempotency-Key has 1 to {IDEMPOTENCY_KEY_MAX_LEN} characters (a UUID fits).', field='Idempotency-Key'
+        )
+    # Per-user namespace: two clients that both pick "1" must not collide with each other.
+    return f'api{user_id}:{text}'
+
+
+def _check_day(day: date | None, field: str) -> None:
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidInput(f'Choose a day between {EARLIEST_DAY} and {LATEST_DAY}.', field=field)
+
+
+@router.post(
+    '/movements',
+    status_code=201,
+    response_model=MovementOut,
+    responses={**NOT_FOUND, **CONFLICT, 200: {'model': MovementOut, 'description': 'A retry: the original result.'}},
+    summary='Record an IN or OUT',
+)
+async def post_movement(
+    body: MovementIn,
+    caller: Caller,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description='Makes a retry safe: the same key and content return the first result (200); '
+            'the same key with other content is refused (409).',
+        ),
+    ] = None,
+) -> MovementOut:
+    request_id = _request_id(caller.actor.user_id, idempotency_key)
+    (wc_id,) = await offload(work_center_ids, [body.work_center])
+    result = await offload(
+        record_movement,
+        caller.actor,
+        work_center_id=wc_id,
+        order_number=body.order_number,
+        quantity=body.quantity,
+        movement_type=body.type,
+        request_id=request_id,
+    )
+    if result.already_recorded:
+        response.status_code = 200
+    return MovementOut(
+        id=result.movement_id,
+        order_number=result.order_number,
+        work_center=result.work_center_code,
+        type=result.movement_type,
+        quantity=result.quantity,
+        created_at=result.created_at,
+        balance=result.balance,
+        qty_in=result.qty_in,
+        qty_out=result.qty_out,
+        already_recorded=result.already_recorded,
+    )
+
+
+@router.get('/movements', response_model=MovementPageOut, responses=NOT_FOUND, summary='Search movements')
+async def get_movements(
+    caller: Caller,
+    order: OrderText = '',
+    match: Match = 'prefix',
+    work_center: WorkCenterCodes = [],  # noqa: B006  (FastAPI copies defaults per request)
+    date_from: Annotated[date | None, Query(description='First local calendar day, included.')] = None,
+    date_to: Annotated[date | None, Query(description='Last local calendar day, included.')] = None,
+    type: Annotated[Literal['IN', 'OUT'] | None, Query()] = None,
+    user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    sort: Annotated[
+        Literal['created_at', 'order_number', 'work_center', 'quantity', 'movement_type', 'user'], Query()
+    ] = 'created_at',
+    descending: bool = True,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> MovementPageOut:
+    _check_day(date_from, 'date_from')
+    _check_day(date_to, 'date_to')
+    ids = await offload(work_center_ids, work_center) if work_center else []
+    flt = MovementFilter(order, match, tuple(ids), date_from, date_to, type, user_id)
+    page = await offload(
+        search_movements, caller.actor, flt, sort=sort, descending=descending, offset=offset, limit=limit
+    )
+    t = page.totals
+    return MovementPageOut(
+        offset=page.offset,
+        limit=page.limit,
+        totals=Totals(count=t.count, qty_in=t.qty_in, qty_out=t.qty_out, net=t.net),
+        rows=[
+            MovementRowOut(
+                id=r.id,
+                created_at=r.created_at,
+                order_number=r.order_number,
+                work_center=r.work_center_code,
+                work_center_name=r.work_center_name,
+                type=r.movement_type,
+                quantity=r.quantity,
+                user_id=r.user_id,
+                username=r.username,
+                user_full_name=r.user_full_name,
+                department=r.department_name,
+                reverses_id=r.reverses_id,
+                reason=r.reason,
+            )
+            for r in page.rows
+        ],
+    )
+
+
+@router.get('/balances', response_model=BalancePageOut, responses=NOT_FOUND, summary='Balances per order')
+async def get_balances(
+    caller: Caller,
+    order: OrderText = '',
+    match: Match = 'prefix',
+    work_center: WorkCenterCodes = [],  # noqa: B006
+    open_only: bool = True,
+    sort: Annotated[
+        Literal['last_movement_at', 'order_number', 'work_center', 'balance', 'qty_in', 'qty_out'], Query()
+    ] = 'last_movement_at',
+    descending: bool = True,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> BalancePageOut:
+    ids = await offload(work_center_ids, work_center) if work_center else None
+    page = await offload(
+        order_balances,
+        caller.actor,
+        work_center_ids=ids,
+        order=order,
+        match=match,
+        open_only=open_only,
+        sort=sort,
+        descending=descending,
+        offset=offset,
+        limit=limit,
+    )
+    rows = [
+        BalanceRowOut(
+            work_center=r.work_center_code,
+            order_number=r.order_number,
+            qty_in=r.qty_in,
+            qty_out=r.qty_out,
+            balance=r.balance,
+            last_movement_at=r.last_movement_at,
+            last_username=r.last_username,
+        )
+        for r in page.rows
+    ]
+    return BalancePageOut(total=page.total, offset=page.offset, limit=page.limit, rows=rows)
+
+
+@router.get('/balances/work-centers', response_model=list[WorkCenterTotalOut], summary='Totals per work center')
+async def get_work_center_totals(caller: Caller) -> list[WorkCenterTotalOut]:
+    totals = await offload(work_center_totals, caller.actor)
+    return [
+        WorkCenterTotalOut(
+            work_center=t.code,
+            name=t.name,
+            is_active=t.is_active,
+            qty_in=t.qty_in,
+            qty_out=t.qty_out,
+            balance=t.balance,
+            open_orders=t.open_orders,
+        )
+        for t in totals
+    ]
+
+
+@router.get('/work-centers', response_model=list[WorkCenterOut], summary='Work centers this token may use')
+async def get_work_centers(caller: Caller, active_only: bool = False) -> list[WorkCenterOut]:
+    rows = await offload(list_work_centers, caller.actor, active_only=active_only)
+    return [
+        WorkCenterOut(id=w.id, code=w.code, name=w.name, description=w.description, is_active=w.is_active) for w in rows
+    ]

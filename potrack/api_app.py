@@ -1,0 +1,79 @@
+"""Puts the REST API, /metrics and the HTTP middleware onto NiceGUI's FastAPI app."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from nicegui import Client
+
+from potrack import api_tokens, metrics
+from potrack.api import bearer, offload
+from potrack.api import router as api_router
+from potrack.api_middleware import BodyLimitMiddleware, LatencyMiddleware
+from potrack.errors import SignedOut
+
+PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+API_DESCRIPTION = (
+    'Record IN/OUT movements and read balances, movements and work centers of potrack. '
+    'Authenticate with `Authorization: Bearer pt_...`, a token an admin issues in the Admin page; a request '
+    "acts as the token's user, within that user's department. Refusals are "
+    '`{"error": {"code", "message", "field"}}`.'
+)
+metrics_router = APIRouter()
+_schema: dict[str, Any] | None = None
+
+
+def is_local(host: str | None) -> bool:
+    # Behind a proxy uvicorn puts the forwarded client address here (forwarded_allow_ips), so a
+    # request through nginx from elsewhere is not local, as long as nginx sets X-Forwarded-For.
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@metrics_router.get('/metrics', include_in_schema=False)
+async def metrics_endpoint(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> PlainTextResponse:
+    if not is_local(request.client.host if request.client else None):
+        try:
+            caller = await offload(api_tokens.authenticate, credentials.credentials if credentials else None)
+        except SignedOut:
+            return PlainTextResponse('metrics: loopback address or an admin API token only\n', status_code=401)
+        if not caller.is_admin:
+            return PlainTextResponse('metrics: an admin API token is needed\n', status_code=403)
+    return PlainTextResponse(metrics.registry.render(), media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+@metrics_router.get('/api/v1/openapi.json', include_in_schema=False)
+async def openapi_schema() -> JSONResponse:
+    """The API's own schema: only /api/v1, not the pages and NiceGUI's internals on the same app."""
+    global _schema
+    if _schema is None:
+        _schema = get_openapi(
+            title='potrack API',
+            version='1',
+            description=API_DESCRIPTION,
+            routes=api_router.routes,
+            servers=[{'url': '/'}],
+        )
+    return JSONResponse(_schema)
+
+
+def live_clients() -> float:
+    return float(sum(1 for client in list(Client.instances.values()) if client.has_socket_connection))
+
+
+def install(app: FastAPI) -> None:
+    """Register the API and metrics routes and the middleware (before the app starts)."""
+    app.include_router(api_router)
+    app.include_router(metrics_router)
+    app.add_middleware(BodyLimitMiddleware)  # type: ignore[arg-type]
+    app.add_middleware(LatencyMiddleware)  # type: ignore[arg-type]
+    metrics.registry.gauge(metrics.LIVE_CLIENTS, 'Browser pages connected to this instance right now.', live_clients)

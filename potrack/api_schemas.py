@@ -1,0 +1,121 @@
+"""The REST API's request and response bodies, as they appear in its OpenAPI schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from potrack.config import ORDER_NUMBER_MAX_LEN, QUANTITY_MAX
+
+ERROR_CODES = (
+    'invalid_input',
+    'not_allowed',
+    'not_found',
+    'conflict',
+    'insufficient_balance',
+    'unauthorized',
+    'body_too_large',
+    'not_saved',
+    'not_acceptable',
+)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description=f'Stable machine-readable code, one of: {", ".join(ERROR_CODES)}.')
+    message: str = Field(description='A sentence fit to show a person.')
+    field: str | None = Field(default=None, description='The input the error is about, when there is one.')
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class MovementIn(BaseModel):
+    model_config = ConfigDict(extra='forbid')
+
+    # Loose types on purpose: the ledger's own checks give the messages the kiosk shows ("Enter an order
+    # number.", "At most 1,000,000 pieces…"), and they are the one place the rules live.
+    order_number: str = Field(max_length=ORDER_NUMBER_MAX_LEN * 4, examples=['PO-2026-0012'])
+    work_center: str = Field(max_length=20, description='Work center code, e.g. WC001.', examples=['WC001'])
+    quantity: int = Field(ge=1, le=QUANTITY_MAX, examples=[12])
+    type: Literal['IN', 'OUT'] = Field(description='IN: received at the work center; OUT: sent on.')
+
+
+class MovementOut(BaseModel):
+    id: int
+    order_number: str
+    work_center: str
+    type: str
+    quantity: int = Field(description='As stored: negative for a reversal.')
+    created_at: datetime
+    balance: int = Field(description='Pieces of the order at the work center right after this movement.')
+    qty_in: int
+    qty_out: int
+    already_recorded: bool = Field(description='True when this answers a retry with the same Idempotency-Key.')
+
+
+class MovementRowOut(BaseModel):
+    id: int
+    created_at: datetime
+    order_number: str
+    work_center: str
+    work_center_name: str
+    type: str
+    quantity: int
+    user_id: int
+    username: str
+    user_full_name: str
+    department: str | None
+    reverses_id: int | None
+    reason: str | None
+
+
+class Totals(BaseModel):
+    count: int
+    qty_in: int
+    qty_out: int
+    net: int
+
+
+class MovementPageOut(BaseModel):
+    offset: int
+    limit: int
+    totals: Totals = Field(description='For every movement the filters select, not just this page.')
+    rows: list[MovementRowOut]
+
+
+class BalanceRowOut(BaseModel):
+    work_center: str
+    order_number: str
+    qty_in: int
+    qty_out: int
+    balance: int
+    last_movement_at: datetime | None
+    last_username: str | None
+
+
+class BalancePageOut(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    rows: list[BalanceRowOut]
+
+
+class WorkCenterTotalOut(BaseModel):
+    work_center: str
+    name: str
+    is_active: bool
+    qty_in: int
+    qty_out: int
+    balance: int
+    open_orders: int
+
+
+class WorkCenterOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    description: str
+    is_active: bool

@@ -1,0 +1,109 @@
+"""API tokens: issued by admins, stored hashed, named, revocable, last use recorded; and the API honours them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from nicegui.testing import User
+from sqlmodel import select
+
+from potrack.api_tokens import TOUCH_EVERY_S, authenticate, issue_token, list_tokens, revoke_token
+from potrack.db import Database
+from potrack.db.models import ApiToken, AuditEvent
+from potrack.errors import InvalidInput, NotAllowed, NotFound, SignedOut
+from potrack.security import token_digest
+from potrack.users_admin import set_user_active
+from tests.api_helpers import api, bearer, error_of
+
+
+def test_a_token_is_shown_once_and_only_its_digest_is_stored(db: Database, admin, make_user) -> None:
+    anita = make_user('anita')
+    issued = issue_token(admin, user_id=anita.user_id, name='  line 3 scanner ')
+    assert issued.token.startswith('pt_') and len(issued.token) > 40
+    assert (issued.info.name, issued.info.username, issued.info.active) == ('line 3 scanner', 'anita', True)
+    with db.read() as s:
+        row = s.exec(select(ApiToken)).one()
+        assert row.token_hash == token_digest(issued.token) and issued.token not in row.token_hash
+        assert s.exec(select(AuditEvent.action).where(AuditEvent.entity == 'api_token')).all() == ['api_token.issue']
+    caller = authenticate(issued.token)
+    assert (caller.actor.user_id, caller.actor.session_id, caller.is_admin) == (anita.user_id, None, False)
+
+
+def test_only_admins_issue_list_and_revoke(db: Database, admin, make_user) -> None:
+    anita = make_user('anita')
+    issued = issue_token(admin, user_id=anita.user_id, name='scanner')
+    with pytest.raises(NotAllowed):
+        issue_token(anita, user_id=anita.user_id, name='mine')
+    with pytest.raises(NotAllowed):
+        list_tokens(anita)
+    with pytest.raises(NotAllowed):
+        revoke_token(anita, token_id=issued.info.id)
+
+
+def test_bad_names_and_unknown_users_are_refused(db: Database, admin, make_user) -> None:
+    with pytest.raises(InvalidInput, match='The token name is required'):
+        issue_token(admin, user_id=admin.user_id, name=' ')
+    with pytest.raises(InvalidInput, match='at most 60'):
+        issue_token(admin, user_id=admin.user_id, name='x' * 61)
+    with pytest.raises(NotFound):
+        issue_token(admin, user_id=999_999, name='ghost')
+    with pytest.raises(NotFound):
+        revoke_token(admin, token_id=999_999)
+
+
+def test_revoked_tokens_stop_working_at_once_and_stay_listed(db: Database, admin, make_user) -> None:
+    anita = make_user('anita')
+    keep = issue_token(admin, user_id=anita.user_id, name='keep')
+    drop = issue_token(admin, user_id=anita.user_id, name='drop')
+    revoked = revoke_token(admin, token_id=drop.info.id)
+    assert revoked.revoked_at is not None and not revoked.active
+    assert revoke_token(admin, token_id=drop.info.id).revoked_at == revoked.revoked_at  # twice changes nothing
+    with pytest.raises(SignedOut):
+        authenticate(drop.token)
+    authenticate(keep.token)
+    assert [(t.name, t.active) for t in list_tokens(admin)] == [('drop', False), ('keep', True)]
+
+
+def test_a_deactivated_users_tokens_stop_working(db: Database, admin, make_user) -> None:
+    anita = make_user('anita')
+    issued = issue_token(admin, user_id=anita.user_id, name='scanner')
+    set_user_active(admin, user_id=anita.user_id, active=False)
+    with pytest.raises(SignedOut):
+        authenticate(issued.token)
+
+
+@pytest.mark.parametrize('token', ['', 'pt_', 'pt_unknown', 'no-prefix', 'pt_' + 'x' * 500])
+def test_unknown_tokens_are_refused(db: Database, token: str) -> None:
+    with pytest.raises(SignedOut):
+        authenticate(token)
+
+
+def test_last_use_is_recorded_at_most_once_a_minute(db: Database, admin) -> None:
+    issued = issue_token(admin, user_id=admin.user_id, name='probe')
+    assert list_tokens(admin)[0].last_used_at is None
+    authenticate(issued.token)
+    first = list_tokens(admin)[0].last_used_at
+    assert first is not None
+    authenticate(issued.token)
+    assert list_tokens(admin)[0].last_used_at == first  # within the minute: no write
+
+    def age(session) -> None:  # type: ignore[no-untyped-def]
+        row = session.get(ApiToken, issued.info.id)
+        row.last_used_at = first - timedelta(seconds=TOUCH_EVERY_S + 1)
+        session.add(row)
+
+    db.write(age)
+    authenticate(issued.token)
+    assert list_tokens(admin)[0].last_used_at > first
+
+
+async def test_the_api_refuses_a_token_once_it_is_revoked(user: User, sqlite_db: Database, admin, make_user) -> None:
+    issued = issue_token(admin, user_id=make_user('anita').user_id, name='scanner')
+    client = api(user, issued.token)
+    assert (await client.get('/api/v1/work-centers')).status_code == 200
+    revoke_token(admin, token_id=issued.info.id)
+    status, code, message = error_of(await client.get('/api/v1/work-centers'))
+    assert (status, code, message) == (401, 'unauthorized', 'The API token is missing, unknown or revoked.')
+    other = await user.http_client.get('/api/v1/work-centers', headers=bearer('pt_' + issued.token[3:][::-1]))
+    assert other.status_code == 401

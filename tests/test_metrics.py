@@ -1,0 +1,102 @@
+"""GET /metrics: Prometheus text with movements, sign-ins, live clients and latency; local or admin token only."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from nicegui import app
+from nicegui.testing import User
+
+from potrack import metrics
+from potrack.api_tokens import issue_token
+from potrack.db import Database
+from potrack.errors import InsufficientBalance
+from potrack.ledger import record_movement, reverse_movement
+from potrack.signin import SignInFailed, sign_in
+from tests.api_helpers import bearer
+from tests.conftest import TEST_PASSWORD
+
+LABEL = r'[a-z_]+="(?:[^"\\]|\\.)*"'
+SAMPLE_RE = re.compile(rf'^[a-z_]+(\{{{LABEL}(,{LABEL})*\}})? ([-+0-9.e]+|nan)$')
+
+
+def value(text: str, sample: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(sample + ' '):
+            return float(line.rsplit(' ', 1)[1])
+    return 0.0
+
+
+def remote_client() -> httpx.AsyncClient:
+    """A client whose requests come from another machine (as uvicorn reports a forwarded address)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app, client=('10.1.2.3', 4567)), base_url='http://test')
+
+
+def test_counters_histogram_and_text_format() -> None:
+    reg = metrics.Registry()
+    reg.counter('demo_total', 'A demo "counter".')
+    reg.histogram('demo_seconds', 'A demo histogram.')
+    reg.gauge('demo_gauge', 'A demo gauge.', lambda: 3)
+    reg.inc('demo_total', {'kind': 'a"b\\c'})
+    reg.observe('demo_seconds', 0.02, {'path': 'api'})
+    reg.observe('demo_seconds', 30, {'path': 'api'})
+    text = reg.render()
+    assert 'demo_total{kind="a\\"b\\\\c"} 1' in text
+    assert 'demo_seconds_bucket{path="api",le="0.01"} 0' in text
+    assert 'demo_seconds_bucket{path="api",le="0.025"} 1' in text
+    assert 'demo_seconds_bucket{path="api",le="+Inf"} 2' in text
+    assert 'demo_seconds_count{path="api"} 2' in text
+    assert 'demo_gauge 3' in text
+    for line in text.splitlines():
+        assert line.startswith('# ') or SAMPLE_RE.match(line), line
+
+
+def test_ledger_and_signin_feed_the_counters(db: Database, admin, make_user, wc) -> None:
+    reg = metrics.registry
+    recorded = reg.value(metrics.MOVEMENTS_RECORDED, {'type': 'IN'})
+    reversals = reg.value(metrics.MOVEMENTS_RECORDED, {'type': 'reversal'})
+    refused = reg.value(metrics.MOVEMENTS_REFUSED, {'reason': 'InsufficientBalance'})
+    ok, failed = reg.value(metrics.SIGNINS, {'outcome': 'succeeded'}), reg.value(metrics.SIGNINS, {'outcome': 'failed'})
+    first = record_movement(
+        admin, work_center_id=wc('WC001'), order_number='PO-M', quantity=2, movement_type='IN', request_id='m-1'
+    )
+    record_movement(  # a replay is not a second movement
+        admin, work_center_id=wc('WC001'), order_number='PO-M', quantity=2, movement_type='IN', request_id='m-1'
+    )
+    with pytest.raises(InsufficientBalance):
+        record_movement(admin, work_center_id=wc('WC001'), order_number='PO-M', quantity=9, movement_type='OUT')
+    reverse_movement(admin, movement_id=first.movement_id, reason='typo')
+    make_user('anita')
+    sign_in('anita', TEST_PASSWORD, source='test')
+    with pytest.raises(SignInFailed):
+        sign_in('anita', 'wrong-password', source='test')
+    assert reg.value(metrics.MOVEMENTS_RECORDED, {'type': 'IN'}) == recorded + 1
+    assert reg.value(metrics.MOVEMENTS_RECORDED, {'type': 'reversal'}) == reversals + 1
+    assert reg.value(metrics.MOVEMENTS_REFUSED, {'reason': 'InsufficientBalance'}) == refused + 1
+    assert reg.value(metrics.SIGNINS, {'outcome': 'succeeded'}) == ok + 1
+    assert reg.value(metrics.SIGNINS, {'outcome': 'failed'}) == failed + 1
+
+
+async def test_local_requests_read_metrics(user: User, sqlite_db: Database) -> None:
+    await user.open('/signin')  # one page connected, and some request latency observed
+    response = await user.http_client.get('/metrics')
+    assert response.status_code == 200
+    assert response.headers['content-type'].startswith('text/plain; version=0.0.4')
+    text = response.text
+    for name in ('movements_recorded_total', 'movements_refused_total', 'signins_total', 'live_clients'):
+        assert f'# TYPE potrack_{name} ' in text
+    assert value(text, 'potrack_live_clients') >= 1
+    assert 'potrack_http_request_duration_seconds_bucket{path="page",le="+Inf"}' in text
+
+
+async def test_remote_requests_need_an_admin_token(user: User, sqlite_db: Database, admin, make_user) -> None:
+    operator = issue_token(admin, user_id=make_user('anita').user_id, name='op').token
+    admins = issue_token(admin, user_id=admin.user_id, name='prometheus').token
+    async with remote_client() as client:
+        assert (await client.get('/metrics')).status_code == 401
+        assert (await client.get('/metrics', headers=bearer('pt_nothing'))).status_code == 401
+        assert (await client.get('/metrics', headers=bearer(operator))).status_code == 403
+        allowed = await client.get('/metrics', headers=bearer(admins))
+        assert allowed.status_code == 200 and '# TYPE potrack_signins_total counter' in allowed.text
