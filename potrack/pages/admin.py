@@ -18,6 +18,7 @@ from potrack.pages import live_bridge
 from potrack.pages.admin_audit import AuditTab
 from potrack.pages.admin_corrections import CorrectionsTab
 from potrack.pages.admin_departments import DepartmentsTab
+from potrack.pages.admin_tokens import TokensTab
 from potrack.pages.admin_users import UsersTab
 from potrack.pages.admin_work_centers import WorkCentersTab
 from potrack.pages.guard import PageContext, open_page
@@ -29,6 +30,7 @@ TABS = [
     ('work-centers', 'Work centers', 'precision_manufacturing'),
     ('corrections', 'Corrections', 'undo'),
     ('audit', 'Audit trail', 'history'),
+    ('tokens', 'API tokens', 'key'),
 ]
 TAB_NAMES = {name for name, _, _ in TABS}
 
@@ -51,6 +53,8 @@ class AdminConsole:
                 self.corrections = CorrectionsTab(ctx)
             with ui.tab_panel('audit').classes('gap-3 px-0'):
                 self.audit = AuditTab(ctx)
+            with ui.tab_panel('tokens').classes('gap-3 px-0'):
+                self.tokens = TokensTab(ctx)
         self.tabs = tabs
 
     async def load(self) -> None:
@@ -66,6 +70,8 @@ class AdminConsole:
             await self.corrections.first_load()
         elif name == 'audit':
             await self.audit.show()
+        elif name == 'tokens':
+            await self.tokens.load()
 
     async def tab_changed(self) -> None:
         name = str(self.tabs.value)
@@ -74,7 +80,7 @@ class AdminConsole:
             await self.open_lazy(name)
 
     async def on_change(self, change: live.Change) -> None:
-        for tab in (self.users, self.departments, self.work_centers, self.corrections, self.audit):
+        for tab in (self.users, self.departments, self.work_centers, self.corrections, self.audit, self.tokens):
             await tab.on_change(change)
 
 
