@@ -124,6 +124,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from potrack.backup import backup
+
+    db = _open_database(migrate=False, provision=False)
+    counts = backup(db, Path(args.out))
+    print(f'wrote {Path(args.out).resolve()}: ' + ', '.join(f'{n:,} {t}' for t, n in counts.items()))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from potrack.backup import restore
+
+    db = _open_database(migrate=False, provision=False)
+    result = restore(db, Path(args.file), force=args.force)
+    print(f'restored {args.file} into {settings().database_label()}')
+    print('  ' + ', '.join(f'{n:,} {t}' for t, n in result.counts.items()))
+    if not result.check.consistent:
+        print(f'INCONSISTENT: {len(result.check.mismatches)} mismatch(es); run potrack check for details')
+        return 1
+    print(f'consistent: {result.check.balance_rows} balance rows match {result.check.movements} movements')
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from potrack.app import configure_logging, serve
 
@@ -155,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
         help='bulk-load instead of the real write path (default: on for 100,000 or more)',
     )
     add('check', cmd_check, 'verify that every balance equals the sums of its movements')
+    p = add('backup', cmd_backup, 'write a backup of the whole database (SQLite copy or pg_dump custom format)')
+    p.add_argument('--out', required=True, help='the backup file to write (replaced only when complete)')
+    p = add('restore', cmd_restore, 'replace the database with a backup, then count and check it (stop potrack first)')
+    p.add_argument('file', help='a file written by potrack backup')
+    p.add_argument('--force', action='store_true', help='overwrite a database that already has data')
     p = add('export', cmd_export, 'write an Excel workbook of the movements and balances the filters select')
     p.add_argument('--out', required=True, help='the .xlsx file to write, or a folder for the default file name')
     p.add_argument('--user', default='admin', help='export as this user, within what they may see (default admin)')

@@ -1,0 +1,112 @@
+"""Backup and restore: a database restored into a fresh one is consistent and has the same rows, on both databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from potrack.actors import Actor
+from potrack.api_tokens import issue_token
+from potrack.backup import PG_CUSTOM_MAGIC, SQLITE_MAGIC, BackupError, backup, restore, table_counts
+from potrack.db import Database
+from potrack.ledger import record_movement, reverse_movement
+
+
+def fill(db: Database, admin: Actor, make_user, wc) -> None:  # type: ignore[no-untyped-def]
+    make_user('anita')
+    issue_token(admin, user_id=admin.user_id, name='backup probe')
+    for n in range(20):
+        record_movement(admin, work_center_id=wc('WC001'), order_number=f'PO-B{n % 5}', quantity=3, movement_type='IN')
+    out = record_movement(admin, work_center_id=wc('WC001'), order_number='PO-B1', quantity=2, movement_type='OUT')
+    reverse_movement(admin, movement_id=out.movement_id, reason='counted twice')
+
+
+@pytest.fixture
+def empty_target(db: Database, tmp_path: Path) -> Iterator[Database]:
+    """A brand-new, empty database of the same kind as `db` (nothing migrated, nothing provisioned)."""
+    if not db.is_postgres:
+        target = Database(f'sqlite:///{tmp_path / "restored" / "potrack.db"}')
+        yield target
+        target.dispose()
+        return
+    server = make_url(db.url)
+    name = f'potrack_restore_{uuid.uuid4().hex[:8]}'
+    admin_engine = create_engine(server, isolation_level='AUTOCOMMIT', poolclass=NullPool)
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE {name}'))
+    target = Database(server.set(database=name).render_as_string(hide_password=False))
+    yield target
+    target.dispose()
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))
+    admin_engine.dispose()
+
+
+def test_backup_then_restore_into_a_fresh_database(
+    db: Database, empty_target: Database, tmp_path: Path, admin, make_user, wc
+):
+    fill(db, admin, make_user, wc)
+    file = tmp_path / 'backups' / 'potrack.backup'
+    counts = backup(db, file)
+    assert file.read_bytes().startswith(PG_CUSTOM_MAGIC if db.is_postgres else SQLITE_MAGIC)
+    assert counts['production_order'] == 22 and counts['api_token'] == 1
+    assert not list(file.parent.glob('*.partial'))
+
+    result = restore(empty_target, file)
+    assert result.check.consistent
+    assert result.counts == counts == table_counts(empty_target)
+    with empty_target.engine.connect() as conn:
+        balance = conn.execute(text("SELECT qty_in, qty_out FROM order_balance WHERE order_number = 'PO-B1'")).one()
+    assert tuple(balance) == (12, 0)
+
+
+def test_restore_refuses_a_database_with_data_unless_forced(db: Database, tmp_path: Path, admin, make_user, wc):
+    fill(db, admin, make_user, wc)
+    file = tmp_path / 'potrack.backup'
+    backup(db, file)
+    record_movement(admin, work_center_id=wc('WC002'), order_number='PO-AFTER', quantity=1, movement_type='IN')
+    with pytest.raises(BackupError, match='already has data'):
+        restore(db, file)
+    result = restore(db, file, force=True)
+    assert result.check.consistent and result.counts['production_order'] == 22  # PO-AFTER is gone
+
+
+def test_restore_refuses_foreign_and_missing_files(db: Database, tmp_path: Path) -> None:
+    junk = tmp_path / 'notes.txt'
+    junk.write_text('not a backup')
+    with pytest.raises(BackupError, match='is not'):
+        restore(db, junk, force=True)
+    with pytest.raises(BackupError, match='no backup file'):
+        restore(db, tmp_path / 'missing.backup')
+
+
+def run_cli(url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('POTRACK_', 'DATABASE_URL'))}
+    env.update(DATABASE_URL=url, POTRACK_DATA_DIR=str(data_dir))
+    return subprocess.run(
+        [sys.executable, '-m', 'potrack', *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_commands_back_up_restore_and_check(db: Database, empty_target: Database, tmp_path: Path, admin, wc):
+    record_movement(admin, work_center_id=wc('WC003'), order_number='PO-CLI', quantity=7, movement_type='IN')
+    file = tmp_path / 'cli.backup'
+    made = run_cli(db.url, tmp_path, 'backup', '--out', str(file))
+    assert made.returncode == 0, made.stderr
+    assert f'wrote {file}: 1 production_order' in made.stdout
+    restored = run_cli(empty_target.url, tmp_path, 'restore', str(file))
+    assert restored.returncode == 0, restored.stderr
+    assert 'consistent: 1 balance rows match 1 movements' in restored.stdout
+    again = run_cli(empty_target.url, tmp_path, 'restore', str(file))
+    assert again.returncode == 1 and 'already has data' in again.stderr
+    checked = run_cli(empty_target.url, tmp_path, 'check')
+    assert checked.returncode == 0 and checked.stdout.startswith('consistent: 1 balance rows')
