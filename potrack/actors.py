@@ -8,7 +8,7 @@ action, whatever the page still shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -33,16 +33,32 @@ def load_user(session: Session, actor: Actor) -> User:
         raise SignedOut(SIGNED_OUT_MESSAGE)
     if actor.session_id is not None:
         row = session.get(UserSession, actor.session_id)
-        now = utcnow()
-        if (
-            row is None
-            or row.user_id != user.id
-            or row.ended_at is not None
-            or row.expires_at <= now
-            or row.last_seen_at + timedelta(seconds=idle_timeout_s(user)) <= now
+        if row is None or not session_is_live(
+            actor.user_id, user.is_admin, row.user_id, row.ended_at, row.expires_at, row.last_seen_at
         ):
             raise SignedOut(SIGNED_OUT_MESSAGE)
     return user
+
+
+def session_is_live(
+    user_id: int,
+    is_admin: bool,
+    session_user_id: int | None,
+    ended_at: datetime | None,
+    expires_at: datetime | None,
+    last_seen_at: datetime | None,
+) -> bool:
+    """A browser session counts only while it is the user's, not ended, not expired and not idle."""
+    now = utcnow()
+    idle_s = settings().idle_timeout_admin_s if is_admin else settings().idle_timeout_user_s
+    return (
+        session_user_id == user_id
+        and ended_at is None
+        and expires_at is not None
+        and expires_at > now
+        and last_seen_at is not None
+        and last_seen_at + timedelta(seconds=idle_s) > now
+    )
 
 
 def idle_timeout_s(user: User) -> int:

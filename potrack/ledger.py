@@ -13,20 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from potrack import audit, live, metrics
+from potrack import ledger_steps as steps
 from potrack.actors import Actor, load_user
 from potrack.db.engine import Database, RetryableWrite, database
 from potrack.db.models import (
     IN,
     OUT,
     Department,
-    OrderBalance,
     ProductionOrder,
     User,
     WorkCenter,
@@ -93,9 +90,8 @@ def record_movement(
     db = db or database()
 
     def unit(session: Session) -> MovementResult:
-        user = load_user(session, actor)
-        wc = _work_center_for_entry(session, user, work_center_id)
-        return _write(session, db, user, wc, order, mtype, qty, rid)
+        entry = steps.entry_context(session, actor, work_center_id)
+        return _write(session, db, entry, order, mtype, qty, rid)
 
     result = db.write(unit)
     _announce(db, result)
@@ -140,11 +136,11 @@ def reverse_movement(
             raise Conflict(f'Movement #{movement_id} was already reversed (by movement #{earlier.id}).')
         if not user.is_admin and earlier is None:
             _check_undo_allowed(session, user, original)
+        assert user.id is not None and wc.id is not None
         result = _write(
             session,
             db,
-            user,
-            wc,
+            steps.EntryContext(user.id, wc.id, wc.code),
             original.order_number,
             original.movement_type,
             original.quantity,
@@ -172,8 +168,7 @@ def reverse_movement(
 def _write(
     session: Session,
     db: Database,
-    user: User,
-    wc: WorkCenter,
+    entry: steps.EntryContext,
     order: str,
     mtype: str,
     qty: int,
@@ -183,114 +178,88 @@ def _write(
     reason: str | None = None,
 ) -> MovementResult:
     """Steps 3–6 of the write path, shared by recording and reversing. `qty` is always positive."""
-    assert wc.id is not None and user.id is not None
-    balance = _lock_balance(session, db, wc.id, order)
+    wc_id, code = entry.work_center_id, entry.work_center_code
+    qty_in, qty_out = steps.lock_balance(session, db.is_postgres, wc_id, order)
     stored_qty = -qty if reverses is not None else qty
-    previous = session.exec(select(ProductionOrder).where(ProductionOrder.request_id == rid)).first()
-    if previous is not None:
-        return _replayed(previous, balance, wc, user, order, mtype, stored_qty, reverses)
-
+    expected = (order, wc_id, mtype, stored_qty, entry.user_id, reverses.id if reverses else None)
     d_in = stored_qty if mtype == IN else 0
     d_out = stored_qty if mtype == OUT else 0
-    available = balance.qty_in - balance.qty_out
+    available = qty_in - qty_out
+    refusal: InsufficientBalance | None = None
     if mtype == OUT and d_out > available:
-        raise InsufficientBalance(
-            f'Only {available} pieces of {order} are at {wc.code}; you tried to send {qty}.',
+        refusal = InsufficientBalance(
+            f'Only {available} pieces of {order} are at {code}; you tried to send {qty}.',
             available=available,
             requested=qty,
         )
-    if mtype == IN and reverses is not None and qty > available:
-        raise InsufficientBalance(
-            f'Cannot reverse the IN of {qty} pieces of {order} at {wc.code}: only {available} are still there '
-            f'({balance.qty_out} have been sent on).',
+    elif mtype == IN and reverses is not None and qty > available:
+        refusal = InsufficientBalance(
+            f'Cannot reverse the IN of {qty} pieces of {order} at {code}: only {available} are still there '
+            f'({qty_out} have been sent on).',
             available=available,
             requested=qty,
         )
+    if refusal is not None:
+        # A replay of an OUT that already took these pieces is "already recorded", not a refusal.
+        previous = steps.find_request(session, rid)
+        if previous is None:
+            raise refusal
+        return _replayed(previous, expected, code, qty_in, qty_out)
 
     now = utcnow()
-    movement = ProductionOrder(
-        order_number=order,
-        work_center_id=wc.id,
-        quantity=stored_qty,
-        movement_type=mtype,
-        user_id=user.id,
-        created_at=now,
-        request_id=rid,
-        reverses_id=reverses.id if reverses else None,
-        reason=reason,
-    )
-    session.add(movement)
+    values = {
+        'order_number': order,
+        'work_center_id': wc_id,
+        'quantity': stored_qty,
+        'movement_type': mtype,
+        'user_id': entry.user_id,
+        'created_at': now,
+        'request_id': rid,
+        'reverses_id': reverses.id if reverses else None,
+        'reason': reason,
+    }
     try:
-        session.flush()
+        movement_id = steps.insert_movement(session, db.is_postgres, values)
     except IntegrityError as exc:
-        # A concurrent twin of this request (same request id) committed first: run again to replay it.
-        if 'request_id' in str(exc.orig) or 'reverses_id' in str(exc.orig):
+        # A concurrent reversal of the same movement committed first: run again to see it.
+        if 'reverses_id' in str(exc.orig):
             raise RetryableWrite from exc
         raise
-    session.execute(
-        update(OrderBalance)
-        .where(col(OrderBalance.work_center_id) == wc.id, col(OrderBalance.order_number) == order)
-        .values(
-            qty_in=OrderBalance.qty_in + d_in,
-            qty_out=OrderBalance.qty_out + d_out,
-            last_movement_at=now,
-            last_user_id=user.id,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    result = MovementResult(
-        movement_id=movement.id or 0,
+    if movement_id is None:  # the request id was used before: this is a replay
+        previous = steps.find_request(session, rid)
+        assert previous is not None
+        return _replayed(previous, expected, code, qty_in, qty_out)
+    steps.apply_to_balance(session, wc_id, order, d_in, d_out, now, entry.user_id)
+    if db.is_postgres:
+        live.notify_in_transaction(session, live.Change(wc_id, order))
+    return MovementResult(
+        movement_id=movement_id,
         request_id=rid,
         order_number=order,
-        work_center_id=wc.id,
-        work_center_code=wc.code,
+        work_center_id=wc_id,
+        work_center_code=code,
         movement_type=mtype,
         quantity=stored_qty,
-        qty_in=balance.qty_in + d_in,
-        qty_out=balance.qty_out + d_out,
+        qty_in=qty_in + d_in,
+        qty_out=qty_out + d_out,
         created_at=now,
-        reverses_id=movement.reverses_id,
+        reverses_id=values['reverses_id'],  # type: ignore[arg-type]
     )
-    if db.is_postgres:
-        live.notify_in_transaction(session, live.Change(wc.id, order))
-    return result
-
-
-def _lock_balance(session: Session, db: Database, wc_id: int, order: str) -> OrderBalance:
-    """Insert the balance row if missing, then lock it: row locks only serialize rows that exist."""
-    insert = pg_insert if db.is_postgres else sqlite_insert
-    session.execute(
-        insert(OrderBalance.__table__)  # type: ignore[attr-defined]
-        .values(work_center_id=wc_id, order_number=order, qty_in=0, qty_out=0)
-        .on_conflict_do_nothing(index_elements=['work_center_id', 'order_number'])
-    )
-    row = session.exec(
-        select(OrderBalance.qty_in, OrderBalance.qty_out)
-        .where(OrderBalance.work_center_id == wc_id, OrderBalance.order_number == order)
-        .with_for_update()
-    ).one()
-    return OrderBalance(work_center_id=wc_id, order_number=order, qty_in=row[0], qty_out=row[1])
 
 
 def _replayed(
-    previous: ProductionOrder,
-    balance: OrderBalance,
-    wc: WorkCenter,
-    user: User,
-    order: str,
-    mtype: str,
-    stored_qty: int,
-    reverses: ProductionOrder | None,
+    previous: ProductionOrder, expected: tuple[object, ...], code: str, qty_in: int, qty_out: int
 ) -> MovementResult:
-    same = (
-        previous.order_number == order
-        and previous.work_center_id == wc.id
-        and previous.movement_type == mtype
-        and previous.quantity == stored_qty
-        and previous.user_id == user.id
-        and previous.reverses_id == (reverses.id if reverses else None)
+    """The first result of a request sent again; refused if the request id now carries other content."""
+    stored = (
+        previous.order_number,
+        previous.work_center_id,
+        previous.movement_type,
+        previous.quantity,
+        previous.user_id,
+        previous.reverses_id,
     )
-    if not same:
+    if stored != expected:
         raise Conflict(
             'This entry was already used for a different movement; nothing was recorded. Start a new entry.',
             field='request_id',
@@ -299,31 +268,17 @@ def _replayed(
     return MovementResult(
         movement_id=previous.id,
         request_id=previous.request_id,
-        order_number=order,
-        work_center_id=wc.id or 0,
-        work_center_code=wc.code,
-        movement_type=mtype,
+        order_number=previous.order_number,
+        work_center_id=previous.work_center_id,
+        work_center_code=code,
+        movement_type=previous.movement_type,
         quantity=previous.quantity,
-        qty_in=balance.qty_in,
-        qty_out=balance.qty_out,
+        qty_in=qty_in,
+        qty_out=qty_out,
         created_at=previous.created_at,
         reverses_id=previous.reverses_id,
         already_recorded=True,
     )
-
-
-def _work_center_for_entry(session: Session, user: User, work_center_id: int) -> WorkCenter:
-    wc = session.get(WorkCenter, work_center_id)
-    if wc is None:
-        raise NotFound('That work center does not exist.', field='work_center')
-    if not _may_see(session, user, work_center_id):
-        raise NotAllowed(
-            f"{wc.code} {wc.name} is not one of your department's work centers; nothing was recorded.",
-            field='work_center',
-        )
-    if not wc.is_active:
-        raise NotAllowed(f'{wc.code} {wc.name} is deactivated; nothing was recorded.', field='work_center')
-    return wc
 
 
 def _may_see(session: Session, user: User, work_center_id: int) -> bool:

@@ -66,6 +66,9 @@ def deliver(change: Change) -> None:
             log.exception('live subscriber failed for %s', change)
 
 
+NOTIFY = text('SELECT pg_notify(:channel, :payload)')
+
+
 def notify_in_transaction(session: Session, change: Change) -> None:
     """PostgreSQL: queue a NOTIFY in the current transaction; it is sent only if the transaction commits."""
-    session.execute(text('SELECT pg_notify(:channel, :payload)'), {'channel': CHANNEL, 'payload': change.to_json()})
+    session.connection().execute(NOTIFY, {'channel': CHANNEL, 'payload': change.to_json()})

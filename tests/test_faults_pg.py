@@ -103,7 +103,7 @@ def test_connections_killed_between_writes_are_replaced_on_the_next_checkout(
     for t in threads:
         t.join(30)
     assert len(done) == 4
-    assert pg_db.engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
+    assert pg_db.write_engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
     with side.cursor() as cur:
         cur.execute(TERMINATE_ALL_SQL)
         killed = cur.fetchall()
@@ -113,7 +113,7 @@ def test_connections_killed_between_writes_are_replaced_on_the_next_checkout(
         )
         assert cur.fetchone() == (0,)
 
-    result = _record(pg_db, admin_actor, wc1, 'OUT', 3)  # pool_pre_ping notices and reconnects
+    result = _record(pg_db, admin_actor, wc1, 'OUT', 3)  # the stale connection is retried on a fresh one
     assert (result.qty_in, result.qty_out, result.already_recorded) == (10, 3, False)
     assert _state(pg_db, wc1) == (5, (10, 3))
     assert check_consistency(pg_db).consistent
@@ -140,12 +140,12 @@ def test_connection_killed_inside_a_write_is_not_saved_and_the_retry_records_onc
                 assert cur.fetchone() == (True,)
             killed.append(pid)
 
-    event.listen(pg_db.engine, 'before_cursor_execute', kill_on_insert)
+    event.listen(pg_db.write_engine, 'before_cursor_execute', kill_on_insert)
     try:
         with pytest.raises(NotSaved) as err:
             _record(pg_db, admin_actor, wc1, 'OUT', 4, request_id='kiosk-3-0001')
     finally:
-        event.remove(pg_db.engine, 'before_cursor_execute', kill_on_insert)
+        event.remove(pg_db.write_engine, 'before_cursor_execute', kill_on_insert)
     assert len(killed) == 1
     assert err.value.message.startswith('Not saved')
     cause = err.value.__cause__

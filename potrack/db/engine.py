@@ -76,7 +76,7 @@ def _sqlite_engine(url: str, cfg: Settings, echo: bool) -> Engine:
     return engine
 
 
-def _postgres_engine(url: str, cfg: Settings, echo: bool, pool_size: int) -> Engine:
+def _postgres_engine(url: str, cfg: Settings, echo: bool, pool_size: int, *, pre_ping: bool = True) -> Engine:
     options = (
         f'-c lock_timeout={cfg.lock_timeout_ms} -c statement_timeout={cfg.statement_timeout_ms} '
         f'-c idle_in_transaction_session_timeout={cfg.idle_in_transaction_timeout_ms}'
@@ -84,12 +84,27 @@ def _postgres_engine(url: str, cfg: Settings, echo: bool, pool_size: int) -> Eng
     return create_engine(
         url,
         echo=echo,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=10,
         connect_args={'options': options, 'application_name': 'potrack', 'connect_timeout': 5},
     )
+
+
+STATEMENTS_SENT = 'potrack_statements_sent'
+
+
+def _track_statements(engine: Engine) -> None:
+    """Mark a checked-out connection once a statement succeeded on it, so `write` can tell a stale one."""
+
+    @event.listens_for(engine, 'after_cursor_execute')
+    def _sent(conn: Any, *_args: Any) -> None:
+        conn.info[STATEMENTS_SENT] = True
+
+    @event.listens_for(engine.pool, 'checkout')
+    def _fresh(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        record.info[STATEMENTS_SENT] = False
 
 
 class Database:
@@ -102,9 +117,18 @@ class Database:
         self.url = normalize_database_url(url or self.cfg.database_url)
         if self.url.startswith('sqlite'):
             self.engine = _sqlite_engine(self.url, self.cfg, echo)
+            self._write_engine = self.engine.execution_options(potrack_write=True)
         else:
             self.engine = _postgres_engine(self.url, self.cfg, echo, pool_size)
-        self._write_engine = self.engine.execution_options(potrack_write=True)
+            # Writes skip the pre-ping round trip (a fifth of a kiosk entry's cost): a stale pooled
+            # connection shows up at the unit's first statement instead, and `write` runs it again.
+            self._write_engine = _postgres_engine(self.url, self.cfg, echo, pool_size, pre_ping=False)
+            _track_statements(self._write_engine)
+
+    @property
+    def write_engine(self) -> Engine:
+        """The engine write transactions run on (PostgreSQL: its own pool, without pre-ping)."""
+        return self._write_engine
 
     @property
     def dialect(self) -> str:
@@ -132,8 +156,10 @@ class Database:
         """
         attempts = attempts or self.cfg.write_attempts
         for attempt in range(1, attempts + 1):
+            info: dict[Any, Any] = {}
             try:
                 with Session(self._write_engine, expire_on_commit=False) as session:
+                    info = session.connection().info
                     result = unit(session)
                     session.commit()
                     return result
@@ -142,6 +168,11 @@ class Database:
             except IntegrityError:
                 raise
             except DBAPIError as exc:
+                if exc.connection_invalidated and not info.get(STATEMENTS_SENT) and attempt < attempts:
+                    # A pooled connection the server had closed (restart, terminated backend) failed
+                    # before anything was sent: nothing happened, so the unit runs on a fresh one.
+                    log.info('write found a stale connection; retrying on a fresh one')
+                    continue
                 if exc.connection_invalidated or not _is_retryable(exc):
                     log.warning('write failed, nothing saved: %s', str(exc.orig).strip())
                     raise NotSaved(NOT_SAVED_MESSAGE) from exc
@@ -161,6 +192,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._write_engine is not self.engine:
+            self._write_engine.dispose()
 
 
 _database: Database | None = None
