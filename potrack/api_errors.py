@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from potrack.api_schemas import ErrorBody
 from potrack.errors import (
@@ -83,6 +84,10 @@ class ApiRoute(APIRoute):
                 return validation_error_response(exc)
             except PotrackError as exc:
                 return domain_error_response(exc)
+            except HTTPException as exc:
+                if exc.status_code == 400:  # FastAPI could not even read the body (not UTF-8, not JSON)
+                    return error_response(422, 'invalid_input', 'The request body is not valid JSON text.')
+                raise
 
         return handle
 

@@ -137,8 +137,10 @@ async def test_bad_bodies_are_422_with_a_message(user: User, sqlite_db: Database
 
 async def test_unparseable_json_unknown_codes_and_huge_bodies(user: User, sqlite_db: Database, admin, make_user):
     client = api(user, token_for(admin, make_user('scanner')))
-    broken = await client.post('/api/v1/movements', content=b'{"order', headers={'Content-Type': 'application/json'})
-    assert error_of(broken)[:2] == (422, 'invalid_input')
+    as_json = {'Content-Type': 'application/json'}
+    for broken in (b'{"order', b'\xff\xfe{'):
+        response = await client.post('/api/v1/movements', content=broken, headers=as_json)
+        assert error_of(response)[:2] == (422, 'invalid_input')
     unknown = await client.post('/api/v1/movements', json={**MOVEMENT, 'work_center': 'WC999'})
     assert error_of(unknown) == (404, 'not_found', 'There is no work center with the code "WC999".')
     huge = await client.post('/api/v1/movements', content=b'x' * 70_000, headers={'Content-Type': 'application/json'})
