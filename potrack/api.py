@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nicegui import run
 
 from potrack import api_tokens
+from potrack.actors import Actor
 from potrack.api_errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiRoute
 from potrack.api_schemas import (
     BalancePageOut,
@@ -30,9 +31,9 @@ from potrack.api_schemas import (
 )
 from potrack.balances import MAX_PAGE_SIZE, order_balances, work_center_totals
 from potrack.errors import InvalidInput, NotSaved, SignedOut
-from potrack.ledger import record_movement
+from potrack.ledger import MovementResult, record_movement
 from potrack.masters import list_work_centers
-from potrack.movements import MovementFilter, search_movements
+from potrack.movements import MovementFilter, MovementPage, search_movements
 from potrack.work_center_codes import work_center_ids
 
 T = TypeVar('T')
@@ -51,15 +52,22 @@ async def offload(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     return cast(T, result)
 
 
-async def token_user(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> api_tokens.TokenUser:
+async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     if credentials is None:
         raise SignedOut('Send an API token: Authorization: Bearer pt_...')
-    return await offload(api_tokens.authenticate, credentials.credentials)
+    return credentials.credentials
 
 
-Caller = Annotated[api_tokens.TokenUser, Depends(token_user)]
+async def as_caller(token: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Check the token and run service `fn(actor, ...)` as its user, in one hop to a worker thread."""
+
+    def call() -> T:
+        return fn(api_tokens.authenticate(token).actor, *args, **kwargs)
+
+    return await offload(call)
+
+
+Token = Annotated[str, Depends(bearer_token)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 WorkCenterCodes = Annotated[list[str], Query(description='Work center codes; repeat for several.', max_length=50)]
@@ -79,6 +87,18 @@ def _request_id(user_id: int, key: str | None) -> str | None:
     return f'api{user_id}:{text}'
 
 
+def _record(actor: Actor, body: MovementIn, idempotency_key: str | None) -> MovementResult:
+    (wc_id,) = work_center_ids([body.work_center])
+    return record_movement(
+        actor,
+        work_center_id=wc_id,
+        order_number=body.order_number,
+        quantity=body.quantity,
+        movement_type=body.type,
+        request_id=_request_id(actor.user_id, idempotency_key),
+    )
+
+
 def _check_day(day: date | None, field: str) -> None:
     if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
         raise InvalidInput(f'Choose a day between {EARLIEST_DAY} and {LATEST_DAY}.', field=field)
@@ -93,7 +113,7 @@ def _check_day(day: date | None, field: str) -> None:
 )
 async def post_movement(
     body: MovementIn,
-    caller: Caller,
+    token: Token,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -104,17 +124,7 @@ async def post_movement(
         ),
     ] = None,
 ) -> MovementOut:
-    request_id = _request_id(caller.actor.user_id, idempotency_key)
-    (wc_id,) = await offload(work_center_ids, [body.work_center])
-    result = await offload(
-        record_movement,
-        caller.actor,
-        work_center_id=wc_id,
-        order_number=body.order_number,
-        quantity=body.quantity,
-        movement_type=body.type,
-        request_id=request_id,
-    )
+    result = await as_caller(token, _record, body, idempotency_key)
     if result.already_recorded:
         response.status_code = 200
     return MovementOut(
@@ -133,7 +143,7 @@ async def post_movement(
 
 @router.get('/movements', response_model=MovementPageOut, responses=NOT_FOUND, summary='Search movements')
 async def get_movements(
-    caller: Caller,
+    token: Token,
     order: OrderText = '',
     match: Match = 'prefix',
     work_center: WorkCenterCodes = [],  # noqa: B006  (FastAPI copies defaults per request)
@@ -150,11 +160,13 @@ async def get_movements(
 ) -> MovementPageOut:
     _check_day(date_from, 'date_from')
     _check_day(date_to, 'date_to')
-    ids = await offload(work_center_ids, work_center) if work_center else []
-    flt = MovementFilter(order, match, tuple(ids), date_from, date_to, type, user_id)
-    page = await offload(
-        search_movements, caller.actor, flt, sort=sort, descending=descending, offset=offset, limit=limit
-    )
+
+    def search(actor: Actor) -> MovementPage:
+        ids = work_center_ids(work_center) if work_center else []
+        flt = MovementFilter(order, match, tuple(ids), date_from, date_to, type, user_id)
+        return search_movements(actor, flt, sort=sort, descending=descending, offset=offset, limit=limit)
+
+    page = await as_caller(token, search)
     t = page.totals
     return MovementPageOut(
         offset=page.offset,
@@ -183,7 +195,7 @@ async def get_movements(
 
 @router.get('/balances', response_model=BalancePageOut, responses=NOT_FOUND, summary='Balances per order')
 async def get_balances(
-    caller: Caller,
+    token: Token,
     order: OrderText = '',
     match: Match = 'prefix',
     work_center: WorkCenterCodes = [],  # noqa: B006
@@ -195,18 +207,19 @@ async def get_balances(
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> BalancePageOut:
-    ids = await offload(work_center_ids, work_center) if work_center else None
-    page = await offload(
-        order_balances,
-        caller.actor,
-        work_center_ids=ids,
-        order=order,
-        match=match,
-        open_only=open_only,
-        sort=sort,
-        descending=descending,
-        offset=offset,
-        limit=limit,
+    page = await as_caller(
+        token,
+        lambda actor: order_balances(
+            actor,
+            work_center_ids=work_center_ids(work_center) if work_center else None,
+            order=order,
+            match=match,
+            open_only=open_only,
+            sort=sort,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+        ),
     )
     rows = [
         BalanceRowOut(
@@ -224,8 +237,8 @@ async def get_balances(
 
 
 @router.get('/balances/work-centers', response_model=list[WorkCenterTotalOut], summary='Totals per work center')
-async def get_work_center_totals(caller: Caller) -> list[WorkCenterTotalOut]:
-    totals = await offload(work_center_totals, caller.actor)
+async def get_work_center_totals(token: Token) -> list[WorkCenterTotalOut]:
+    totals = await as_caller(token, work_center_totals)
     return [
         WorkCenterTotalOut(
             work_center=t.code,
@@ -241,8 +254,8 @@ async def get_work_center_totals(caller: Caller) -> list[WorkCenterTotalOut]:
 
 
 @router.get('/work-centers', response_model=list[WorkCenterOut], summary='Work centers this token may use')
-async def get_work_centers(caller: Caller, active_only: bool = False) -> list[WorkCenterOut]:
-    rows = await offload(list_work_centers, caller.actor, active_only=active_only)
+async def get_work_centers(token: Token, active_only: bool = False) -> list[WorkCenterOut]:
+    rows = await as_caller(token, list_work_centers, active_only=active_only)
     return [
         WorkCenterOut(id=w.id, code=w.code, name=w.name, description=w.description, is_active=w.is_active) for w in rows
     ]
