@@ -22,7 +22,7 @@ from potrack.db.models import Department, OrderBalance, ProductionOrder, User
 from potrack.errors import InvalidInput, NotAllowed
 from potrack.export import MOVEMENT_TITLES, ExportRequest, export_filename, export_workbook
 from potrack.export_cells import DATETIME_FORMAT, REPLACEMENT, clean_text, safe_text
-from potrack.export_job import start_export
+from potrack.export_job import remove_export, start_export
 from potrack.movements import MovementFilter
 from tests.test_reports import IST, MAR, Floor, ist
 from tests.test_reports import floor as floor
@@ -216,6 +216,8 @@ def test_worker_process_export_reports_progress_and_relays_refusals(db: Database
     assert re.fullmatch(r'potrack-report-WC001-\d{8}-\d{4}-IST\.xlsx', result.filename)
     assert result.path.name == result.filename and result.path.exists()
     assert len(values(load_workbook(result.path)['Movements'])) == 3
+    remove_export(result.path)
+    assert not result.path.parent.exists()
     bad = start_export(floor.admin, ExportRequest(MovementFilter(date_from=MAR[7], date_to=MAR[6])))
     with pytest.raises(InvalidInput, match='The start date is after the end date.'):
         bad.wait(timeout_s=120)
