@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -16,7 +17,7 @@ from potrack.pages import live_bridge
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
 from potrack.pages.keypad import keypad, quick_steps
-from potrack.pages.kiosk_panels import OrderCard, RecentEntries
+from potrack.pages.kiosk_panels import OrderCard, RecentEntries, RecentFeed
 from potrack.pages.layout import frame
 from potrack.validation import normalize_order_number
 
@@ -199,7 +200,8 @@ class Kiosk:
         self.qty.value = ''
         self.order.value = ''
         self.order.run_method('focus')
-        await self.card.show(result.order_number, self.wc_id)
+        if not self.card.apply(result):
+            await self.card.show(result.order_number, self.wc_id)
         await self.recent.refresh()
 
     async def undo(self, movement_id: int) -> None:
@@ -217,21 +219,28 @@ class Kiosk:
         await self.card.show(result.order_number, self.wc_id)
         await self.recent.refresh()
 
-    async def on_change(self, change: live.Change) -> None:
+    def on_change(self, change: live.Change) -> Awaitable[None] | None:
+        """Every open page hears every change; only those this page shows start any work (and a task)."""
         if change.kind == 'masters':
-            await self.reload_work_centers()
-            return
+            return self.reload_work_centers()
         if change.kind not in ('movement', 'resync'):
-            return
-        if change.kind == 'resync' or change.work_center_id == self.wc_id:
-            await self.recent.refresh()
-        if change.kind == 'resync' or (
+            return None
+        recent = change.kind == 'resync' or change.work_center_id == self.wc_id
+        card = change.kind == 'resync' or (
             change.order_number == self.card.order and change.work_center_id in self.work_centers
-        ):
+        )
+        return self.refresh_panels(recent=recent, card=card) if recent or card else None
+
+    async def refresh_panels(self, *, recent: bool, card: bool) -> None:
+        if recent:
+            await self.recent.refresh()
+        if card:
             await self.card.refresh()
 
 
 def register() -> None:
+    RecentFeed.reset()
+
     @ui.page('/kiosk')
     async def kiosk_page(request: Request) -> Response | None:
         ctx = await open_page(request)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from nicegui import ui
 
+from potrack.actors import Actor
 from potrack.balances import OrderBalanceRow, order_balances
 from potrack.db.types import utcnow
-from potrack.errors import PotrackError
-from potrack.ledger import UNDO_WINDOW_S
+from potrack.errors import PotrackError, SignedOut
+from potrack.ledger import UNDO_WINDOW_S, MovementResult
 from potrack.masters import WorkCenterInfo
 from potrack.movements import MovementFilter, MovementRow, search_movements
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
+from potrack.sessions import TOUCH_EVERY_S
 from potrack.timeutil import format_local, to_local
 
 RECENT_ROWS = 10
+FeedKey = tuple[int, int | None, bool]  # work center, department, admin: the same key sees the same rows
 
 
 class OrderCard:
@@ -53,6 +59,28 @@ class OrderCard:
         self.order, self.here = order, here
         await self.refresh()
 
+    def apply(self, result: MovementResult) -> bool:
+        """Show a save's new balance here without reading; False when the card shows another order or place.
+
+        The change notice of the save refreshes the whole card moments later (kiosk.on_change).
+        """
+        if result.order_number != self.order or result.work_center_id != self.here:
+            return False
+        rows = [dict(r) for r in self.table.rows if r['wc'] != result.work_center_code]
+        rows.append(
+            {
+                'wc': result.work_center_code,
+                'qty_in': result.qty_in,
+                'qty_out': result.qty_out,
+                'balance': result.balance,
+            }
+        )
+        self.title.set_text(self.order)
+        self.summary.set_text(f'{result.balance} available to send at {result.work_center_code}')
+        self.table.rows = sorted(rows, key=lambda r: str(r['wc']))
+        self.table.set_visibility(True)
+        return True
+
     async def refresh(self) -> None:
         if not self.order:
             self.title.set_text('Scan or type an order number')
@@ -85,6 +113,83 @@ class UndoCandidate:
     deadline: datetime
 
 
+class RecentFeed:
+    """The last entries at one work center, read once for every kiosk there whose user sees the same rows.
+
+    Each movement asks every kiosk at its work center to refresh. Read per kiosk, 12 kiosks at a work
+    center made 12 identical queries per entry, and at 50 kiosks the thread pool fell far behind
+    (bench/kiosk_load.py). Users with the same department and role see the same rows, so one read
+    serves them all. One read runs at a time per feed; requests arriving meanwhile fold into one more
+    read after it. The read runs as one of the kiosks' users, in turn, so that every kiosk's session is
+    still checked at least every TOUCH_EVERY_S while the feed is busy.
+    """
+
+    feeds: ClassVar[dict[FeedKey, RecentFeed]] = {}
+
+    def __init__(self, work_center_id: int) -> None:
+        self.work_center_id = work_center_id
+        self.panels: weakref.WeakSet[RecentEntries] = weakref.WeakSet()
+        self.requester: RecentEntries | None = None
+        self.running = False
+        self.read_started = False  # set by the worker thread once the read is about to query
+        self.again = False
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget every feed (at app start: pages of an earlier app lifetime must not be read for)."""
+        cls.feeds = {}
+
+    @classmethod
+    def of(cls, key: FeedKey) -> RecentFeed:
+        feed = cls.feeds.get(key)
+        if feed is None:
+            feed = cls.feeds[key] = cls(key[0])
+        return feed
+
+    async def refresh(self, requester: RecentEntries) -> None:
+        self.requester = requester
+        if self.running:
+            # A change committed before the read starts is in it; only later ones need one more read.
+            self.again = self.again or self.read_started
+            return
+        self.running = True
+        try:
+            self.again = True
+            refused = 0
+            while self.again and refused < 3:
+                self.again = False
+                reader = self._reader()
+                if reader is None:
+                    break
+                self.read_started = False
+                try:
+                    rows = await reader.read(self.work_center_id, self._started)
+                except SignedOut:  # that page is on its way to sign-in: read for another one
+                    self.panels.discard(reader)
+                    self.again, refused = True, refused + 1
+                    continue
+                except PotrackError:
+                    break
+                shown = [_recent_row(m) for m in rows]
+                for panel in list(self.panels):
+                    panel.show_rows(self.work_center_id, rows, shown)
+        finally:
+            self.running = False
+            self.requester = None
+
+    def _started(self) -> None:
+        self.read_started = True
+
+    def _reader(self) -> RecentEntries | None:
+        alive = [p for p in self.panels if p.shows(self.work_center_id)]
+        if not alive:
+            return None
+        stalest = min(alive, key=lambda p: p.last_read)
+        if self.requester in alive and time.monotonic() - stalest.last_read <= TOUCH_EVERY_S:
+            return self.requester
+        return stalest
+
+
 class RecentEntries:
     """The last entries at the chosen work center, with Undo for your own latest one for 2 minutes."""
 
@@ -93,6 +198,8 @@ class RecentEntries:
         self.work_center_id: int | None = None
         self.on_undo = on_undo
         self.candidate: UndoCandidate | None = None
+        self.feed: RecentFeed | None = None
+        self.last_read = 0.0  # when the feed last read as this page's user
         with ui.card().classes('w-full gap-2'):
             ui.label(f'Last {RECENT_ROWS} entries here').classes('text-lg font-bold')
             self.undo_button = (
@@ -121,21 +228,40 @@ class RecentEntries:
 
     async def show(self, work_center_id: int | None) -> None:
         self.work_center_id = work_center_id
+        if self.feed is not None:
+            self.feed.panels.discard(self)
+        self.feed = None
+        if work_center_id is not None:
+            user = self.ctx.session_user.user
+            self.feed = RecentFeed.of((work_center_id, user.department_id, user.is_admin))
+            self.feed.panels.add(self)
         await self.refresh()
 
     async def refresh(self) -> None:
-        if self.work_center_id is None:
+        if self.feed is None:
             self.table.rows = []
             self.undo_button.set_visibility(False)
             return
-        flt = MovementFilter(work_center_ids=(self.work_center_id,))
-        try:
-            page = await self.ctx.call(search_movements, flt, limit=RECENT_ROWS, with_totals=False)
-        except PotrackError as exc:
-            show_refusal(exc)
+        await self.feed.refresh(self)
+
+    def shows(self, work_center_id: int) -> bool:
+        return self.work_center_id == work_center_id and not self.table.is_deleted
+
+    async def read(self, work_center_id: int, started: Callable[[], None]) -> list[MovementRow]:
+        """The feed's read, as this page's user and in this page's context (a refusal shows here)."""
+        self.last_read = time.monotonic()
+        with self.table:
+            try:
+                return await self.ctx.call(_last_entries, work_center_id, started)
+            except PotrackError as exc:
+                show_refusal(exc)
+                raise
+
+    def show_rows(self, work_center_id: int, rows: list[MovementRow], shown: list[dict[str, object]]) -> None:
+        if not self.shows(work_center_id):
             return
-        self.table.rows = [_recent_row(m) for m in page.rows]
-        self.candidate = _undo_candidate(page.rows, self.ctx.actor.user_id)
+        self.table.rows = shown
+        self.candidate = _undo_candidate(rows, self.ctx.actor.user_id)
         self.undo_button.set_visibility(self.candidate is not None)
         if self.candidate:
             self.undo_button.set_text(self.candidate.text)
@@ -148,6 +274,12 @@ class RecentEntries:
     async def _undo(self) -> None:
         if self.candidate:
             await self.on_undo(self.candidate.movement_id)
+
+
+def _last_entries(actor: Actor, work_center_id: int, started: Callable[[], None]) -> list[MovementRow]:
+    started()  # in the worker thread: from here on, every committed change is in what this reads
+    flt = MovementFilter(work_center_ids=(work_center_id,))
+    return search_movements(actor, flt, limit=RECENT_ROWS, with_totals=False).rows
 
 
 def _recent_row(m: MovementRow) -> dict[str, object]:
