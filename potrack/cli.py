@@ -87,7 +87,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from potrack.db.types import utcnow
     from potrack.export import ExportRequest, actor_by_username, export_filename, export_workbook, scope_check
-    from potrack.reports import build_filter, filter_choices
+    from potrack.report_filters import build_filter, filter_choices
     from potrack.timeutil import local_today
 
     db = _open_database()

@@ -22,7 +22,8 @@ from potrack.export_cells import (
     styled,
 )
 from potrack.movements import MovementFilter
-from potrack.reports import PERIODS, WorkCenterSummary
+from potrack.report_filters import PERIODS
+from potrack.reports import WorkCenterSummary
 
 TABLE_TITLES = (
     *('Work center', 'Name', 'Movements', 'IN', 'OUT', 'Net (IN − OUT)', 'Balance now', 'Open orders'),

@@ -24,7 +24,8 @@ from potrack.db.models import ProductionOrder
 from potrack.errors import InvalidInput, NotAllowed
 from potrack.ledger import record_movement, reverse_movement
 from potrack.movements import MovementFilter, search_movements
-from potrack.reports import daily_flow, filter_choices, period_range, work_center_summary
+from potrack.report_filters import filter_choices, period_range
+from potrack.reports import daily_flow, work_center_summary
 
 IST = pytz.timezone('Asia/Kolkata')
 MAR = {day: date(2026, 3, day) for day in range(1, 32)}

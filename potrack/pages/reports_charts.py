@@ -10,7 +10,7 @@ from typing import Any
 
 from nicegui import ui
 
-from potrack.reports import DailyFlow, WorkCenterSummary
+from potrack.reports import DailyFlow, WorkCenterSummary, zone_label
 
 AXIS_TEXT = '#9ca3af'  # grey that reads on the dark and the light theme
 # Mid-tone colours that stand out on the dark and the light background alike.
@@ -72,7 +72,7 @@ class ChartsView:
                 )
 
     def _flow(self, flow: DailyFlow, kind: str, title: str) -> None:
-        ui.label(f'{title} (IST calendar days)').classes('text-lg font-bold')
+        ui.label(f'{title} ({zone_label()} calendar days)').classes('text-lg font-bold')
         moved = any(any(f.qty_in if kind == 'IN' else f.qty_out) for f in flow.work_centers)
         if moved:
             ui.echart(flow_options(flow, kind)).classes('w-full h-80').mark(f'chart-{kind.lower()}')

@@ -9,7 +9,8 @@ from nicegui import ui
 
 from potrack.pages.forms import set_field_error
 from potrack.pages.reports_query import ReportQuery
-from potrack.reports import PERIODS, FilterChoices, period_range
+from potrack.report_filters import PERIODS, FilterChoices, period_range
+from potrack.reports import zone_label
 
 BOTH = 'both'
 DATE_HINT = 'Type a date as YYYY-MM-DD, or pick one.'
@@ -46,9 +47,12 @@ class FilterBar:
         self.today = today
         self.on_change = on_change
         self._quiet = False  # set while the bar itself fills the date fields
-        centers = {
-            c.code: f'{c.code} {c.name}' + ('' if c.is_active else ' (deactivated)') for c in choices.work_centers
-        }
+        self._what_row(choices, query)
+        self._when_row(choices, query)
+        self.show_period_dates()
+
+    def _what_row(self, choices: FilterChoices, query: ReportQuery) -> None:
+        """Order number, type and user."""
         people = {u.username: f'{u.full_name} ({u.username})' if u.full_name else u.username for u in choices.users}
         with ui.row().classes('w-full items-center gap-3'):
             self.order = (
@@ -75,6 +79,12 @@ class FilterBar:
                 .on_value_change(self.changed)
                 .mark('f-user')
             )
+
+    def _when_row(self, choices: FilterChoices, query: ReportQuery) -> None:
+        """Work centers and dates."""
+        centers = {
+            c.code: f'{c.code} {c.name}' + ('' if c.is_active else ' (deactivated)') for c in choices.work_centers
+        }
         with ui.row().classes('w-full items-center gap-3'):
             self.centers = (
                 ui.select(centers, value=list(query.wc_codes), multiple=True, label='Work centers (all when empty)')
@@ -84,7 +94,7 @@ class FilterBar:
                 .mark('f-wc')
             )
             self.period = (
-                ui.select(PERIODS, value=query.period, label='Dates (IST calendar days)')
+                ui.select(PERIODS, value=query.period, label=f'Dates ({zone_label()} calendar days)')
                 .props('outlined')
                 .classes('w-56')
                 .on_value_change(self.period_changed)
@@ -94,7 +104,6 @@ class FilterBar:
             self.last = date_field('To', query.date_to, 'f-to')
             self.first.on_value_change(self.dates_changed)
             self.last.on_value_change(self.dates_changed)
-        self.show_period_dates()
 
     def period_dates(self) -> tuple[str, str]:
         first, last = period_range(self.period.value, self.today)

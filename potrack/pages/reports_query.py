@@ -12,7 +12,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from potrack.movements import MovementFilter
-from potrack.reports import PERIODS, FilterChoices, build_filter
+from potrack.report_filters import PERIODS, FilterChoices, build_filter
 
 TABS = ('movements', 'balances', 'charts')
 MATCHES = ('prefix', 'contains')
