@@ -1,0 +1,63 @@
+"""A manager downloads the Excel workbook from the reports page in a real browser and opens it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from potrack.actors import Actor
+from potrack.config import reset_settings
+from potrack.db import Database
+from potrack.ledger import record_movement
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.pilot import click, see, shot, sign_in
+from tests.browser.test_journeys import add_operator, sqlite_url
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def record_some(database_url: str) -> None:
+    reset_settings()
+    db = Database(database_url)
+    admin = Actor(1)
+    for n, (qty_in, qty_out) in enumerate([(40, 15), (12, 0), (7, 7)]):
+        record_movement(admin, work_center_id=2, order_number=f'PO-XL-{n}', quantity=qty_in, movement_type='IN', db=db)
+        if qty_out:
+            record_movement(
+                admin, work_center_id=2, order_number=f'PO-XL-{n}', quantity=qty_out, movement_type='OUT', db=db
+            )
+    db.dispose()
+
+
+def test_reports_page_downloads_a_workbook_that_opens(start_server, browser, tmp_path: Path) -> None:
+    server = start_server()
+    url = sqlite_url(tmp_path / 'a')
+    add_operator(url, 'manager')
+    record_some(url)
+    downloads = ARTIFACTS / 'downloads'
+    before = set(downloads.glob('*.xlsx')) if downloads.exists() else set()
+
+    driver = browser('manager')
+    sign_in(driver, server.url, 'manager', TEST_PASSWORD)
+    see(driver, 'Assembly')
+    driver.get(server.url + '/reports')
+    see(driver, 'PO-XL-0')
+    click(driver, 'Export to Excel')
+    deadline = time.monotonic() + 30
+    new: set[Path] = set()
+    while time.monotonic() < deadline and not new:
+        new = {p for p in downloads.glob('potrack-*.xlsx') if p not in before}
+        time.sleep(0.2)
+    shot(driver, 'export-downloaded')
+    assert new, 'no workbook arrived in the download folder'
+    path = new.pop()
+    assert path.name.endswith('-IST.xlsx')
+    time.sleep(0.5)  # let Chromium finish renaming the file
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[:3] == ['Summary', 'Balances', 'Movements']
+    values = {cell.value for row in book['Movements'].iter_rows() for cell in row}
+    assert {'PO-XL-0', 'PO-XL-1', 'PO-XL-2'} <= values
