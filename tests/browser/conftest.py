@@ -125,12 +125,14 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Callable[[str], object]]
             '--disable-quic',
         ):
             options.add_argument(arg)
-        downloads = ARTIFACTS / 'downloads'
+        downloads = ARTIFACTS / 'downloads' / request.node.name
+        shutil.rmtree(downloads, ignore_errors=True)
         downloads.mkdir(parents=True, exist_ok=True)
         options.add_experimental_option('prefs', {'download.default_directory': str(downloads)})
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.implicitly_wait(0)
         driver.potrack_name = name  # type: ignore[attr-defined]
+        driver.potrack_downloads = downloads  # type: ignore[attr-defined]
         drivers.append(driver)
         return driver
 

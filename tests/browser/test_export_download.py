@@ -12,7 +12,6 @@ from potrack.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database
 from potrack.ledger import record_movement
-from tests.browser.conftest import ARTIFACTS
 from tests.browser.pilot import click, see, shot, sign_in
 from tests.browser.test_journeys import add_operator, sqlite_url
 from tests.conftest import TEST_PASSWORD
@@ -38,10 +37,8 @@ def test_reports_page_downloads_a_workbook_that_opens(start_server, browser, tmp
     url = sqlite_url(tmp_path / 'a')
     add_operator(url, 'manager')
     record_some(url)
-    downloads = ARTIFACTS / 'downloads'
-    before = set(downloads.glob('*.xlsx')) if downloads.exists() else set()
-
     driver = browser('manager')
+    downloads: Path = driver.potrack_downloads
     sign_in(driver, server.url, 'manager', TEST_PASSWORD)
     see(driver, 'Assembly')
     driver.get(server.url + '/reports')
@@ -50,7 +47,7 @@ def test_reports_page_downloads_a_workbook_that_opens(start_server, browser, tmp
     deadline = time.monotonic() + 30
     new: set[Path] = set()
     while time.monotonic() < deadline and not new:
-        new = {p for p in downloads.glob('potrack-*.xlsx') if p not in before}
+        new = set(downloads.glob('potrack-*.xlsx'))
         time.sleep(0.2)
     shot(driver, 'export-downloaded')
     assert new, 'no workbook arrived in the download folder'
