@@ -19,7 +19,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,7 @@ from potrack.reports import summary_in, zone_label
 MAX_SHEET_ROWS = 1_048_575  # Excel's row limit, less the header
 STREAM_BATCH = 2000  # rows per fetch from the server-side cursor
 PROGRESS_EVERY = 1000
+IDLE_IN_EXPORT_S = 600
 Progress = Callable[[int, int], None]  # (movements written, movements in the selection)
 
 
@@ -95,6 +96,9 @@ def export_workbook(
     with db.read() as session:
         if session.get_bind().dialect.name == 'postgresql':
             session.connection(execution_options={'isolation_level': 'REPEATABLE READ'})
+            # At the lowest priority on a busy server, writing one batch of rows may take longer than the
+            # idle-in-transaction limit that is meant for stuck kiosk transactions.
+            session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_IN_EXPORT_S}s'"))
         user = load_user(session, actor)
         summary = summary_in(session, actor, request.flt)
         total = sum(row.movements for row in summary)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from nicegui import ui
@@ -15,6 +18,7 @@ from openpyxl import load_workbook
 
 from potrack.actors import Actor
 from potrack.db import Database
+from potrack.export_job import EXPORT_DIR_PREFIX
 from potrack.ledger import record_movement
 from potrack.pages.reports_query import ReportQuery, parse_query, query_string
 from tests.conftest import TEST_PASSWORD
@@ -37,6 +41,15 @@ async def wait_for(user: User, check: Callable[[], bool], rounds: int = 100) -> 
             return
         await settle(user, 5)
     assert check()
+
+
+@pytest.fixture(autouse=True)
+def _no_workbooks_left_behind() -> Iterator[None]:
+    """The simulated browser never closes its page, so the page's own clean-up does not run: do it here."""
+    before = set(Path(tempfile.gettempdir()).glob(f'{EXPORT_DIR_PREFIX}*'))
+    yield
+    for folder in set(Path(tempfile.gettempdir()).glob(f'{EXPORT_DIR_PREFIX}*')) - before:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -212,3 +225,15 @@ async def test_an_operators_export_never_holds_other_departments(user: User, flo
 async def test_the_page_needs_a_signed_in_user(user: User, sqlite_db: Database) -> None:
     await user.open('/reports')
     await user.should_see(marker='username')
+
+
+async def test_a_running_export_can_be_stopped(user: User, floor: dict) -> None:
+    await open_reports(user, 'anita')
+    user.find(marker='export-button').click()
+    await wait_for(user, lambda: text_of(user, 'export-status') != '')
+    user.find(marker='export-stop').click()
+    await wait_for(user, lambda: text_of(user, 'export-status') == 'Export stopped.')
+    button = user.find(marker='export-button').elements.pop()
+    assert button.enabled  # type: ignore[attr-defined]
+    with pytest.raises(TimeoutError):
+        await user.download.next(timeout=2)

@@ -67,6 +67,7 @@ class ReportsPage:
         self.query = query
         self.flt = to_filter(query, choices, local_today())
         self.stale = set(TABS)
+        self.generation = 0  # counts filter changes: answers for older filters are not shown
         self.summary: list[WorkCenterSummary] | None = None
         with ui.row().classes('w-full items-center gap-3'):
             ui.label('Everything you may see, filtered, summed and charted.').classes('text-base opacity-80')
@@ -115,6 +116,7 @@ class ReportsPage:
             return
         self.query, self.flt = query, flt
         self.sync_url()
+        self.generation += 1
         self.stale = set(TABS)
         self.summary = None
         await self.load_tab()
@@ -141,23 +143,32 @@ class ReportsPage:
 
     async def load(self, tab: str) -> None:
         self.stale.discard(tab)
+        generation = self.generation
         try:
             if tab == 'movements':
                 await self.movements.reload()
             elif tab == 'balances':
-                self.wc_table.rows = [summary_row(r) for r in await self.load_summary()]
+                summary = await self.load_summary()
+                if generation == self.generation:  # else newer filters are loading their own
+                    self.wc_table.rows = [summary_row(r) for r in summary]
                 await self.orders.reload()
             else:
                 flow = await self.ctx.call(daily_flow, self.flt)
-                self.charts.show(flow, await self.load_summary())
+                summary = await self.load_summary()
+                if generation == self.generation:
+                    self.charts.show(flow, summary)
         except PotrackError as exc:
             self.stale.add(tab)
             show_refusal(exc)
 
     async def load_summary(self) -> list[WorkCenterSummary]:
-        if self.summary is None:
-            self.summary = await self.ctx.call(work_center_summary, self.flt)
-        return self.summary
+        """Totals per work center of the current filters, read once for the balances and the charts."""
+        generation, summary = self.generation, self.summary
+        if summary is None:
+            summary = await self.ctx.call(work_center_summary, self.flt)
+            if generation == self.generation:
+                self.summary = summary
+        return summary
 
 
 def register() -> None:

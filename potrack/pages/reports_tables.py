@@ -60,6 +60,7 @@ class ServerTable:
 
     def __init__(self, ctx: PageContext, columns: list[dict[str, Any]], row_key: str, marker: str) -> None:
         self.ctx = ctx
+        self._latest = 0  # number of the newest load; answers to older ones are dropped
         self.pagination: dict[str, Any] = {
             'page': 1,
             'rowsPerPage': ROWS_PER_PAGE,
@@ -86,20 +87,33 @@ class ServerTable:
         await self.load()
 
     async def load(self) -> None:
+        self._latest += 1
+        mine = self._latest
         p = self.pagination
         size = int(p['rowsPerPage'] or ROWS_PER_PAGE)
         sort = p.get('sortBy') or self.default_sort
         try:
-            rows, total = await self.fetch(sort, bool(p.get('descending', True)), (int(p['page']) - 1) * size, size)
+            rows, total, extra = await self.fetch(
+                sort, bool(p.get('descending', True)), (int(p['page']) - 1) * size, size
+            )
         except PotrackError as exc:
             show_refusal(exc)
             return
+        if mine != self._latest:
+            return  # a newer request (filters typed meanwhile) answers instead; never show an older one over it
         p['rowsNumber'] = total
         self.table.pagination = dict(p)
         self.table.rows = rows
+        self.show_extra(extra)
 
-    async def fetch(self, sort: str, descending: bool, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    async def fetch(
+        self, sort: str, descending: bool, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int, Any]:
+        """One page of rows, the number of rows in all pages, and anything else `show_extra` shows."""
         raise NotImplementedError
+
+    def show_extra(self, extra: Any) -> None:
+        pass
 
 
 class TotalsBar:
@@ -137,12 +151,16 @@ class MovementsTable(ServerTable):
         ]
         super().__init__(ctx, columns, 'id', 'movements-table')
 
-    async def fetch(self, sort: str, descending: bool, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    async def fetch(
+        self, sort: str, descending: bool, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int, Any]:
         page: MovementPage = await self.ctx.call(
             search_movements, self.current(), sort=sort, descending=descending, offset=offset, limit=limit
         )
-        self.totals.show(page.totals)
-        return [movement_row(r) for r in page.rows], page.totals.count
+        return [movement_row(r) for r in page.rows], page.totals.count, page.totals
+
+    def show_extra(self, extra: Any) -> None:
+        self.totals.show(extra)
 
 
 class OrderBalancesTable(ServerTable):
@@ -162,7 +180,9 @@ class OrderBalancesTable(ServerTable):
         ]
         super().__init__(ctx, columns, 'key', 'order-balances')
 
-    async def fetch(self, sort: str, descending: bool, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    async def fetch(
+        self, sort: str, descending: bool, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int, Any]:
         flt, open_only = self.current()
         page = await self.ctx.call(
             order_balances,
@@ -175,4 +195,4 @@ class OrderBalancesTable(ServerTable):
             offset=offset,
             limit=limit,
         )
-        return [balance_row(r) for r in page.rows], page.total
+        return [balance_row(r) for r in page.rows], page.total, None
