@@ -70,6 +70,11 @@ def normalize_email(raw: Any) -> str | None:
 
 def user_info(session: Session, user: User) -> UserInfo:
     dept = session.get(Department, user.department_id) if user.department_id else None
+    return info_of(user, dept.name if dept else None)
+
+
+def info_of(user: User, department_name: str | None) -> UserInfo:
+    """A user as pages show them, given the name of their department (read by the caller)."""
     assert user.id is not None
     return UserInfo(
         id=user.id,
@@ -78,7 +83,7 @@ def user_info(session: Session, user: User) -> UserInfo:
         email=user.email,
         is_admin=user.is_admin,
         department_id=user.department_id,
-        department_name=dept.name if dept else None,
+        department_name=department_name,
         is_active=user.is_active,
         must_change_password=user.must_change_password,
         locked_until=user.locked_until,

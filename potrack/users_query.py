@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from potrack.accounts import UserInfo
+from potrack.accounts import UserInfo, info_of
 from potrack.actors import Actor, require_admin
 from potrack.balances import Page, check_paging
 from potrack.db.engine import Database, database
@@ -16,24 +16,6 @@ from potrack.db.types import utcnow
 from potrack.errors import InvalidInput
 
 ROLES = ('admin', 'operator')
-
-
-def _info(user: User, department_name: str | None) -> UserInfo:
-    assert user.id is not None
-    return UserInfo(
-        id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        email=user.email,
-        is_admin=user.is_admin,
-        department_id=user.department_id,
-        department_name=department_name,
-        is_active=user.is_active,
-        must_change_password=user.must_change_password,
-        locked_until=user.locked_until,
-        last_signin_at=user.last_signin_at,
-        created_at=user.created_at,
-    )
 
 
 def _user_conditions(
@@ -93,7 +75,7 @@ def list_users(
             .offset(offset)
             .limit(limit)
         )
-        return Page([_info(u, name) for u, name in session.exec(query).all()], int(total), offset, limit)
+        return Page([info_of(u, name) for u, name in session.exec(query).all()], int(total), offset, limit)
 
 
 def user_choices(actor: Actor, *, db: Database | None = None) -> list[tuple[int, str]]:
