@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable
 
 from fastapi import Request
@@ -22,6 +24,7 @@ from potrack.pages.layout import frame
 from potrack.validation import normalize_order_number
 
 LAST_WC_KEY = 'kiosk_work_center'
+OWN_NOTICE_S = 10.0  # the change notice of this page's own save arrives within this time, or is not waited for
 
 
 class Kiosk:
@@ -34,6 +37,8 @@ class Kiosk:
             self.wc_id = work_centers[0].id
         self.request_id = uuid.uuid4().hex
         self.request_key: tuple[object, ...] | None = None
+        # This page's own saves, until their change notices arrive: the card already shows them.
+        self.own_saves: deque[tuple[int, str, float]] = deque(maxlen=16)
         self.build()
 
     def build(self) -> None:
@@ -190,6 +195,7 @@ class Kiosk:
             self.in_button.enable()
             self.out_button.enable()
         self.request_key = None
+        self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
         verb = 'received' if kind == 'IN' else 'sent on'
         already = ' (this entry was already recorded)' if result.already_recorded else ''
         self.say(
@@ -216,7 +222,9 @@ class Kiosk:
             f'Balance here now: {result.balance}.',
             'ok',
         )
-        await self.card.show(result.order_number, self.wc_id)
+        self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
+        if not self.card.apply(result):
+            await self.card.show(result.order_number, self.wc_id)
         await self.recent.refresh()
 
     def on_change(self, change: live.Change) -> Awaitable[None] | None:
@@ -227,9 +235,21 @@ class Kiosk:
             return None
         recent = change.kind == 'resync' or change.work_center_id == self.wc_id
         card = change.kind == 'resync' or (
-            change.order_number == self.card.order and change.work_center_id in self.work_centers
+            change.order_number == self.card.order
+            and change.work_center_id in self.work_centers
+            and not self.own_notice(change)
         )
         return self.refresh_panels(recent=recent, card=card) if recent or card else None
+
+    def own_notice(self, change: live.Change) -> bool:
+        """The notice of a save of this page (the card applied it already): take it off the list."""
+        now = time.monotonic()
+        for item in self.own_saves:
+            work_center_id, order, when = item
+            if (work_center_id, order) == (change.work_center_id, change.order_number) and now - when < OWN_NOTICE_S:
+                self.own_saves.remove(item)
+                return True
+        return False
 
     async def refresh_panels(self, *, recent: bool, card: bool) -> None:
         if recent:

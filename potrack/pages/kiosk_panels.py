@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from potrack.sessions import TOUCH_EVERY_S
 from potrack.timeutil import format_local, to_local
 
 RECENT_ROWS = 10
+FEED_MIN_INTERVAL_S = 0.5  # a busy work center's list of last entries is re-read at most this often
 FeedKey = tuple[int, int | None, bool]  # work center, department, admin: the same key sees the same rows
 
 
@@ -120,8 +122,9 @@ class RecentFeed:
     center made 12 identical queries per entry, and at 50 kiosks the thread pool fell far behind
     (bench/kiosk_load.py). Users with the same department and role see the same rows, so one read
     serves them all. One read runs at a time per feed; requests arriving meanwhile fold into one more
-    read after it. The read runs as one of the kiosks' users, in turn, so that every kiosk's session is
-    still checked at least every TOUCH_EVERY_S while the feed is busy.
+    read after it, at most one per FEED_MIN_INTERVAL_S. The read runs as one of the kiosks' users, in
+    turn, so that every kiosk's session is still checked at least every TOUCH_EVERY_S while the feed
+    is busy.
     """
 
     feeds: ClassVar[dict[FeedKey, RecentFeed]] = {}
@@ -133,6 +136,7 @@ class RecentFeed:
         self.running = False
         self.read_started = False  # set by the worker thread once the read is about to query
         self.again = False
+        self.last_start = 0.0
 
     @classmethod
     def reset(cls) -> None:
@@ -158,10 +162,13 @@ class RecentFeed:
             refused = 0
             while self.again and refused < 3:
                 self.again = False
+                self.read_started = False
+                # A burst of entries: at most one read per FEED_MIN_INTERVAL_S; notices meanwhile fold into it.
+                await asyncio.sleep(max(0.0, self.last_start + FEED_MIN_INTERVAL_S - time.monotonic()))
                 reader = self._reader()
                 if reader is None:
                     break
-                self.read_started = False
+                self.last_start = time.monotonic()
                 try:
                     rows = await reader.read(self.work_center_id, self._started)
                 except SignedOut:  # that page is on its way to sign-in: read for another one
