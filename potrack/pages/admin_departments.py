@@ -113,7 +113,8 @@ class DepartmentsTab:
             chosen = [wc_id for wc_id, box in boxes.items() if box.value]
             await self.ctx.call(set_department_work_centers, department_id=row['id'], work_center_ids=chosen)
             await self.load()
-            ui.notify(f'{row["name"]} now sees {len(chosen)} work centers.', type='positive')
+            count = f'{len(chosen)} work center' + ('' if len(chosen) == 1 else 's')
+            ui.notify(f'{row["name"]} now sees {count}.', type='positive')
 
         dlg.on_save = save
 

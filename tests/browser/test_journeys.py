@@ -15,8 +15,8 @@ from tests.conftest import TEST_PASSWORD
 pytestmark = pytest.mark.browser
 
 
-def add_operator(database_url: str, username: str, department: str = 'Production') -> None:
-    """Create an operator in the running server's database (as an admin would)."""
+def add_operator(database_url: str, username: str, department: str = 'Production', *, is_admin: bool = False) -> None:
+    """Create an operator (or an admin) in the running server's database, as an admin would."""
     from sqlmodel import select
 
     from potrack.db.models import Department
@@ -32,6 +32,7 @@ def add_operator(database_url: str, username: str, department: str = 'Production
             password=TEST_PASSWORD,
             department_id=dept.id,
             full_name=username.title(),
+            is_admin=is_admin,
             must_change_password=False,
         )
 
