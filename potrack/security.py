@@ -1,4 +1,8 @@
-"""Password hashing and the rules for new passwords. Callers run these off the event loop."""
+"""Password hashing and the rules for new passwords.
+
+Callers run these off the event loop; bcrypt itself always runs on password_work's low-priority
+threads, whoever calls it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from functools import cache
 
 import bcrypt
 
+from potrack import password_work
 from potrack.config import settings
 from potrack.errors import InvalidInput
 
@@ -57,7 +62,7 @@ COMMON_PASSWORDS = frozenset(
 def hash_password(password: str) -> str:
     """A bcrypt hash at the configured cost; the password must already be within 72 bytes."""
     rounds = settings().bcrypt_rounds
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+    return password_work.bcrypt_call(bcrypt.hashpw, password.encode(), bcrypt.gensalt(rounds)).decode()
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
@@ -68,7 +73,7 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         password_hash = None
     target = password_hash or _dummy_hash()
     try:
-        ok = bcrypt.checkpw(data, target.encode())
+        ok = password_work.bcrypt_call(bcrypt.checkpw, data, target.encode())
     except ValueError:
         return False
     return ok and password_hash is not None

@@ -1,6 +1,7 @@
 """Signing in and changing passwords: bcrypt, lockout after repeated failures, slowdown per source.
 
-All of it is blocking (bcrypt, the database, the deliberate slowdown): pages call it via run.io_bound.
+All of it is blocking (bcrypt, the database, the deliberate slowdown): pages run sign_in on the
+low-priority password threads (password_work) and change_password via run.io_bound.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class AuditTab:
         self.fields: dict[str, ui.element] = {'date_from': self.date_from, 'date_to': self.date_to}
         self.table = (
             ui.table(columns=COLUMNS, rows=[], row_key='id')
-            .props('flat bordered wrap-cells')
+            .props('flat bordered wrap-cells no-data-label="No audit events match these filters"')
             .classes('w-full')
             .mark('audit-table')
         )

@@ -7,6 +7,7 @@ actor; the service re-checks the user and the session itself, and a refusal send
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import run, ui
 
+from potrack import password_work
 from potrack.actors import Actor
 from potrack.authlog import auth_event
 from potrack.errors import NotSaved, SignedOut
@@ -29,6 +31,14 @@ T = TypeVar('T')
 async def offload(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run blocking `fn` (database, bcrypt) in a worker thread so every other browser keeps being served."""
     return cast(T, await run.io_bound(fn, *args, **kwargs))
+
+
+async def offload_password(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run `fn`, whose cost is bcrypt (a sign-in), on the low-priority password threads.
+
+    Not run.io_bound: eight sign-ins at once would fill its pool and kiosk entries would wait behind them.
+    """
+    return await asyncio.wrap_future(password_work.submit(fn, *args, **kwargs))
 
 
 def safe_next(raw: str | None) -> str:

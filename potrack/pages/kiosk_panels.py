@@ -51,7 +51,7 @@ class OrderCard:
                     rows=[],
                     row_key='wc',
                 )
-                .props('dense flat')
+                .props('dense flat no-data-label="No pieces of this order at your work centers yet"')
                 .classes('w-full')
                 .mark('order-table')
             )
@@ -228,7 +228,7 @@ class RecentEntries:
                     rows=[],
                     row_key='id',
                 )
-                .props('dense flat')
+                .props('dense flat no-data-label="No entries at this work center yet"')
                 .classes('w-full')
                 .mark('recent-table')
             )

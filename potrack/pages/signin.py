@@ -6,7 +6,7 @@ from fastapi import Request
 from nicegui import ui
 
 from potrack.pages.auth_routes import tickets
-from potrack.pages.guard import offload, safe_next, source_address
+from potrack.pages.guard import offload_password, safe_next, source_address
 from potrack.pages.layout import bare
 from potrack.signin import SignInFailed, sign_in
 
@@ -46,7 +46,7 @@ def register() -> None:
                 button.props('loading')
                 error.set_visibility(False)
                 try:
-                    result = await offload(sign_in, username.value, password.value, source=source)
+                    result = await offload_password(sign_in, username.value, password.value, source=source)
                 except SignInFailed as exc:
                     error.set_text(exc.message)
                     error.set_visibility(True)
