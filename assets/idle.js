@@ -1,5 +1,6 @@
 // Idle sign-out for shared kiosks: counts down in the last minute, any touch or key resets it.
-// The server enforces the same limit on its own; this only makes it visible and ends it cleanly.
+// The server enforces the limit on its own, a little later (actors.IDLE_GRACE_S), since it hears of
+// activity at most every PING_EVERY_MS; this makes the limit visible and ends the session cleanly.
 window.potrackIdle = (() => {
   let limitS = 600, last = Date.now(), lastPing = 0, timer = null, box = null;
   const PING_EVERY_MS = 20000;
@@ -16,9 +17,11 @@ window.potrackIdle = (() => {
     box.style.display = 'block';
   }
   function activity() {
+    const counting = box && box.style.display !== 'none';
     last = Date.now();
     hide();
-    if (last - lastPing > PING_EVERY_MS && typeof emitEvent === 'function') {
+    // During the countdown every touch reaches the server at once: its idle clock must not run out first.
+    if ((counting || last - lastPing > PING_EVERY_MS) && typeof emitEvent === 'function') {
       lastPing = last;
       emitEvent('potrack_activity');
     }

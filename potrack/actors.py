@@ -40,6 +40,12 @@ def load_user(session: Session, actor: Actor) -> User:
     return user
 
 
+# The browser signs out at the idle limit itself (assets/idle.js) and tells the server of activity at most
+# every 20 s, which writes it at most every sessions.TOUCH_EVERY_S: the server's clock may lag the browser's
+# by up to ~35 s. Its own limit is later by this much, so it never ends a session the kiosk still shows.
+IDLE_GRACE_S = 40
+
+
 def session_is_live(
     user_id: int,
     is_admin: bool,
@@ -57,7 +63,7 @@ def session_is_live(
         and expires_at is not None
         and expires_at > now
         and last_seen_at is not None
-        and last_seen_at + timedelta(seconds=idle_s) > now
+        and last_seen_at + timedelta(seconds=idle_s + IDLE_GRACE_S) > now
     )
 
 

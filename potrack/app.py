@@ -11,6 +11,7 @@ from nicegui import app, ui
 
 from potrack import api_app
 from potrack.config import settings
+from potrack.db import Database
 from potrack.pages import account, admin, balances, home, kiosk, live_bridge, reports, signin
 from potrack.pages.auth_routes import router as auth_router
 
@@ -59,19 +60,11 @@ def configure_logging() -> None:
     logging.getLogger('alembic').setLevel(logging.WARNING)
 
 
-def serve() -> None:
-    """Migrate, provision, and serve the app until Ctrl+C."""
-    from potrack.db import Database, use_database
-    from potrack.db.migrate import upgrade
-    from potrack.db.provision import DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, default_password_active, provision
+def serve(db: Database) -> None:
+    """Serve the app on `db` (reachable, migrated and provisioned: cli._open_database) until Ctrl+C."""
+    from potrack.db.provision import DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, default_password_active
 
     cfg = settings()
-    db = Database()
-    if not db.ping():
-        raise SystemExit(f'potrack: cannot reach the database {cfg.database_label()}')
-    use_database(db)
-    upgrade(db)
-    provision(db)
     scheme = 'https' if cfg.https else 'http'
     shown_host = 'localhost' if cfg.host in ('0.0.0.0', '127.0.0.1', '::') else cfg.host  # noqa: S104
     print(f'potrack: database {cfg.database_label()}', flush=True)

@@ -155,7 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from potrack.app import configure_logging, serve
 
     configure_logging()
-    serve()
+    serve(_open_database())
     return 0
 
 

@@ -34,7 +34,8 @@ from potrack.export_cells import DATETIME_WIDTH, DateTimeColumn, TextColumn, fin
 from potrack.export_cells import table_sheet as start_table
 from potrack.export_summary import SummaryInfo, write_summary
 from potrack.movements import MovementFilter, movement_conditions
-from potrack.reports import summary_in, zone_label
+from potrack.reports import summary_in
+from potrack.timeutil import zone_label
 
 MAX_SHEET_ROWS = 1_048_575  # Excel's row limit, less the header
 STREAM_BATCH = 2000  # rows per fetch from the server-side cursor

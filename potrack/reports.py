@@ -25,11 +25,6 @@ MAX_CHART_DAYS = 400  # a wider range is cut to the days that hold data, so a ch
 QUARTER_S = 900  # every zone's UTC offset is a multiple of 15 minutes, so local days are unions of quarters
 
 
-def zone_label(moment: datetime | None = None) -> str:
-    """The configured zone's abbreviation at `moment` (default now), e.g. IST, for headers and file names."""
-    return (moment or datetime.now(UTC)).astimezone(settings().tz).tzname() or settings().timezone
-
-
 @dataclass(frozen=True)
 class WorkCenterSummary:
     """One work center: the selected movements summed, and the balance there now of the orders asked for."""

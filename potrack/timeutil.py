@@ -19,6 +19,11 @@ def format_local(moment: datetime | None, with_seconds: bool = False) -> str:
     return to_local(moment).strftime('%d %b %Y %H:%M:%S' if with_seconds else '%d %b %Y %H:%M')
 
 
+def zone_label(moment: datetime | None = None) -> str:
+    """The configured zone's abbreviation at `moment` (default now), e.g. IST, for headers and file names."""
+    return (moment or datetime.now(UTC)).astimezone(settings().tz).tzname() or settings().timezone
+
+
 def local_today() -> date:
     return datetime.now(UTC).astimezone(settings().tz).date()
 

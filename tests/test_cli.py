@@ -220,13 +220,14 @@ def test_an_unreachable_postgresql_exits_non_zero_with_one_line_on_stderr(tmp_pa
     ]
 
 
+@pytest.mark.parametrize('command', ['migrate', 'serve'])
 def test_a_sqlite_file_that_cannot_be_created_is_one_line(
-    potrack: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    potrack: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
 ) -> None:
     (tmp_path / 'afile').write_text('not a folder')
     monkeypatch.setenv('DATABASE_URL', f'sqlite:///{tmp_path / "afile" / "x.db"}')
     with pytest.raises(SystemExit) as done:
-        potrack('migrate')
+        potrack(command)
     message = str(done.value.code)
     assert message.startswith(f'potrack: cannot reach the database sqlite:///{tmp_path / "afile" / "x.db"}')
     assert '\n' not in message

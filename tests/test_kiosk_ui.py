@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -108,6 +109,17 @@ async def test_double_tap_records_once(user: User, sqlite_db: Database, make_use
     assert page.totals.count == 1
 
 
+async def test_a_second_tap_after_the_save_keeps_the_confirmation(user: User, sqlite_db: Database, make_user) -> None:
+    actor = await open_kiosk(user, make_user)
+    user.find(marker='wc-WC001').click()
+    await settle(user)
+    await enter(user, 'PO-9', '3', 'in')
+    user.find(marker='in').click()  # the double tap's second touch, after the first one's save came back
+    await settle(user)
+    assert text_of(user, 'status') == 'Saved: 3 of PO-9 received at WC001. Balance here now: 3.'
+    assert search_movements(actor, MovementFilter(order='PO-9')).totals.count == 1
+
+
 async def test_undo_own_last_entry_within_two_minutes(user: User, sqlite_db: Database, make_user) -> None:
     await open_kiosk(user, make_user)
     user.find(marker='wc-WC001').click()
@@ -131,6 +143,21 @@ async def test_undo_after_the_window_is_refused(user: User, sqlite_db: Database,
     user.find(marker='undo').click()
     await settle(user)
     assert 'Undo is possible for 2 minutes' in text_of(user, 'status')
+    await user.should_not_see(marker='undo')
+
+
+async def test_undo_goes_away_by_itself_when_its_window_closes(
+    user: User, sqlite_db: Database, make_user, monkeypatch
+) -> None:
+    from potrack.pages import kiosk_panels
+
+    monkeypatch.setattr(kiosk_panels, 'UNDO_WINDOW_S', 1)  # what the kiosk offers; the ledger keeps its own rule
+    await open_kiosk(user, make_user)
+    user.find(marker='wc-WC001').click()
+    await settle(user)
+    await enter(user, 'PO-5', '8', 'in')
+    await user.should_see(marker='undo')
+    await asyncio.sleep(2.0)
     await user.should_not_see(marker='undo')
 
 

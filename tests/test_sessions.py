@@ -129,6 +129,19 @@ def test_idle_session_expires_and_its_actor_is_refused(db: Database, make_user, 
         record_movement(actor, work_center_id=wc('WC001'), order_number='PO-1', quantity=1, movement_type='IN')
 
 
+def test_the_server_allows_for_activity_the_browser_has_not_reported_yet(db: Database, make_user) -> None:
+    make_user('anita')
+    token = sign_in('anita', TEST_PASSWORD, source='x').token
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(UserSession)
+            .where(UserSession.id == token_digest(token))
+            .values(last_seen_at=utcnow() - timedelta(minutes=10, seconds=20))
+        )
+    # The kiosk may still show its countdown: a touch now keeps the session.
+    assert validate_session(token).user.username == 'anita'
+
+
 def test_admins_have_a_longer_idle_limit(db: Database, make_user) -> None:
     make_user('boss', 'Management', is_admin=True)
     token = sign_in('boss', TEST_PASSWORD, source='x').token
@@ -222,3 +235,22 @@ def test_auth_events_are_logged_one_line_each(db: Database, make_user, caplog: p
     lines = [r.getMessage() for r in caplog.records if r.name == 'potrack.auth']
     assert 'event=signin_failed user=anita source=10.1.2.3 reason=wrong_password' in lines
     assert 'event=signin user=anita source=10.1.2.3 role=operator' in lines
+
+
+async def test_a_refused_action_from_a_page_is_logged_as_denied(
+    sqlite_db: Database, make_user, wc, caplog: pytest.LogCaptureFixture
+) -> None:
+    from potrack.errors import NotAllowed
+    from potrack.ledger import record_movement
+    from potrack.pages.guard import PageContext
+
+    make_user('anita', 'Production')
+    token = sign_in('anita', TEST_PASSWORD, source='10.1.2.3').token
+    ctx = PageContext(token, validate_session(token), '10.1.2.3', '/kiosk')
+    with caplog.at_level('INFO', logger='potrack.auth'), pytest.raises(NotAllowed):
+        # A crafted event: Quality Control's work center, which the page never offered.
+        await ctx.call(record_movement, work_center_id=wc('WC005'), order_number='PO-1', quantity=1, movement_type='IN')
+    lines = [r.getMessage() for r in caplog.records if r.name == 'potrack.auth']
+    assert any(
+        line.startswith('event=denied user=anita source=10.1.2.3 path=/kiosk action=record_movement') for line in lines
+    ), lines

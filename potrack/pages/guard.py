@@ -8,6 +8,7 @@ actor; the service re-checks the user and the session itself, and a refusal send
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from nicegui import run, ui
 from potrack import password_work
 from potrack.actors import Actor
 from potrack.authlog import auth_event
-from potrack.errors import NotSaved, SignedOut
+from potrack.errors import NotAllowed, NotSaved, SignedOut
 from potrack.sessions import TOUCH_EVERY_S, SessionUser, validate_session
 
 SESSION_COOKIE = 'potrack_session'
@@ -89,6 +90,18 @@ class PageContext:
         except SignedOut:
             auth_event('session_refused', user=self.session_user.user.username, source=self.source, path=self.path)
             ui.navigate.to(signin_url(self.path, 'ended'))
+            raise
+        except NotAllowed as exc:
+            # A page offers only what the user may do, so a refusal here is a crafted or stale request.
+            auth_event(
+                'denied',
+                level=logging.WARNING,
+                user=self.session_user.user.username,
+                source=self.source,
+                path=self.path,
+                action=getattr(fn, '__name__', 'action'),
+                reason=exc.message,
+            )
             raise
 
     async def touch(self) -> None:

@@ -24,6 +24,7 @@ from potrack.pages.layout import frame
 from potrack.validation import normalize_order_number
 
 LAST_WC_KEY = 'kiosk_work_center'
+REPEAT_TAP_S = 2.0  # an IN/OUT tap on the empty form this soon after a save is the rest of a double tap
 OWN_NOTICE_S = 10.0  # the change notice of this page's own save arrives within this time, or is not waited for
 
 
@@ -37,6 +38,7 @@ class Kiosk:
             self.wc_id = work_centers[0].id
         self.request_id = uuid.uuid4().hex
         self.request_key: tuple[object, ...] | None = None
+        self.saved_at = 0.0
         # This page's own saves, until their change notices arrive: the card already shows them.
         self.own_saves: deque[tuple[int, str, float]] = deque(maxlen=16)
         self.build()
@@ -171,6 +173,8 @@ class Kiosk:
         if self.wc_id is None:
             self.say('Choose your work center first.', 'error')
             return
+        if self.form_empty() and time.monotonic() - self.saved_at < REPEAT_TAP_S:
+            return  # the second tap of a double tap, after the first one's save cleared the form
         clear_errors(self.fields)
         request_id = self.current_request_id(kind)
         self.in_button.disable()
@@ -191,10 +195,15 @@ class Kiosk:
             show_refusal(exc, self.fields)
             self.say(exc.message, 'error')
             return
+        else:
+            # Cleared before the buttons come back, so that no tap can send this entry's form again.
+            self.request_key = None
+            self.qty.value = ''
+            self.order.value = ''
+            self.saved_at = time.monotonic()
         finally:
             self.in_button.enable()
             self.out_button.enable()
-        self.request_key = None
         self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
         verb = 'received' if kind == 'IN' else 'sent on'
         already = ' (this entry was already recorded)' if result.already_recorded else ''
@@ -203,12 +212,13 @@ class Kiosk:
             f'Balance here now: {result.balance}.',
             'ok',
         )
-        self.qty.value = ''
-        self.order.value = ''
         self.order.run_method('focus')
         if not self.card.apply(result):
             await self.card.show(result.order_number, self.wc_id)
         await self.recent.refresh()
+
+    def form_empty(self) -> bool:
+        return not str(self.order.value or '').strip() and not str(self.qty.value or '').strip()
 
     async def undo(self, movement_id: int) -> None:
         try:
@@ -266,7 +276,12 @@ def register() -> None:
         ctx = await open_page(request)
         if isinstance(ctx, Response):
             return ctx
-        work_centers = await ctx.call(list_work_centers, active_only=True)
+        try:
+            work_centers = await ctx.call(list_work_centers, active_only=True)
+        except NotSaved as exc:
+            with frame(ctx, 'Kiosk'):
+                ui.label(f'{exc.message} Reload the page in a moment.').classes('text-xl').mark('kiosk-unavailable')
+            return None
         with frame(ctx, 'Kiosk'):
             if not work_centers:
                 ui.label('Your department has no active work centers. Ask an administrator.').classes('text-xl').mark(

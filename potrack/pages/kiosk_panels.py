@@ -22,7 +22,7 @@ from potrack.movements import MovementFilter, MovementRow, search_movements
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
 from potrack.sessions import TOUCH_EVERY_S
-from potrack.timeutil import format_local, to_local
+from potrack.timeutil import format_local, to_local, zone_label
 
 RECENT_ROWS = 10
 FEED_MIN_INTERVAL_S = 0.5  # a busy work center's list of last entries is re-read at most this often
@@ -207,7 +207,8 @@ class RecentEntries:
         self.candidate: UndoCandidate | None = None
         self.feed: RecentFeed | None = None
         self.last_read = 0.0  # when the feed last read as this page's user
-        with ui.card().classes('w-full gap-2'):
+        self.expiry: tuple[int, ui.timer] | None = None
+        with ui.card().classes('w-full gap-2') as self.box:
             ui.label(f'Last {RECENT_ROWS} entries here').classes('text-lg font-bold')
             self.undo_button = (
                 ui.button('Undo', icon='undo', on_click=self._undo)
@@ -219,7 +220,7 @@ class RecentEntries:
             self.table = (
                 ui.table(
                     columns=[
-                        {'name': 'time', 'label': 'Time (IST)', 'field': 'time', 'align': 'left'},
+                        {'name': 'time', 'label': f'Time ({zone_label()})', 'field': 'time', 'align': 'left'},
                         {'name': 'order', 'label': 'Order', 'field': 'order', 'align': 'left'},
                         {'name': 'type', 'label': 'Type', 'field': 'type'},
                         {'name': 'qty', 'label': 'Qty', 'field': 'qty'},
@@ -272,8 +273,20 @@ class RecentEntries:
         self.undo_button.set_visibility(self.candidate is not None)
         if self.candidate:
             self.undo_button.set_text(self.candidate.text)
+            self._expire_later(self.candidate)
+
+    def _expire_later(self, candidate: UndoCandidate) -> None:
+        """Hide Undo when its window closes, also on a kiosk where nothing else happens meanwhile."""
+        if self.expiry is not None:
+            if self.expiry[0] == candidate.movement_id:
+                return
+            self.expiry[1].delete()
+        left_s = max((candidate.deadline - utcnow()).total_seconds(), 0.0)
+        with self.box:
+            self.expiry = (candidate.movement_id, ui.timer(left_s + 0.5, self._expire, once=True))
 
     def _expire(self) -> None:
+        self.expiry = None
         if self.candidate and self.candidate.deadline <= utcnow():
             self.candidate = None
             self.undo_button.set_visibility(False)

@@ -24,8 +24,8 @@ from potrack.pages.reports_filters import FilterBar
 from potrack.pages.reports_query import TABS, ReportQuery, parse_query, query_string, to_filter, within_choices
 from potrack.pages.reports_tables import MovementsTable, OrderBalancesTable, TotalsBar, column
 from potrack.report_filters import FilterChoices, filter_choices
-from potrack.reports import WorkCenterSummary, daily_flow, work_center_summary, zone_label
-from potrack.timeutil import format_local, local_today
+from potrack.reports import WorkCenterSummary, daily_flow, work_center_summary
+from potrack.timeutil import format_local, local_today, zone_label
 
 PATH = '/reports'
 

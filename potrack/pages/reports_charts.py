@@ -10,7 +10,8 @@ from typing import Any
 
 from nicegui import ui
 
-from potrack.reports import DailyFlow, WorkCenterSummary, zone_label
+from potrack.reports import DailyFlow, WorkCenterSummary
+from potrack.timeutil import zone_label
 
 AXIS_TEXT = '#9ca3af'  # grey that reads on the dark and the light theme
 # Mid-tone colours that stand out on the dark and the light background alike.

@@ -10,7 +10,7 @@ from nicegui import ui
 from potrack.pages.forms import set_field_error
 from potrack.pages.reports_query import ReportQuery
 from potrack.report_filters import PERIODS, FilterChoices, period_range
-from potrack.reports import zone_label
+from potrack.timeutil import zone_label
 
 BOTH = 'both'
 DATE_HINT = 'Type a date as YYYY-MM-DD, or pick one.'

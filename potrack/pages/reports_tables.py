@@ -13,8 +13,7 @@ from potrack.errors import PotrackError
 from potrack.movements import MovementFilter, MovementPage, MovementRow, MovementTotals, search_movements
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
-from potrack.reports import zone_label
-from potrack.timeutil import format_local
+from potrack.timeutil import format_local, zone_label
 
 ROWS_PER_PAGE = 50
 ROWS_PER_PAGE_OPTIONS = [25, 50, 100, 200]

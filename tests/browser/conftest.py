@@ -41,7 +41,9 @@ def free_port() -> int:
 class Server:
     """One `potrack serve` process of this test, stopped by its own pid at the end."""
 
-    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'
         env = {
@@ -56,6 +58,7 @@ class Server:
         )
         if database_url:
             env['DATABASE_URL'] = database_url
+        env.update(extra_env or {})
         self.log = data_dir / f'server-{self.port}.log'
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'potrack', 'serve'], env=env, stdout=self.log.open('w'), stderr=subprocess.STDOUT
@@ -88,10 +91,10 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     _require_browser()
     servers: list[Server] = []
 
-    def start(database_url: str | None = None, name: str = 'a') -> Server:
+    def start(database_url: str | None = None, name: str = 'a', **extra_env: str) -> Server:
         data_dir = tmp_path / name
         data_dir.mkdir(exist_ok=True)
-        server = Server(data_dir, database_url)
+        server = Server(data_dir, database_url, extra_env)
         servers.append(server)
         return server
 

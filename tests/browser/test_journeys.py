@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from potrack.accounts import insert_user
 from potrack.config import reset_settings
 from potrack.db import Database
-from tests.browser.pilot import click, see, shot, sign_in, type_into
+from tests.browser.pilot import click, page_text, see, shot, sign_in, type_into, wait_for
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -108,3 +110,27 @@ def test_a_session_survives_an_app_restart(start_server, browser, tmp_path: Path
     see(driver, 'Assembly')
     assert '/signin' not in driver.current_url
     shot(driver, 'restart-still-signed-in')
+
+
+def seconds_left(driver) -> int:  # type: ignore[no-untyped-def]
+    found = re.search(r'signing out in (\d+) s', page_text(driver))
+    return int(found.group(1)) if found else -1
+
+
+def test_an_idle_kiosk_counts_down_a_touch_resets_it_then_it_signs_out(start_server, browser, tmp_path: Path) -> None:
+    server = start_server(POTRACK_IDLE_TIMEOUT_USER_S='12')
+    add_operator(sqlite_url(tmp_path / 'a'), 'anita')
+    driver = browser('operator')
+    sign_in(driver, server.url, 'anita', TEST_PASSWORD)
+    see(driver, 'Assembly')
+    see(driver, 'No activity: signing out in')  # the whole limit is within the last minute
+    shot(driver, 'idle-1-countdown')
+    time.sleep(6)
+    assert seconds_left(driver) <= 7
+    click(driver, 'WC002\nMachining')  # a touch: the count starts again
+    wait_for(lambda: seconds_left(driver) >= 10, 3, 'the countdown to start again')
+    see(driver, 'You were signed out after a while without activity.', timeout=20)
+    shot(driver, 'idle-2-signed-out')
+    driver.get(server.url + '/kiosk')
+    see(driver, 'Sign in')
+    assert '/signin' in driver.current_url
