@@ -100,6 +100,33 @@ async def test_sign_in_rotates_the_session_and_the_planted_one_grants_nothing(
     assert response.status_code == 303 and response.headers['location'].startswith('/signin')
 
 
+async def test_signing_in_again_ends_the_browsers_earlier_session(user: User, sqlite_db: Database, make_user) -> None:
+    make_user('anita')
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    first = session_cookie(user)
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    assert session_cookie(user) != first
+    from potrack.errors import SignedOut
+
+    with pytest.raises(SignedOut):
+        validate_session(first)
+
+
+async def test_a_sign_in_ticket_works_only_in_the_browser_that_signed_in(
+    user: User, sqlite_db: Database, make_user
+) -> None:
+    from potrack.pages.auth_routes import tickets
+    from potrack.signin import sign_in as service_sign_in
+
+    make_user('anita')
+    token = service_sign_in('anita', TEST_PASSWORD, source='x').token
+    ticket = tickets.issue(token, '/kiosk', 'the-browser-that-signed-in')
+    async with httpx.AsyncClient(transport=user.http_client._transport, base_url='http://test') as other:
+        response = await other.get(f'/auth/complete?ticket={ticket}')
+    assert response.status_code == 303 and 'reason=expired' in response.headers['location']
+    assert SESSION_COOKIE not in response.cookies
+
+
 async def test_sign_out_ends_the_session_on_the_server(user: User, sqlite_db: Database, make_user) -> None:
     make_user('anita')
     await sign_in(user, 'anita', TEST_PASSWORD)

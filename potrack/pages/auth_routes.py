@@ -23,28 +23,36 @@ router = APIRouter()
 class Tickets:
     """One-time tickets carrying a fresh session token from the sign-in page to /auth/complete.
 
-    The token itself never appears in a URL; the ticket is useless after one use or 30 seconds.
+    The token itself never appears in a URL; the ticket is useless after one use or 30 seconds, and in
+    any browser but the one that signed in (its NiceGUI browser id): a ticket link sent to someone else
+    must not sign them in as its owner.
     """
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[str, str, float]] = {}
+        self._items: dict[str, tuple[str, str, str | None, float]] = {}
         self._lock = threading.Lock()
 
-    def issue(self, token: str, next_path: str) -> str:
+    def issue(self, token: str, next_path: str, browser_id: str | None) -> str:
         ticket = secrets.token_urlsafe(24)
         with self._lock:
             now = time.monotonic()
-            for key in [k for k, (_, _, exp) in self._items.items() if exp < now]:
+            for key in [k for k, item in self._items.items() if item[3] < now]:
                 del self._items[key]
-            self._items[ticket] = (token, safe_next(next_path), now + TICKET_TTL_S)
+            self._items[ticket] = (token, safe_next(next_path), browser_id, now + TICKET_TTL_S)
         return ticket
 
-    def redeem(self, ticket: str) -> tuple[str, str] | None:
+    def redeem(self, ticket: str, browser_id: str | None) -> tuple[str, str] | None:
         with self._lock:
             item = self._items.pop(ticket, None)
-        if item is None or item[2] < time.monotonic():
+        if item is None or item[3] < time.monotonic() or item[2] != browser_id:
             return None
         return item[0], item[1]
+
+
+def browser_id(request: Request) -> str | None:
+    """NiceGUI's id of this browser, kept in its signed session cookie (none without a storage secret)."""
+    session = request.scope.get('session')
+    return str(session['id']) if isinstance(session, dict) and 'id' in session else None
 
 
 tickets = Tickets()
@@ -52,7 +60,7 @@ tickets = Tickets()
 
 @router.get('/auth/complete')
 async def complete_signin(request: Request, ticket: str = '') -> RedirectResponse:
-    redeemed = tickets.redeem(ticket)
+    redeemed = tickets.redeem(ticket, browser_id(request))
     if redeemed is None:
         return RedirectResponse(signin_url('/', 'expired'), status_code=303)
     token, next_path = redeemed

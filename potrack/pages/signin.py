@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from nicegui import ui
 
-from potrack.pages.auth_routes import tickets
+from potrack.pages.auth_routes import browser_id, tickets
 from potrack.pages.guard import offload_password, safe_next, source_address
 from potrack.pages.layout import bare
 from potrack.signin import SignInFailed, sign_in
@@ -23,6 +23,7 @@ def register() -> None:
     async def signin_page(request: Request, next: str = '/', reason: str = '') -> None:
         target = safe_next(next)
         source = source_address(request)
+        browser = browser_id(request)
         with bare('Sign in'):
             ui.label('Sign in').classes('text-2xl font-bold')
             if reason in REASONS:
@@ -55,7 +56,7 @@ def register() -> None:
                     return
                 finally:
                     button.props(remove='loading')
-                ui.navigate.to(f'/auth/complete?ticket={tickets.issue(result.token, target)}')
+                ui.navigate.to(f'/auth/complete?ticket={tickets.issue(result.token, target, browser)}')
 
             username.on('keydown.enter', lambda: password.run_method('focus'))
             password.on('keydown.enter', submit)
