@@ -82,13 +82,24 @@ class SourceThrottle:
 throttle = SourceThrottle()
 
 
-def sign_in(username: Any, password: Any, *, source: str, db: Database | None = None) -> SignInResult:
-    """Check credentials and start a new session. Raises SignInFailed with a message to show."""
+def signin_delay_s(source: str) -> float:
+    """How long the next sign-in attempt from `source` is held back (after repeated failures from there)."""
+    return throttle.delay_s(source)
+
+
+def sign_in(
+    username: Any, password: Any, *, source: str, waited_s: float = 0.0, db: Database | None = None
+) -> SignInResult:
+    """Check credentials and start a new session. Raises SignInFailed with a message to show.
+
+    An attempt from an address with recent failures is held back first; a caller that already waited
+    (a page, with asyncio.sleep, so no thread is held) says how long in `waited_s`.
+    """
     db = db or database()
     name = username.strip().lower() if isinstance(username, str) else ''
     secret = password if isinstance(password, str) else ''
-    delay = throttle.delay_s(source)
-    if delay:
+    delay = throttle.delay_s(source) - waited_s
+    if delay > 0:
         time.sleep(delay)
     if not name or not secret:
         raise SignInFailed('Enter your user name and password.')

@@ -94,6 +94,23 @@ def test_failures_from_one_source_are_slowed_down(db: Database) -> None:
     assert throttle.delay_s('10.0.0.8') == 0.0
 
 
+def test_the_slowdown_is_not_slept_twice_by_a_caller_that_waited(db: Database, make_user, monkeypatch) -> None:
+    make_user('anita')
+    for _ in range(5):
+        signin.throttle.failed('10.0.0.9')
+    slept: list[float] = []
+    monkeypatch.setattr(signin.time, 'sleep', slept.append)
+    delay = signin.signin_delay_s('10.0.0.9')
+    assert delay > 0
+    signin.sign_in('anita', TEST_PASSWORD, source='10.0.0.9', waited_s=delay)  # a page waited without a thread
+    assert slept == []
+    for _ in range(5):  # the success above forgave the address
+        signin.throttle.failed('10.0.0.9')
+    with pytest.raises(SignInFailed):
+        signin.sign_in('anita', 'wrong-password', source='10.0.0.9')  # a caller that did not wait
+    assert slept and slept[0] > 0
+
+
 def test_inactive_user_cannot_sign_in(db: Database, admin: Actor, make_user) -> None:
     anita = make_user('anita')
     set_user_active(admin, user_id=anita.user_id, active=False)

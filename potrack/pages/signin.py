@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import Request
 from nicegui import ui
 
 from potrack.pages.auth_routes import browser_id, tickets
 from potrack.pages.guard import offload_password, safe_next, source_address
 from potrack.pages.layout import bare
-from potrack.signin import SignInFailed, sign_in
+from potrack.signin import SignInFailed, sign_in, signin_delay_s
 
 REASONS = {
     'ended': 'Your session has ended. Please sign in again.',
@@ -47,7 +49,13 @@ def register() -> None:
                 button.props('loading')
                 error.set_visibility(False)
                 try:
-                    result = await offload_password(sign_in, username.value, password.value, source=source)
+                    # The slowdown after failures from this address waits here, not in a worker thread,
+                    # so that a flood of attempts cannot hold up everybody else's sign-in.
+                    waited = signin_delay_s(source)
+                    await asyncio.sleep(waited)
+                    result = await offload_password(
+                        sign_in, username.value, password.value, source=source, waited_s=waited
+                    )
                 except SignInFailed as exc:
                     error.set_text(exc.message)
                     error.set_visibility(True)
