@@ -11,6 +11,7 @@ import contextlib
 import logging
 import select
 import threading
+import time
 
 import psycopg2
 import psycopg2.extensions
@@ -22,12 +23,17 @@ log = logging.getLogger(__name__)
 APPLICATION_NAME = 'potrack-listener'
 POLL_S = 1.0
 MAX_BACKOFF_S = 5.0
+HEARTBEAT_S = 15.0  # a quiet connection is tried this often: a half-open one must not hide every change
+# TCP keepalives as a second line, for when even the heartbeat's reply never comes back.
+KEEPALIVES = {'keepalives': 1, 'keepalives_idle': 30, 'keepalives_interval': 10, 'keepalives_count': 3}
 
 
 class Listener:
     def __init__(self, url: str) -> None:
         u = make_url(url)
-        self._dsn = {
+        self._dsn: dict[str, object] = {
+            **{k: v for k, v in u.query.items() if isinstance(v, str)},  # e.g. sslmode, as the URL says
+            **KEEPALIVES,
             'host': u.host or 'localhost',
             'port': u.port or 5432,
             'user': u.username,
@@ -83,10 +89,16 @@ class Listener:
                     conn.close()
 
     def _listen(self, conn: psycopg2.extensions.connection) -> None:
+        quiet_since = time.monotonic()
         while not self._stop.is_set():
             if select.select([conn], [], [], POLL_S) == ([], [], []):
-                continue
-            conn.poll()
+                if time.monotonic() - quiet_since < HEARTBEAT_S:
+                    continue
+                with conn.cursor() as cur:  # raises when the server or the network has gone away
+                    cur.execute('SELECT 1')  # notices arriving meanwhile land in conn.notifies, read below
+            else:
+                conn.poll()
+            quiet_since = time.monotonic()
             while conn.notifies:
                 note = conn.notifies.pop(0)
                 try:

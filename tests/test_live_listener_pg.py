@@ -1,0 +1,84 @@
+"""The PostgreSQL listener of the change feed: hears committed changes, survives a killed connection,
+and keeps a quiet connection honest with a heartbeat."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import psycopg2
+import pytest
+from sqlalchemy.engine import make_url
+
+from potrack import live, live_listener
+
+pytestmark = pytest.mark.postgres
+
+
+def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, 'timed out'
+        time.sleep(0.05)
+
+
+def psql(url: str) -> psycopg2.extensions.connection:
+    u = make_url(url)
+    conn = psycopg2.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database)
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture
+def heard(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[live_listener.Listener, list[live.Change]]]:
+    monkeypatch.setattr(live_listener, 'HEARTBEAT_S', 0.5)
+    changes: list[live.Change] = []
+    unsubscribe = live.subscribe(changes.append)
+    listener = live_listener.Listener(pg_url)
+    listener.start()
+    assert listener.connected.wait(10)
+    yield listener, changes
+    listener.stop()
+    unsubscribe()
+
+
+def notify(conn: psycopg2.extensions.connection, change: live.Change) -> None:
+    with conn.cursor() as cur:
+        cur.execute('SELECT pg_notify(%s, %s)', (live.CHANNEL, change.to_json()))
+
+
+def test_a_killed_listener_reconnects_asks_for_a_resync_and_hears_again(pg_url: str, heard) -> None:
+    listener, changes = heard
+    conn = psql(pg_url)
+    try:
+        notify(conn, live.Change(1, 'PO-1'))
+        wait_until(lambda: live.Change(1, 'PO-1') in changes)
+        with conn.cursor() as cur:
+            cur.execute(
+                'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                'WHERE application_name = %s AND datname = current_database()',
+                (live_listener.APPLICATION_NAME,),
+            )
+        wait_until(lambda: listener.reconnects == 1 and listener.connected.is_set())
+        assert live.RESYNC in changes
+        notify(conn, live.Change(2, 'PO-2'))
+        wait_until(lambda: live.Change(2, 'PO-2') in changes)
+    finally:
+        conn.close()
+
+
+def test_a_quiet_connection_is_checked_by_a_heartbeat(pg_url: str, heard) -> None:
+    conn = psql(pg_url)
+    try:
+
+        def heartbeat_seen() -> bool:
+            with conn.cursor() as cur:
+                cur.execute(
+                    'SELECT query FROM pg_stat_activity WHERE application_name = %s AND datname = current_database()',
+                    (live_listener.APPLICATION_NAME,),
+                )
+                return [row[0] for row in cur.fetchall()] == ['SELECT 1']
+
+        wait_until(heartbeat_seen, timeout=5)
+    finally:
+        conn.close()
