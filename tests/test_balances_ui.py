@@ -86,3 +86,36 @@ async def test_a_movement_elsewhere_updates_only_that_row(
     record_movement(admin, work_center_id=wc('WC005'), order_number='PO-5', quantity=2, movement_type='IN')
     await settle(viewer)
     assert 'PO-5' not in {r['order'] for r in grid_rows(viewer)}  # Production does not see WC005
+
+
+async def test_changes_on_other_pages_keep_showing_x_of_y_true(
+    create_user: Callable[[], User], sqlite_db: Database, make_user, admin, wc, monkeypatch
+) -> None:
+    from potrack.pages import balances_grid
+
+    monkeypatch.setattr(balances_grid, 'RECOUNT_EVERY_S', 0.0)
+    for n in range(130):
+        record_movement(admin, work_center_id=wc('WC002'), order_number=f'PO-{n:04d}', quantity=2, movement_type='IN')
+    viewer = create_user()
+    await open_balances(viewer, make_user)
+    viewer.find('Next').click()
+    await settle(viewer)
+    assert text_of(viewer, 'showing') == 'Showing 101–130 of 130'
+    # The newest orders are on page 1, out of this page's sight.
+    record_movement(admin, work_center_id=wc('WC002'), order_number='PO-0129', quantity=1, movement_type='IN')
+    await settle(viewer)
+    assert text_of(viewer, 'showing') == 'Showing 101–130 of 130'  # still open: still counted once
+    record_movement(admin, work_center_id=wc('WC002'), order_number='PO-NEW', quantity=1, movement_type='IN')
+    await settle(viewer)
+    assert text_of(viewer, 'showing') == 'Showing 101–130 of 131'
+    record_movement(admin, work_center_id=wc('WC002'), order_number='PO-0128', quantity=2, movement_type='OUT')
+    await settle(viewer)
+    assert text_of(viewer, 'showing') == 'Showing 101–130 of 130'  # closed elsewhere: no longer open
+
+    viewer.find('Previous').click()
+    await settle(viewer)
+    record_movement(admin, work_center_id=wc('WC002'), order_number='PO-NEWER', quantity=1, movement_type='IN')
+    await settle(viewer)
+    assert grid_rows(viewer)[0]['order'] == 'PO-NEWER'
+    assert len(grid_rows(viewer)) == 100  # the page keeps its size; its last row moved on to page 2
+    assert text_of(viewer, 'showing') == 'Showing 1–100 of 131'

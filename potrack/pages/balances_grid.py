@@ -6,29 +6,37 @@ with AG Grid's `applyTransaction`, so the person's scroll position and search st
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime
 from typing import Any
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from potrack.balances import OrderBalanceRow, Page, order_balances
 from potrack.db.types import utcnow
 from potrack.errors import PotrackError
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
-from potrack.timeutil import format_local
+from potrack.timeutil import format_local, zone_label
 
 PAGE_SIZE = 100
-COLUMNS = [
-    {'headerName': 'Work center', 'field': 'wc', 'width': 120},
-    {'headerName': 'Order', 'field': 'order', 'flex': 2, 'minWidth': 160},
-    {'headerName': 'IN', 'field': 'qty_in', 'type': 'numericColumn', 'width': 100},
-    {'headerName': 'OUT', 'field': 'qty_out', 'type': 'numericColumn', 'width': 100},
-    {'headerName': 'Balance', 'field': 'balance', 'type': 'numericColumn', 'width': 110},
-    {'headerName': 'Last movement (IST)', 'field': 'last', 'width': 180},
-    {'headerName': 'User', 'field': 'user', 'flex': 1, 'minWidth': 120},
-    {'headerName': 'Department', 'field': 'department', 'flex': 1, 'minWidth': 120},
-]
+RECOUNT_EVERY_S = 1.0  # "of Y" after changes off this page: a count at most this often per open grid
+
+
+def columns() -> list[dict[str, Any]]:
+    return [
+        {'headerName': 'Work center', 'field': 'wc', 'width': 120},
+        {'headerName': 'Order', 'field': 'order', 'flex': 2, 'minWidth': 160},
+        {'headerName': 'IN', 'field': 'qty_in', 'type': 'numericColumn', 'width': 100},
+        {'headerName': 'OUT', 'field': 'qty_out', 'type': 'numericColumn', 'width': 100},
+        {'headerName': 'Balance', 'field': 'balance', 'type': 'numericColumn', 'width': 110},
+        {'headerName': f'Last movement ({zone_label()})', 'field': 'last', 'width': 180},
+        {'headerName': 'User', 'field': 'user', 'flex': 1, 'minWidth': 120},
+        {'headerName': 'Department', 'field': 'department', 'flex': 1, 'minWidth': 120},
+    ]
+
+
 SORTS = {'Latest movement': 'last_movement_at', 'Order number': 'order_number', 'Balance': 'balance'}
 
 
@@ -54,6 +62,9 @@ class OpenOrdersGrid:
         self.total = 0
         self.keys: set[str] = set()
         self.updated: datetime | None = None
+        self.count_stale = False
+        self.counting = False
+        self.counted_at = 0.0
         with ui.row().classes('w-full items-center gap-3'):
             self.search = (
                 ui.input('Search order number', on_change=self.reload)
@@ -73,7 +84,7 @@ class OpenOrdersGrid:
         self.grid = (
             ui.aggrid(
                 {
-                    'columnDefs': COLUMNS,
+                    'columnDefs': columns(),
                     'rowData': [],
                     ':getRowId': '(params) => params.data.key',
                     'defaultColDef': {'sortable': False, 'resizable': True},
@@ -106,17 +117,20 @@ class OpenOrdersGrid:
         self.offset = max(0, min(self.offset + direction * PAGE_SIZE, max(self.total - 1, 0) // PAGE_SIZE * PAGE_SIZE))
         await self.load()
 
+    def selection(self) -> dict[str, Any]:
+        """The filters as order_balances takes them."""
+        return {
+            'work_center_ids': self.work_center_ids,
+            'order': self.search.value or '',
+            'match': self.match.value,
+            'open_only': self.open_only.value,
+            'sort': SORTS[self.sort.value],
+        }
+
     async def load(self) -> None:
         try:
             page: Page[OrderBalanceRow] = await self.ctx.call(
-                order_balances,
-                work_center_ids=self.work_center_ids,
-                order=self.search.value or '',
-                match=self.match.value,
-                open_only=self.open_only.value,
-                sort=SORTS[self.sort.value],
-                offset=self.offset,
-                limit=PAGE_SIZE,
+                order_balances, **self.selection(), offset=self.offset, limit=PAGE_SIZE
             )
         except PotrackError as exc:
             show_refusal(exc)
@@ -133,7 +147,7 @@ class OpenOrdersGrid:
         self.showing.set_text(f'Showing {first:,}–{self.offset + len(self.rows):,} of {self.total:,}')
         self.prev.set_enabled(self.offset > 0)
         self.next.set_enabled(self.offset + PAGE_SIZE < self.total)
-        self.stamp.set_text(f'Last updated {format_local(self.updated, with_seconds=True)} IST')
+        self.stamp.set_text(f'Last updated {format_local(self.updated, with_seconds=True)} {zone_label()}')
 
     def matches(self, row: OrderBalanceRow) -> bool:
         if self.work_center_ids and row.work_center_id not in self.work_center_ids:
@@ -167,16 +181,47 @@ class OpenOrdersGrid:
             if key in self.keys:
                 self.rows[:] = [data if r['key'] == key else r for r in self.rows]
                 self.grid.run_grid_method('applyTransaction', {'update': [data]})
-            elif self.offset == 0 and self.sort.value == 'Latest movement':
-                self.rows.insert(0, data)
-                self.keys.add(key)
-                self.total += 1
-                self.grid.run_grid_method('applyTransaction', {'add': [data], 'addIndex': 0})
             else:
-                self.total += 1
+                if self.offset == 0 and self.sort.value == 'Latest movement':
+                    self.show_on_top(key, data)
+                self.recount_soon()  # new to the selection, or moved here from another page: only a count tells
         elif key in self.keys:
             self.rows[:] = [r for r in self.rows if r['key'] != key]
             self.keys.discard(key)
             self.total -= 1
             self.grid.run_grid_method('applyTransaction', {'remove': [{'key': key}]})
+        else:
+            self.recount_soon()  # it may have left the selection from another page
         self.after_change()
+
+    def show_on_top(self, key: str, data: dict[str, Any]) -> None:
+        """The newest movement goes first on page 1; the page keeps PAGE_SIZE rows (its last moves on)."""
+        self.rows.insert(0, data)
+        self.keys.add(key)
+        self.grid.run_grid_method('applyTransaction', {'add': [data], 'addIndex': 0})
+        if len(self.rows) > PAGE_SIZE:
+            last = self.rows.pop()
+            self.keys.discard(last['key'])
+            self.grid.run_grid_method('applyTransaction', {'remove': [{'key': last['key']}]})
+
+    def recount_soon(self) -> None:
+        """Count the selection again, at most once per RECOUNT_EVERY_S however many changes arrive."""
+        self.count_stale = True
+        if not self.counting:
+            self.counting = True
+            background_tasks.create(self._recount(), name='balances recount')
+
+    async def _recount(self) -> None:
+        try:
+            while self.count_stale and not self.grid.is_deleted:
+                self.count_stale = False
+                await asyncio.sleep(max(0.0, self.counted_at + RECOUNT_EVERY_S - time.monotonic()))
+                self.counted_at = time.monotonic()
+                try:
+                    page = await self.ctx.call(order_balances, **self.selection(), offset=0, limit=1)
+                except PotrackError:
+                    return
+                self.total = page.total
+                self.after_change()
+        finally:
+            self.counting = False
