@@ -17,19 +17,29 @@ from potrack.db.engine import Database
 T = TypeVar('T')
 MASTERS = 'masters'  # departments, work centers and their links changed: kiosks and admin tables reload
 USERS = 'users'  # user accounts changed: admin tables reload
+CORRECTIONS = 'corrections'  # a movement was reversed: the admin Corrections and Audit tabs reload
+
+
+def queue_in_transaction(db: Database, session: Session, kind: str) -> None:
+    """PostgreSQL: NOTIFY a change of `kind` inside the unit's transaction (sent only if it commits)."""
+    if db.is_postgres:
+        live.notify_in_transaction(session, live.Change(0, '', kind))
+
+
+def deliver_after_commit(db: Database, kind: str) -> None:
+    """SQLite: hand a change of `kind` to this process's subscribers; call only after the commit."""
+    if not db.is_postgres:
+        live.deliver(live.Change(0, '', kind))
 
 
 def write_announced(db: Database, unit: Callable[[Session], T], kind: str) -> T:
     """`db.write(unit)`, followed by a live change of `kind` once the transaction has committed."""
-    change = live.Change(0, '', kind)
 
     def announced(session: Session) -> T:
         result = unit(session)
-        if db.is_postgres:
-            live.notify_in_transaction(session, change)
+        queue_in_transaction(db, session, kind)
         return result
 
     result = db.write(announced)
-    if not db.is_postgres:
-        live.deliver(change)
+    deliver_after_commit(db, kind)
     return result

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from potrack import audit, live, metrics
+from potrack import announce, audit, live, metrics
 from potrack import ledger_steps as steps
 from potrack.actors import Actor, load_user
 from potrack.db.engine import Database, RetryableWrite, database
@@ -158,10 +158,14 @@ def reverse_movement(
                 before=_movement_summary(original),
                 after={'reversal_id': result.movement_id, 'reason': why},
             )
+            # Besides the movement: admin tables follow corrections without reloading on every movement.
+            announce.queue_in_transaction(db, session, announce.CORRECTIONS)
         return result
 
     result = db.write(unit)
     _announce(db, result)
+    if not result.already_recorded:
+        announce.deliver_after_commit(db, announce.CORRECTIONS)
     return result
 
 

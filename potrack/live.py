@@ -25,7 +25,9 @@ CHANNEL = 'potrack_changes'
 class Change:
     work_center_id: int
     order_number: str
-    kind: str = 'movement'  # 'movement'; 'masters' (work centers / departments changed); 'resync' (re-read all)
+    # 'movement'; 'masters' (work centers / departments changed); 'users' (accounts changed);
+    # 'corrections' (a movement was reversed; also announced as its 'movement'); 'resync' (re-read all)
+    kind: str = 'movement'
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(',', ':'))

@@ -1,9 +1,10 @@
 """What admins do to user accounts: create, edit, activate/deactivate, reset passwords, unlock.
 
-Deactivating a user or resetting their password ends their sessions in the same transaction, so a
-page they still have open is refused at its next action. The system never loses its last active admin:
-it cannot be deactivated or demoted, and no admin can deactivate or demote themselves. Every change is
-an audit event in the same transaction and is announced to open admin pages. Listing: users_query.
+Deactivating a user, resetting their password or changing their department or role ends their
+sessions in the same transaction, so a page they still have open is refused at its next action. The
+system never loses its last active admin: it cannot be deactivated or demoted, and no admin can
+deactivate or demote themselves. Every change is an audit event in the same transaction and is
+announced to open admin pages. Listing: users_query.
 """
 
 from __future__ import annotations
@@ -224,6 +225,11 @@ def _snapshot(user: User, department_name: str | None) -> dict[str, Any]:
     }
 
 
+def signs_out(old_department_id: int | None, old_is_admin: bool, department_id: int | None, is_admin: bool) -> bool:
+    """Whether an edit ends the user's sessions: what they may see follows their department and role."""
+    return old_department_id != department_id or old_is_admin != bool(is_admin)
+
+
 def update_user(
     actor: Actor,
     *,
@@ -236,6 +242,7 @@ def update_user(
 ) -> UserInfo:
     """Admin only: change a user's full name, e-mail, department and role (the user name stays).
 
+    A new department or role ends the user's sessions (an admin editing themselves keeps this one).
     Raises NotAllowed, SignedOut, NotFound, InvalidInput (with the field), Conflict (demoting yourself
     or the last active admin).
     """
@@ -251,6 +258,9 @@ def update_user(
         if user.is_admin and not is_admin:
             _check_keeps_an_admin(session, admin, user, 'demoted')
         before = _snapshot(user, old_dept.name if old_dept else None)
+        if signs_out(user.department_id, user.is_admin, department_id, is_admin):
+            keep = actor.session_id if user_id == actor.user_id else None
+            end_sessions(session, user_id, 'department or role changed', keep=keep)
         user.full_name, user.email, user.department_id, user.is_admin = full, mail, department_id, bool(is_admin)
         session.add(user)
         after = _snapshot(user, new_dept)

@@ -15,10 +15,10 @@ from tests.ui_helpers import field_error, settle, sign_in
 __all__ = ['field_error', 'settle']
 
 
-async def open_admin(user: User, make_user: Callable[..., Actor], tab: str = 'users') -> Actor:
-    """Sign in as a second admin (the provisioned one must first change its password) and open a tab."""
-    boss = make_user('boss', 'Management', is_admin=True)
-    await sign_in(user, 'boss', TEST_PASSWORD, next_path='/admin')
+async def open_admin(user: User, make_user: Callable[..., Actor], tab: str = 'users', *, name: str = 'boss') -> Actor:
+    """Sign in as another admin (the provisioned one must first change its password) and open a tab."""
+    boss = make_user(name, 'Management', is_admin=True)
+    await sign_in(user, name, TEST_PASSWORD, next_path='/admin')
     await user.should_see(marker='users-table')
     if tab != 'users':
         await click(user, f'tab-{tab}')

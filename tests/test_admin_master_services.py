@@ -106,6 +106,9 @@ def test_work_center_codes_are_upper_case_and_unique(db: Database, admin: Actor)
     assert err.value.field == 'code'
     with pytest.raises(Conflict, match='Work center code WC002 is already used.'):
         update_work_center(admin, work_center_id=new.id, code='Wc002', name='Packing')
+    created = last_event(admin, 'work_center.create')
+    assert (created.actor_username, created.entity_id, created.record) == ('admin', str(new.id), 'WC006')
+    assert created.after == {'code': 'WC006', 'name': 'Packing'}
     edited = update_work_center(admin, work_center_id=new.id, code='wc-pack', name='Packing line', description='')
     assert (edited.code, edited.name) == ('WC-PACK', 'Packing line')
     assert last_event(admin, 'work_center.update').changes == [
@@ -155,6 +158,9 @@ def test_deactivating_a_work_center_holding_pieces_needs_confirmation(db: Databa
     assert last_event(admin, 'work_center.deactivate').after == {'is_active': False, 'pieces_held': 25}
     set_work_center_active(admin, work_center_id=wc('WC003'), active=False)  # empty: no question asked
     assert set_work_center_active(admin, work_center_id=wc('WC002'), active=True).is_active
+    activated = last_event(admin, 'work_center.activate')
+    assert (activated.actor_username, activated.entity_id) == ('admin', str(wc('WC002')))
+    assert (activated.before, activated.after) == ({'is_active': False}, {'is_active': True, 'pieces_held': 25})
 
 
 def test_every_master_data_service_refuses_an_operator(db: Database, make_user, wc) -> None:

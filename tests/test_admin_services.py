@@ -15,7 +15,7 @@ from potrack import live
 from potrack.actors import Actor
 from potrack.audit_log import AuditFilter, audit_actions, describe_changes, list_events
 from potrack.db import Database
-from potrack.db.models import Department, User
+from potrack.db.models import Department, User, UserSession
 from potrack.db.types import utcnow
 from potrack.errors import Conflict, InvalidFields, InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.masters import list_work_centers
@@ -62,6 +62,7 @@ def heard(db: Database) -> Iterator[list[live.Change]]:
     io_select.select([conn], [], [], 2)
     conn.poll()
     got.extend(live.Change.from_json(n.payload) for n in conn.notifies)
+    conn.notifies.clear()  # the pool hands this connection out again: leave no old notices on it
     with conn.cursor() as cur:
         cur.execute('UNLISTEN *')
     raw.close()
@@ -170,6 +171,45 @@ def test_edit_changes_fields_and_audits_only_what_changed(db: Database, admin: A
     assert [wc.code for wc in list_work_centers(anita)] == ['WC005']
 
 
+def test_a_new_department_or_role_ends_the_users_sessions(db: Database, admin: Actor, make_user) -> None:
+    anita, token = signed_in(db, make_user('anita'))
+    profile = {'user_id': anita.user_id, 'full_name': 'Anita', 'email': None}
+    update_user(admin, **profile, department_id=dept_id(db, 'Quality Control'), is_admin=False)
+    with pytest.raises(SignedOut):  # her open kiosk must not keep showing Production's work centers
+        list_work_centers(anita)
+    anita, token = signed_in(db, anita)
+    update_user(admin, **profile, department_id=dept_id(db, 'Quality Control'), is_admin=True)
+    with pytest.raises(SignedOut):
+        validate_session(token)
+    with db.read() as s:
+        reasons = s.exec(select(UserSession.end_reason).where(UserSession.user_id == anita.user_id)).all()
+    assert reasons == ['department or role changed'] * 2
+
+
+def test_a_name_or_email_edit_keeps_the_users_sessions(db: Database, admin: Actor, make_user) -> None:
+    anita, token = signed_in(db, make_user('anita'))
+    update_user(
+        admin,
+        user_id=anita.user_id,
+        full_name='Anita Rao',
+        email='anita@factory.example',
+        department_id=dept_id(db, 'Production'),
+        is_admin=False,
+    )
+    assert validate_session(token).actor == anita
+    assert [wc.code for wc in list_work_centers(anita)] == ['WC001', 'WC002', 'WC003', 'WC004']
+
+
+def test_an_admin_moving_themselves_keeps_this_session_only(db: Database, admin: Actor, make_user) -> None:
+    here, _ = signed_in(db, admin)
+    _, elsewhere = signed_in(db, admin)
+    keep = {'user_id': admin.user_id, 'full_name': 'Administrator', 'email': None, 'is_admin': True}
+    update_user(here, **keep, department_id=dept_id(db, 'Production'))
+    assert list_users(here).total == 1
+    with pytest.raises(SignedOut):
+        validate_session(elsewhere)
+
+
 def test_nobody_demotes_or_deactivates_themselves(db: Database, admin: Actor, make_user) -> None:
     keep = {'full_name': 'Administrator', 'email': None, 'department_id': dept_id(db, 'Management')}
     with pytest.raises(Conflict, match='You cannot remove your own administrator role') as err:
@@ -253,6 +293,8 @@ def test_every_user_service_refuses_an_operator(db: Database, make_user) -> None
         lambda: create_account(anita, username='x-1', full_name='X', department_id=1),
         lambda: update_user(anita, user_id=anita.user_id, full_name='A', email='', department_id=1, is_admin=True),
         lambda: set_user_active(anita, user_id=anita.user_id, active=True),
+        lambda: reset_password(anita, user_id=anita.user_id, password='Line-Two-2026'),
+        lambda: unlock_user(anita, user_id=anita.user_id),
         lambda: list_events(anita, AuditFilter()),
         lambda: audit_actions(anita),
     ):

@@ -106,6 +106,7 @@ async def test_edit_a_user_changes_the_row_and_cancel_keeps_it(
     user: User, sqlite_db: Database, make_user, admin
 ) -> None:
     anita = make_user('anita')
+    token = sqlite_db.write(lambda s: create_session(s, s.get(UserRow, anita.user_id), 'kiosk-3'))
     await open_admin(user, make_user)
     assert not enabled(user, 'user-edit')
     await choose(user, 'users-table', username='anita')
@@ -119,9 +120,17 @@ async def test_edit_a_user_changes_the_row_and_cancel_keeps_it(
     await click(user, 'user-dialog-save')
     assert field_error(user, 'user-full-name') == 'The full name is required.'
     assert field_error(user, 'user-email').startswith('That e-mail address is not valid')
-    fill(user, user_full_name='Anita Rao', user_email=' Anita@Factory.Example ', user_department=QUALITY)
+    fill(user, user_full_name='Anita Rao', user_email=' Anita@Factory.Example ')
     await click(user, 'user-dialog-save')
     await user.should_see('User anita saved.')
+    assert validate_session(token).actor.user_id == anita.user_id  # a name or e-mail edit keeps her signed in
+    await click(user, 'user-edit')
+    assert text(user, 'user-dialog-note') == 'A new department or role signs anita out everywhere at once.'
+    fill(user, user_department=QUALITY)
+    await click(user, 'user-dialog-save')
+    await user.should_see('User anita saved and signed out everywhere: the department or role changed.')
+    with pytest.raises(SignedOut):  # her kiosk must not keep showing Production's work centers
+        validate_session(token)
     row = row_where(user, 'users-table', username='anita')
     assert (row['full_name'], row['email'], row['department']) == (
         'Anita Rao',
@@ -234,3 +243,13 @@ async def test_another_admins_change_appears_without_a_reload(
     create_account(admin, username='zara', full_name='Zara Khan', department_id=PRODUCTION)
     await settle(user)
     assert column(user, 'users-table', 'username') == ['admin', 'boss', 'zara']
+
+
+async def test_a_hint_with_quotes_is_shown_as_written(user: User, sqlite_db: Database, make_user, admin) -> None:
+    await open_admin(user, make_user, 'tokens')
+    await click(user, 'token-new')
+    assert element(user, 'token-name').props['hint'] == 'What uses it, e.g. "Line 3 scanner gateway"'
+    await click(user, 'token-dialog-cancel')
+    await click(user, 'tab-users')
+    await click(user, 'user-new')
+    assert element(user, 'user-username').props['hint'] == '3–40 letters, digits or . _ - ; used to sign in'

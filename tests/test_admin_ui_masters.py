@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nicegui.testing import User
 
 from potrack.db import Database
 from potrack.ledger import record_movement
-from potrack.masters import create_department, create_work_center, list_work_centers
+from potrack.masters import create_department, create_work_center, list_departments, list_work_centers
 from potrack.work_centers_admin import list_work_centers_admin
 from tests.admin_ui_helpers import (
     choose,
@@ -60,6 +62,19 @@ async def test_cancel_discards_a_new_department(user: User, sqlite_db: Database,
     await click(user, 'dept-dialog-cancel')
     assert not present(user, 'dept-dialog')
     assert 'Packing' not in column(user, 'departments-table', 'name')
+
+
+async def test_cancel_discards_a_department_rename(user: User, sqlite_db: Database, make_user, admin) -> None:
+    await open_admin(user, make_user, 'departments')
+    await choose(user, 'departments-table', name='Production')
+    await click(user, 'dept-edit')
+    fill(user, dept_name='Packing', dept_description='End of line')
+    await click(user, 'dept-dialog-cancel')
+    assert not present(user, 'dept-dialog')
+    assert 'Packing' not in column(user, 'departments-table', 'name')
+    assert 'Production' in [d.name for d in list_departments(admin)]
+    await click(user, 'dept-edit')
+    assert element(user, 'dept-name').value == 'Production'  # the cancelled text is gone
 
 
 async def test_choose_the_work_centers_a_department_sees(user: User, sqlite_db: Database, make_user, admin) -> None:
@@ -124,6 +139,18 @@ async def test_create_and_edit_a_work_center(user: User, sqlite_db: Database, ma
     fill(user, wc_name='Packing line')
     await click(user, 'wc-dialog-save')
     assert row_where(user, 'work-centers-table', code='WC006')['name'] == 'Packing line'
+
+
+async def test_cancel_discards_a_new_work_center(user: User, sqlite_db: Database, make_user, admin) -> None:
+    await open_admin(user, make_user, 'work-centers')
+    await click(user, 'wc-new')
+    fill(user, wc_code='WC006', wc_name='Packing', wc_description='Boxes')
+    await click(user, 'wc-dialog-cancel')
+    assert not present(user, 'wc-dialog')
+    assert 'WC006' not in column(user, 'work-centers-table', 'code')
+    assert len(list_work_centers_admin(admin)) == 5
+    await click(user, 'wc-new')
+    assert element(user, 'wc-code').value == ''  # a fresh dialog, not the cancelled one
 
 
 async def test_deactivating_a_work_center_with_pieces_asks_first(
@@ -237,3 +264,45 @@ async def test_another_admins_master_data_change_appears_without_a_reload(
     assert column(user, 'work-centers-table', 'code')[-1] == 'WC006'
     assert row_where(user, 'work-centers-table', code='WC006')['departments'] == 'Packing'
     assert row_where(user, 'departments-table', name='Packing')['work_centers'] == 'WC006'
+
+
+async def test_another_admins_reversal_appears_in_corrections_and_audit_without_a_reload(
+    create_user: Callable[[], User], sqlite_db: Database, make_user, admin, wc
+) -> None:
+    first = record_movement(admin, work_center_id=wc('WC001'), order_number='PO-12', quantity=40, movement_type='IN')
+    record_movement(admin, work_center_id=wc('WC001'), order_number='PO-99', quantity=5, movement_type='IN')
+    anil, boss = create_user(), create_user()
+    await open_admin(anil, make_user, 'corrections', name='anil')
+    await open_admin(boss, make_user, 'audit')
+    fill(boss, audit_entity='production_order')
+    await settle(boss)
+    assert column(boss, 'audit-table', 'action') == []
+    await click(boss, 'tab-corrections')
+    fill(boss, corr_order='PO-12')
+    await click(boss, 'corr-search')
+    await choose(boss, 'corrections-table', id=first.movement_id)
+    fill(boss, corr_order='PO-99')  # typed but not searched: the live refresh keeps the searched filter
+    assert enabled(boss, 'corr-reverse')
+
+    await choose(anil, 'corrections-table', id=first.movement_id)
+    await click(anil, 'corr-reverse')
+    fill(anil, reverse_reason='scanned the wrong order')
+    await click(anil, 'reverse-dialog-save')
+    await anil.should_see(f'Reversed #{first.movement_id}: IN 40 of PO-12. Balance at WC001 now 0.')
+    await settle(boss)
+
+    assert column(boss, 'corrections-table', 'order') == ['PO-12', 'PO-12']
+    assert column(boss, 'corrections-table', 'note')[1].startswith('reversed by #')
+    assert not enabled(boss, 'corr-reverse')  # the chosen movement is reversed now
+    assert column(boss, 'audit-table', 'action') == ['Movement reversed']
+    assert text(boss, 'audit-showing') == 'Showing 1–1 of 1'
+
+
+async def test_a_plain_movement_leaves_the_admin_tables_alone(
+    user: User, sqlite_db: Database, make_user, admin, wc
+) -> None:
+    await open_admin(user, make_user, 'corrections')
+    await click(user, 'tab-audit')
+    record_movement(admin, work_center_id=wc('WC001'), order_number='PO-12', quantity=40, movement_type='IN')
+    await settle(user)
+    assert column(user, 'corrections-table', 'order') == []  # shown on the next search, not on every movement

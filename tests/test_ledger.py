@@ -14,6 +14,7 @@ from potrack.db.models import Department, ProductionOrder, User, WorkCenter
 from potrack.errors import Conflict, InsufficientBalance, InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.integrity import check_consistency
 from potrack.ledger import record_movement, reverse_movement
+from tests.test_admin_services import heard
 
 
 def test_in_then_out_updates_the_balance(db: Database, make_user, wc) -> None:
@@ -209,6 +210,21 @@ def test_reversal_is_audited(db: Database, admin: Actor, wc) -> None:
     with db.engine.connect() as conn:
         row = conn.execute(text("SELECT entity_id, after FROM audit_event WHERE action = 'movement.reverse'")).one()
     assert row[0] == str(m.movement_id) and 'wrong order' in row[1]
+
+
+def test_a_reversal_also_announces_a_correction_after_commit(db: Database, admin: Actor, wc) -> None:
+    with heard(db) as changes:
+        m = record_movement(admin, work_center_id=wc('WC002'), order_number='PO-3', quantity=30, movement_type='IN')
+    assert [c.kind for c in changes] == ['movement']  # a plain movement leaves the admin tables alone
+    with heard(db) as changes:
+        reverse_movement(admin, movement_id=m.movement_id, reason='wrong order', request_id='rev-1')
+    assert sorted((c.kind, c.order_number) for c in changes) == [('corrections', ''), ('movement', 'PO-3')]
+    with heard(db) as changes:  # a replay writes nothing, so announces nothing
+        reverse_movement(admin, movement_id=m.movement_id, reason='wrong order', request_id='rev-1')
+    assert changes == []
+    with heard(db) as changes, pytest.raises(Conflict):  # refused: rolled back, nothing announced
+        reverse_movement(admin, movement_id=m.movement_id, reason='again')
+    assert changes == []
 
 
 def test_check_constraint_refuses_a_negative_balance(db: Database, admin: Actor, wc) -> None:

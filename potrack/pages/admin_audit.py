@@ -75,7 +75,7 @@ class AuditTab:
         self.who.set_options({ALL: 'Everyone', **dict(users)}, value=self.who.value)
 
     async def show(self) -> None:
-        """On opening the tab: fresh rows (corrections made meanwhile announce no admin change)."""
+        """On opening the tab: fresh rows (changes are followed only once it has been opened)."""
         if not self.loaded:
             self.loaded = True
             await self.load_choices()
@@ -106,7 +106,7 @@ class AuditTab:
         self.pager.shown(len(page.rows), page.total)
 
     async def on_change(self, change: live.Change) -> None:
-        # Every admin change writes an audit event; movements do not (only their reversals do).
-        if self.loaded and change.kind in ('masters', 'users', 'resync'):
+        # Every admin change writes an audit event; movements do not (only their reversals: 'corrections').
+        if self.loaded and change.kind in ('masters', 'users', 'corrections', 'resync'):
             await self.load_choices()
             await self.load()

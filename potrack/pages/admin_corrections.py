@@ -83,6 +83,7 @@ class CorrectionsTab:
             )
         self.table = SelectTable(COLUMNS, 'corrections-table', self.chose)
         self.pager = Pager('corr', PAGE_SIZE, self.load)
+        self.shown_filter: MovementFilter | None = None  # what the table shows, for a live refresh
 
     def chose(self) -> None:
         row = self.table.chosen
@@ -118,16 +119,30 @@ class CorrectionsTab:
                 date_from=parse_day(self.date_from, 'date_from'),
                 date_to=parse_day(self.date_to, 'date_to'),
             )
+        except PotrackError as exc:
+            show_refusal(exc, self.fields)
+            return
+        await self.show(flt)
+
+    async def show(self, flt: MovementFilter) -> None:
+        try:
             page: CorrectionsPage = await self.ctx.call(find_movements, flt, offset=self.pager.offset, limit=PAGE_SIZE)
         except PotrackError as exc:
             show_refusal(exc, self.fields)
             return
+        self.shown_filter = flt
         self.table.show([movement_row(m, page.reversed_by) for m in page.rows])
         self.pager.shown(len(page.rows), page.total)
 
     async def on_change(self, change: live.Change) -> None:
-        if self.loaded and change.kind in ('masters', 'users', 'resync'):
+        if not self.loaded:
+            return
+        if change.kind in ('masters', 'users', 'resync'):
             await self.load_choices()
+        # Not on every movement (kiosks record many a second): only when one was reversed. The filter
+        # last searched stays, not what may be half-typed into the fields meanwhile.
+        if change.kind in ('corrections', 'resync') and self.shown_filter is not None:
+            await self.show(self.shown_filter)
 
     def open_reverse(self) -> None:
         row = self.table.chosen

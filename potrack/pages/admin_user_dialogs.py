@@ -16,7 +16,7 @@ from potrack.masters import DepartmentInfo
 from potrack.pages.admin_widgets import FormDialog, choice_field, confirm, show_once, text_field
 from potrack.pages.guard import PageContext
 from potrack.security import PASSWORD_MIN_LEN
-from potrack.users_admin import create_account, reset_password, set_user_active, unlock_user, update_user
+from potrack.users_admin import create_account, reset_password, set_user_active, signs_out, unlock_user, update_user
 
 Done = Callable[[], Awaitable[None]]
 ROLE_OPTIONS = {'operator': 'Operator', 'admin': 'Administrator'}
@@ -78,6 +78,9 @@ def open_edit(ctx: PageContext, row: dict[str, Any], departments: list[Departmen
     with dlg.body:
         ui.label(f'User name: {row["username"]}').classes('opacity-80')
         _profile_fields(dlg, departments, row)
+        ui.label(f'A new department or role signs {row["username"]} out everywhere at once.').classes(
+            'text-sm opacity-80'
+        ).mark('user-dialog-note')
 
     async def save() -> None:
         info: UserInfo = await ctx.call(
@@ -89,7 +92,11 @@ def open_edit(ctx: PageContext, row: dict[str, Any], departments: list[Departmen
             is_admin=dlg.value('role') == 'admin',
         )
         await done()
-        ui.notify(f'User {info.username} saved.', type='positive')
+        if signs_out(row['department_id'], row['is_admin'], info.department_id, info.is_admin):
+            message = f'User {info.username} saved and signed out everywhere: the department or role changed.'
+        else:
+            message = f'User {info.username} saved.'
+        ui.notify(message, type='positive')
 
     dlg.on_save = save
 

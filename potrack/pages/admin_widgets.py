@@ -91,7 +91,7 @@ class FormDialog:
 def text_field(label: str, marker: str, value: str = '', *, hint: str = '') -> ui.input:
     field = ui.input(label, value=value).props('outlined autocomplete=off').classes('w-full').mark(marker)
     if hint:
-        field.props(f'hint="{hint}"')
+        field.props['hint'] = hint  # set as it is: a quote in the text would break a props string
     return field
 
 
