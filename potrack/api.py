@@ -34,10 +34,12 @@ from potrack.errors import InvalidInput, NotSaved, SignedOut
 from potrack.ledger import MovementResult, record_movement
 from potrack.masters import list_work_centers
 from potrack.movements import MovementFilter, MovementPage, search_movements
+from potrack.validation import REQUEST_ID_RE
 from potrack.work_center_codes import work_center_ids
 
 T = TypeVar('T')
 IDEMPOTENCY_KEY_MAX_LEN = 40  # the ledger's request id holds 64; the rest is the per-user prefix
+IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key'
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 bearer = HTTPBearer(auto_error=False, description='An API token issued in the Admin page ("pt_...").')
@@ -79,9 +81,11 @@ def _request_id(user_id: int, key: str | None) -> str | None:
     if key is None:
         return None
     text = key.strip()
-    if not text or len(text) > IDEMPOTENCY_KEY_MAX_LEN:
+    if not text or len(text) > IDEMPOTENCY_KEY_MAX_LEN or not REQUEST_ID_RE.fullmatch(text):
         raise InvalidInput(
-            f'An Idempotency-Key has 1 to {IDEMPOTENCY_KEY_MAX_LEN} characters (a UUID fits).', field='Idempotency-Key'
+            f'The Idempotency-Key header takes 1 to {IDEMPOTENCY_KEY_MAX_LEN} letters, digits or - _ . : '
+            'characters (a UUID fits).',
+            field=IDEMPOTENCY_KEY_HEADER,
         )
     # Per-user namespace: two clients that both pick "1" must not collide with each other.
     return f'api{user_id}:{text}'
@@ -118,9 +122,10 @@ async def post_movement(
     idempotency_key: Annotated[
         str | None,
         Header(
-            max_length=200,
+            alias=IDEMPOTENCY_KEY_HEADER,
             description='Makes a retry safe: the same key and content return the first result (200); '
-            'the same key with other content is refused (409).',
+            f'the same key with other content is refused (409). 1 to {IDEMPOTENCY_KEY_MAX_LEN} letters, digits '
+            'or - _ . : characters, such as a UUID.',
         ),
     ] = None,
 ) -> MovementOut:

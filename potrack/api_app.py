@@ -14,6 +14,7 @@ from nicegui import Client
 from potrack import api_tokens, metrics
 from potrack.api import bearer, offload
 from potrack.api import router as api_router
+from potrack.api_errors import ApiRoute, install_handlers
 from potrack.api_middleware import BodyLimitMiddleware, LatencyMiddleware
 from potrack.errors import SignedOut
 
@@ -24,7 +25,8 @@ API_DESCRIPTION = (
     "acts as the token's user, within that user's department. Refusals are "
     '`{"error": {"code", "message", "field"}}`.'
 )
-metrics_router = APIRouter()
+# ApiRoute: a database outage while checking a token answers 503 JSON (not_saved), a failure 500 JSON.
+metrics_router = APIRouter(route_class=ApiRoute)
 _schema: dict[str, Any] | None = None
 
 
@@ -71,9 +73,10 @@ def live_clients() -> float:
 
 
 def install(app: FastAPI) -> None:
-    """Register the API and metrics routes and the middleware (before the app starts)."""
+    """Register the API and metrics routes, their error handlers and the middleware (before the app starts)."""
     app.include_router(api_router)
     app.include_router(metrics_router)
+    install_handlers(app, [*api_router.routes, *metrics_router.routes])
     app.add_middleware(BodyLimitMiddleware)  # type: ignore[arg-type]
     app.add_middleware(LatencyMiddleware)  # type: ignore[arg-type]
     metrics.registry.gauge(metrics.LIVE_CLIENTS, 'Browser pages connected to this instance right now.', live_clients)

@@ -1,21 +1,27 @@
-"""How the REST API refuses: domain errors and FastAPI's validation errors as one JSON shape.
+"""How the REST API refuses: domain errors, FastAPI's validation errors and its own failures as one JSON shape.
 
 Every refusal is `{"error": {"code": ..., "message": ..., "field": ...}}` with the status it belongs
-to. The mapping lives in a route class of the API router, so NiceGUI's pages keep FastAPI's defaults.
+to. Within a route the mapping lives in a route class of the API router; an unknown path or a wrong
+method under /api/ never reaches a route, so `install_handlers` puts API-first exception handlers on
+the app that leave every other path to NiceGUI's and FastAPI's own (HTML pages stay HTML pages).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Route
 
+from potrack.api_middleware import API_PREFIX
 from potrack.api_schemas import ErrorBody
 from potrack.errors import (
     Conflict,
@@ -28,6 +34,7 @@ from potrack.errors import (
     PotrackError,
     SignedOut,
 )
+from potrack.validation import shown
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,12 @@ STATUS: list[tuple[type[PotrackError], int, str]] = [
     (SignedOut, 401, 'unauthorized'),
     (NotSaved, 503, 'not_saved'),
 ]
+
+INTERNAL_ERROR_MESSAGE = (
+    'The server failed to answer this request because of an error on its side; it has been logged. '
+    'Try again, and tell an administrator if it keeps happening.'
+)
+ExceptionHandler = Callable[[Request, Exception], Response | Awaitable[Response]]
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, **headers: str) -> JSONResponse:
@@ -88,8 +101,81 @@ class ApiRoute(APIRoute):
                 if exc.status_code == 400:  # FastAPI could not even read the body (not UTF-8, not JSON)
                     return error_response(422, 'invalid_input', 'The request body is not valid JSON text.')
                 raise
+            except Exception:
+                log.exception('%s %s failed', request.method, request.url.path)
+                return error_response(500, 'internal_error', INTERNAL_ERROR_MESSAGE)
 
         return handle
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX)
+
+
+def not_found_response(request: Request, exc: Exception) -> Response:
+    path = shown(request.url.path, 80)
+    return error_response(404, 'not_found', f'The API has nothing at {path}; /api/v1/openapi.json lists what it has.')
+
+
+def allowed_methods(routes: Sequence[BaseRoute], path: str) -> list[str]:
+    """Every method some route takes at `path` (Starlette's own 405 names only the first route's)."""
+    found = {m for r in routes if isinstance(r, Route) and r.path_regex.match(path) for m in r.methods or ()}
+    return sorted(found)
+
+
+def method_not_allowed(routes: Sequence[BaseRoute]) -> Callable[[Request, Exception], Response]:
+    def answer(request: Request, exc: Exception) -> Response:
+        allowed = allowed_methods(routes, request.url.path)
+        path, method = shown(request.url.path, 80), shown(request.method, 10)
+        named = ', '.join(allowed)
+        message = f'{path} does not take {method}' + (f'; it takes {named}.' if named else '.')
+        headers = {'Allow': named} if named else {}
+        return error_response(405, 'method_not_allowed', message, **headers)
+
+    return answer
+
+
+def internal_error_response(request: Request, exc: Exception) -> Response:
+    # Reached only outside a route (a route's own failures are answered by ApiRoute). The server logs
+    # the traceback: Starlette raises the exception on after this response is sent.
+    return error_response(500, 'internal_error', INTERNAL_ERROR_MESSAGE)
+
+
+class ApiFirstHandler:
+    """An app exception handler: API paths get the API's error shape, every other path `fallback`."""
+
+    def __init__(self, answer: Callable[[Request, Exception], Response], fallback: ExceptionHandler | None) -> None:
+        self.answer = answer
+        self.fallback = fallback
+
+    async def __call__(self, request: Request, exc: Exception) -> Response:
+        if is_api_path(request.url.path):
+            return self.answer(request, exc)
+        if self.fallback is None:
+            raise exc  # no handler before ours: Starlette's own plain 500
+        response = self.fallback(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+
+def install_handlers(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    """Answer an unknown path (404), a wrong method (405) and an unexpected failure (500) under /api/
+    in the API's shape; other paths keep the handlers they had (NiceGUI's 404 page, FastAPI's defaults).
+    `routes` are the API's, for the methods a 405 names.
+
+    Safe to call again on the same app (NiceGUI's test fixture sets the app up once per test).
+    """
+    answers: dict[int | type[Exception], Callable[[Request, Exception], Response]] = {
+        404: not_found_response,
+        405: method_not_allowed(routes),
+        Exception: internal_error_response,
+    }
+    for key, answer in answers.items():
+        current = app.exception_handlers.get(key)
+        if isinstance(current, ApiFirstHandler):
+            current = current.fallback
+        if current is None and isinstance(key, int):
+            current = app.exception_handlers.get(HTTPException, http_exception_handler)
+        app.add_exception_handler(key, ApiFirstHandler(answer, current))
 
 
 def _doc(description: str) -> dict[str, Any]:
@@ -102,6 +188,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _doc("The token's user may not do this or see that work center."),
     413: _doc('The request body is larger than the API accepts.'),
     422: _doc('The request is not valid; the message says why.'),
+    500: _doc('An unexpected error on the server; it is logged.'),
     503: _doc('The database did not answer; nothing was written.'),
 }
 NOT_FOUND = {404: _doc('A work center or other record named in the request does not exist.')}

@@ -19,6 +19,8 @@ ERROR_CODES = (
     'body_too_large',
     'not_saved',
     'not_acceptable',
+    'method_not_allowed',
+    'internal_error',
 )
 
 

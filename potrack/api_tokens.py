@@ -1,6 +1,8 @@
 """API tokens: bearer credentials for the REST API, issued by admins, acting as one user.
 
 The token is shown once at issue; only its SHA-256 is stored, so a copy of the table grants nothing.
+Issuing and revoking are announced on the live feed as a 'users' change, so other admins' open
+Tokens and Audit tabs show them.
 A request with a token acts as the token's user with that user's department scope, and every service
 re-checks the user, so deactivating the user stops the token too. Revoking takes effect at once.
 """
@@ -16,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from potrack import audit
 from potrack.actors import SIGNED_OUT_MESSAGE, Actor, require_admin
+from potrack.announce import USERS, write_announced
 from potrack.db.engine import Database, database
 from potrack.db.models import ApiToken, User
 from potrack.db.types import utcnow
@@ -95,7 +98,7 @@ def issue_token(actor: Actor, *, user_id: int, name: Any, db: Database | None = 
         )
         return IssuedToken(_info(row, user.username), token)
 
-    return db.write(unit)
+    return write_announced(db, unit, USERS)  # the admin Tokens and Audit tabs reload
 
 
 def list_tokens(actor: Actor, *, db: Database | None = None) -> list[TokenInfo]:
@@ -137,7 +140,7 @@ def revoke_token(actor: Actor, *, token_id: int, db: Database | None = None) -> 
             )
         return _info(row, owner.username if owner else '?')
 
-    return db.write(unit)
+    return write_announced(db, unit, USERS)  # the admin Tokens and Audit tabs reload
 
 
 def authenticate(token: str | None, *, db: Database | None = None) -> TokenUser:

@@ -18,10 +18,16 @@ from sqlmodel import Session, col, select
 from potrack.actors import Actor, require_admin
 from potrack.balances import Page, check_paging
 from potrack.db.engine import Database, database
-from potrack.db.models import AuditEvent, Department, ProductionOrder, User, WorkCenter
+from potrack.db.models import ApiToken, AuditEvent, Department, ProductionOrder, User, WorkCenter
 from potrack.timeutil import day_range_utc, format_local
 
-ENTITIES = {'user': 'User', 'department': 'Department', 'work_center': 'Work center', 'production_order': 'Movement'}
+ENTITIES = {
+    'user': 'User',
+    'department': 'Department',
+    'work_center': 'Work center',
+    'production_order': 'Movement',
+    'api_token': 'API token',
+}
 ACTION_LABELS = {
     'user.create': 'User created',
     'user.update': 'User edited',
@@ -41,6 +47,8 @@ ACTION_LABELS = {
     'work_center.activate': 'Work center reactivated',
     'work_center.deactivate': 'Work center deactivated',
     'movement.reverse': 'Movement reversed',
+    'api_token.issue': 'API token issued',
+    'api_token.revoke': 'API token revoked',
 }
 _ID_KEYS = {'department_id': 'department', 'work_center_id': 'work_center', 'user_id': 'user'}
 
@@ -139,6 +147,13 @@ class _Labels:
             self.names['production_order'] = {
                 i or 0: f'#{i} {order} at {wc}' for i, order, wc in session.exec(movements).all()
             }
+        if wanted['api_token']:
+            tokens = (
+                select(ApiToken.id, ApiToken.name, User.username)
+                .join(User, col(User.id) == col(ApiToken.user_id))
+                .where(col(ApiToken.id).in_(wanted['api_token']))
+            )
+            self.names['api_token'] = {i or 0: f'{name} ({user})' for i, name, user in session.exec(tokens).all()}
 
     def label(self, kind: str, raw: Any) -> str:
         try:

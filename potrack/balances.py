@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, true
 from sqlmodel import Session, col, select
 
 from potrack.actors import Actor, load_user, scoped_work_center_ids
 from potrack.db.engine import Database, database
 from potrack.db.models import Department, OrderBalance, User, WorkCenter
 from potrack.errors import InvalidInput
+from potrack.validation import search_text
 
 T = TypeVar('T')
 MAX_PAGE_SIZE = 1000
@@ -64,15 +65,20 @@ def check_paging(offset: int, limit: int) -> None:
 
 
 def order_filter(column: Any, text: str, match: str) -> Any:
-    """SQL condition for an order-number search; LIKE wildcards in the text are taken literally."""
-    needle = text.strip().upper()
+    """SQL condition for an order-number search; LIKE wildcards in the text are taken literally.
+
+    Control characters are left out (see validation.search_text); a text of nothing else matches every order.
+    """
+    if match not in ('exact', 'contains', 'prefix'):
+        raise InvalidInput('Search the order number by prefix, contains or exact.', field='match')
+    needle = search_text(text).upper()
+    if not needle:
+        return true()
     if match == 'exact':
         return column == needle
     if match == 'contains':
         return column.contains(needle, autoescape=True)
-    if match == 'prefix':
-        return column.startswith(needle, autoescape=True)
-    raise InvalidInput('Search the order number by prefix, contains or exact.', field='match')
+    return column.startswith(needle, autoescape=True)
 
 
 def work_center_totals(
@@ -154,7 +160,7 @@ def order_balances(
         where = [col(OrderBalance.work_center_id).in_(ids)]
         if open_only:
             where.append(col(OrderBalance.qty_in) > col(OrderBalance.qty_out))
-        if order.strip():
+        if search_text(order):
             where.append(order_filter(col(OrderBalance.order_number), order, match))
         total = session.exec(select(func.count()).select_from(OrderBalance).where(*where)).one()
         key = BALANCE_SORTS[sort]

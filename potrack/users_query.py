@@ -14,6 +14,7 @@ from potrack.db.engine import Database, database
 from potrack.db.models import Department, User
 from potrack.db.types import utcnow
 from potrack.errors import InvalidInput
+from potrack.validation import search_text
 
 ROLES = ('admin', 'operator')
 
@@ -22,7 +23,7 @@ def _user_conditions(
     search: str, department_id: int | None, role: str | None, active: bool | None, locked: bool | None
 ) -> list[Any]:
     where: list[Any] = []
-    needle = search.strip() if isinstance(search, str) else ''
+    needle = search_text(search)
     if needle:
         where.append(
             or_(

@@ -16,6 +16,8 @@ from potrack.errors import InvalidInput
 ORDER_NUMBER_RE = re.compile(r'[A-Z0-9][A-Z0-9\-_/.]*')
 REQUEST_ID_RE = re.compile(r'[A-Za-z0-9\-_.:]+')
 _CONTROL_RE = re.compile(r'[\x00-\x1f\x7f-\x9f]')
+# Search text: control characters dropped, the whitespace ones among them (tab, CR, LF, ...) made spaces.
+_SEARCH_CLEAN = {code: ' ' if chr(code).isspace() else None for code in (*range(0x20), 0x7F)}
 QUANTITY_TEXT_RE = re.compile(r'[+-]?[0-9]+')
 _SHOWN_QUANTITY_LIMIT = 10**15
 
@@ -24,6 +26,15 @@ def shown(text: str, limit: int = 30) -> str:
     """A piece of user input fit to quote back in a message: short, without control characters."""
     text = _CONTROL_RE.sub('?', text)
     return text if len(text) <= limit else text[: limit - 1] + '…'
+
+
+def search_text(raw: Any) -> str:
+    """What a person searches for, fit for SQL: without control characters (0x00-0x1f, 0x7f), trimmed.
+
+    PostgreSQL refuses a NUL in any string, and a scanner's CR or a pasted tab is never part of what is
+    sought: "PO-1\\x00" searches for "PO-1", "Anita\\tSharma" for "Anita Sharma". Anything but text is "".
+    """
+    return raw.translate(_SEARCH_CLEAN).strip() if isinstance(raw, str) else ''
 
 
 def normalize_order_number(raw: Any) -> str:

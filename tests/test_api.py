@@ -152,8 +152,11 @@ async def test_unparseable_json_unknown_codes_and_huge_bodies(user: User, sqlite
 
     chunked = await client.post('/api/v1/movements', content=chunks(), headers={'Content-Type': 'application/json'})
     assert error_of(chunked)[:2] == (413, 'body_too_large')
-    bad_key = await client.post('/api/v1/movements', json=MOVEMENT, headers={'Idempotency-Key': 'x' * 41})
-    assert error_of(bad_key)[:2] == (422, 'invalid_input')
+    for key in ('x' * 41, 'batch 1', 'a/b', ' '):
+        bad_key = await client.post('/api/v1/movements', json=MOVEMENT, headers={'Idempotency-Key': key})
+        status, code, message = error_of(bad_key)
+        assert (status, code, bad_key.json()['error']['field']) == (422, 'invalid_input', 'Idempotency-Key')
+        assert message.startswith('The Idempotency-Key header takes 1 to 40 letters, digits or - _ . : characters')
     bad_query = await client.get('/api/v1/movements', params={'limit': 0, 'date_from': '9999-12-31'})
     assert error_of(bad_query)[:2] == (422, 'invalid_input')
     far_day = await client.get('/api/v1/movements', params={'date_to': '9999-12-31'})

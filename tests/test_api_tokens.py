@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
+from potrack import live, live_listener
 from potrack.api_tokens import TOUCH_EVERY_S, authenticate, issue_token, list_tokens, revoke_token
+from potrack.audit_log import ENTITIES, AuditFilter, action_label, list_events
 from potrack.db import Database
 from potrack.db.models import ApiToken, AuditEvent
 from potrack.errors import InvalidInput, NotAllowed, NotFound, SignedOut
@@ -63,6 +68,49 @@ def test_revoked_tokens_stop_working_at_once_and_stay_listed(db: Database, admin
         authenticate(drop.token)
     authenticate(keep.token)
     assert [(t.name, t.active) for t in list_tokens(admin)] == [('drop', False), ('keep', True)]
+    # The audit view filters by API token and reads issue and revoke as words, once each.
+    assert ENTITIES['api_token'] == 'API token'
+    rows = list_events(admin, AuditFilter(entity='api_token')).rows
+    assert [(action_label(r.action), r.actor_username, r.record, r.changes) for r in rows] == [
+        ('API token revoked', 'admin', 'drop (anita)', ['name: drop', 'user: anita']),
+        ('API token issued', 'admin', 'drop (anita)', ['name: drop', 'user: anita']),
+        ('API token issued', 'admin', 'keep (anita)', ['name: keep', 'user: anita']),
+    ]
+
+
+@contextmanager
+def subscribed(db: Database) -> Iterator[list[live.Change]]:
+    """What a subscriber of the live feed hears; on PostgreSQL through a listener, as on another instance."""
+    changes: list[live.Change] = []
+    unsubscribe = live.subscribe(changes.append)
+    listener = live_listener.Listener(db.engine.url.render_as_string(hide_password=False)) if db.is_postgres else None
+    if listener is not None:
+        listener.start()
+        assert listener.connected.wait(10)
+    try:
+        yield changes
+    finally:
+        if listener is not None:
+            listener.stop()
+        unsubscribe()
+
+
+def heard_users_change(changes: list[live.Change], timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not any(c.kind == 'users' for c in changes) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    found = any(c.kind == 'users' for c in changes)
+    changes.clear()
+    return found
+
+
+def test_issuing_and_revoking_reach_other_admins_open_pages(db: Database, admin, make_user) -> None:
+    anita = make_user('anita')
+    with subscribed(db) as changes:
+        issued = issue_token(admin, user_id=anita.user_id, name='scanner')
+        assert heard_users_change(changes)
+        revoke_token(admin, token_id=issued.info.id)
+        assert heard_users_change(changes)
 
 
 def test_a_deactivated_users_tokens_stop_working(db: Database, admin, make_user) -> None:

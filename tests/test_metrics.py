@@ -11,11 +11,11 @@ from nicegui.testing import User
 
 from potrack import metrics
 from potrack.api_tokens import issue_token
-from potrack.db import Database
+from potrack.db import Database, use_database
 from potrack.errors import InsufficientBalance
 from potrack.ledger import record_movement, reverse_movement
 from potrack.signin import SignInFailed, sign_in
-from tests.api_helpers import bearer
+from tests.api_helpers import bearer, error_of
 from tests.conftest import TEST_PASSWORD
 
 LABEL = r'[a-z_]+="(?:[^"\\]|\\.)*"'
@@ -100,3 +100,16 @@ async def test_remote_requests_need_an_admin_token(user: User, sqlite_db: Databa
         assert (await client.get('/metrics', headers=bearer(operator))).status_code == 403
         allowed = await client.get('/metrics', headers=bearer(admins))
         assert allowed.status_code == 200 and '# TYPE potrack_signins_total counter' in allowed.text
+
+
+async def test_a_database_outage_while_checking_the_token_is_503_json(user: User, sqlite_db: Database, admin) -> None:
+    token = issue_token(admin, user_id=admin.user_id, name='prometheus').token
+    unreachable = Database('postgresql://postgres@127.0.0.1:1/unreachable')
+    use_database(unreachable)
+    try:
+        async with remote_client() as client:
+            response = await client.get('/metrics', headers=bearer(token))
+    finally:
+        use_database(sqlite_db)
+        unreachable.dispose()
+    assert error_of(response) == (503, 'not_saved', 'The database did not answer. Try again in a moment.')
