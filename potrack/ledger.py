@@ -90,8 +90,8 @@ def record_movement(
     db = db or database()
 
     def unit(session: Session) -> MovementResult:
-        entry = steps.entry_context(session, actor, work_center_id)
-        return _write(session, db, entry, order, mtype, qty, rid)
+        entry, locked = steps.entry_and_lock(session, db.is_postgres, actor, work_center_id, order)
+        return _write(session, db, entry, order, mtype, qty, rid, locked=locked)
 
     result = db.write(unit)
     _announce(db, result)
@@ -178,12 +178,16 @@ def _write(
     qty: int,
     rid: str,
     *,
+    locked: tuple[int, int] | None = None,
     reverses: ProductionOrder | None = None,
     reason: str | None = None,
 ) -> MovementResult:
-    """Steps 3–6 of the write path, shared by recording and reversing. `qty` is always positive."""
+    """Steps 3–6 of the write path, shared by recording and reversing. `qty` is always positive.
+
+    `locked`: the balance row's (qty_in, qty_out) when the caller has locked it already.
+    """
     wc_id, code = entry.work_center_id, entry.work_center_code
-    qty_in, qty_out = steps.lock_balance(session, db.is_postgres, wc_id, order)
+    qty_in, qty_out = locked or steps.lock_balance(session, db.is_postgres, wc_id, order)
     stored_qty = -qty if reverses is not None else qty
     expected = (order, wc_id, mtype, stored_qty, entry.user_id, reverses.id if reverses else None)
     d_in = stored_qty if mtype == IN else 0
@@ -223,7 +227,7 @@ def _write(
         'reason': reason,
     }
     try:
-        movement_id = steps.insert_movement(session, db.is_postgres, values)
+        movement_id = steps.insert_and_apply(session, db.is_postgres, values, d_in, d_out)
     except IntegrityError as exc:
         # A concurrent reversal of the same movement committed first: run again to see it.
         if 'reverses_id' in str(exc.orig):
@@ -233,9 +237,6 @@ def _write(
         previous = steps.find_request(session, rid)
         assert previous is not None
         return _replayed(previous, expected, code, qty_in, qty_out)
-    steps.apply_to_balance(session, wc_id, order, d_in, d_out, now, entry.user_id)
-    if db.is_postgres:
-        live.notify_in_transaction(session, live.Change(wc_id, order))
     return MovementResult(
         movement_id=movement_id,
         request_id=rid,

@@ -128,7 +128,7 @@ def test_connection_killed_inside_a_write_is_not_saved_and_the_retry_records_onc
     killed: list[int] = []
 
     def kill_on_insert(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith('INSERT INTO PRODUCTION_ORDER') and not killed:
+        if 'INSERT INTO PRODUCTION_ORDER' in statement.upper() and not killed:
             pid = conn.connection.dbapi_connection.info.backend_pid
             with side.cursor() as cur:
                 # The balance row is already locked by this transaction; the movement is about to go in.
