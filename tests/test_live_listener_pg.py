@@ -82,3 +82,25 @@ def test_a_quiet_connection_is_checked_by_a_heartbeat(pg_url: str, heard) -> Non
         wait_until(heartbeat_seen, timeout=5)
     finally:
         conn.close()
+
+
+def test_only_a_committed_new_movement_is_announced(pg_db, admin, wc) -> None:
+    from potrack.errors import InsufficientBalance
+    from potrack.ledger import record_movement
+
+    conn = psql(pg_db.url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'LISTEN {live.CHANNEL}')
+        here = wc('WC001')
+        first = {'work_center_id': here, 'order_number': 'PO-N1', 'quantity': 5, 'request_id': 'r1'}
+        record_movement(admin, **first, movement_type='IN')
+        with pytest.raises(InsufficientBalance):  # refused: rolled back, so its notice is never sent
+            record_movement(admin, work_center_id=here, order_number='PO-N1', quantity=9, movement_type='OUT')
+        again = record_movement(admin, **first, movement_type='IN')
+        assert again.already_recorded  # a replay changes nothing and announces nothing
+        time.sleep(0.3)
+        conn.poll()
+        assert [live.Change.from_json(n.payload) for n in conn.notifies] == [live.Change(here, 'PO-N1')]
+    finally:
+        conn.close()

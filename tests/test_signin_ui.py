@@ -225,3 +225,29 @@ async def test_healthz_reports_the_database(user: User, sqlite_db: Database) -> 
     finally:
         use_database(sqlite_db)
     assert response.status_code == 503 and response.json()['database'] == 'unreachable'
+
+
+@pytest.mark.parametrize('https', [False, True])
+async def test_the_session_cookie_is_httponly_lax_and_secure_behind_https(
+    user: User, sqlite_db: Database, make_user, monkeypatch, https: bool
+) -> None:
+    from potrack.config import reset_settings
+
+    make_user('anita')
+    set_cookies: list[str] = []
+
+    async def remember(response: httpx.Response) -> None:
+        set_cookies.extend(v for k, v in response.headers.multi_items() if k == 'set-cookie')
+
+    user.http_client.event_hooks['response'].append(remember)
+    monkeypatch.setenv('POTRACK_HTTPS', 'true' if https else 'false')
+    reset_settings()
+    try:
+        await sign_in(user, 'anita', TEST_PASSWORD)
+    finally:
+        monkeypatch.undo()
+        reset_settings()  # later tests read the settings of their own environment
+    cookie = next(c for c in set_cookies if c.startswith(f'{SESSION_COOKIE}='))
+    flags = {part.strip().lower() for part in cookie.split(';')[1:]}
+    assert 'httponly' in flags and 'samesite=lax' in flags
+    assert ('secure' in flags) == https
