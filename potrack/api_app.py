@@ -1,4 +1,4 @@
-"""Puts the REST API, /metrics and the HTTP middleware onto NiceGUI's FastAPI app."""
+"""The REST API and /metrics as an app of their own, served in front of NiceGUI's FastAPI app."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from nicegui import Client
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from potrack import api_tokens, metrics
 from potrack.api import bearer, offload
 from potrack.api import router as api_router
 from potrack.api_errors import ApiRoute, install_handlers
-from potrack.api_middleware import BodyLimitMiddleware, LatencyMiddleware
+from potrack.api_middleware import API_PREFIX, BodyLimitMiddleware, LatencyMiddleware
 from potrack.errors import SignedOut
 
 PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -72,11 +73,43 @@ def live_clients() -> float:
     return float(sum(1 for client in list(Client.instances.values()) if client.has_socket_connection))
 
 
+class ApiFirst:
+    """In front of NiceGUI's whole stack: /api/ and /metrics go straight to the API's own app.
+
+    NiceGUI wraps every request in its page middlewares (session cookie, request tracking, gzip, cache
+    headers, some of them BaseHTTPMiddleware), which cost an API call more server time than the ledger
+    write it asked for (bench/api.py). The API needs none of them.
+    """
+
+    def __init__(self, app: ASGIApp, api: ASGIApp) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get('path', '') if scope['type'] == 'http' else ''
+        target = self.api if path.startswith(API_PREFIX) or path == '/metrics' else self.app
+        await target(scope, receive, send)
+
+
+def api_app() -> FastAPI:
+    """The API's own FastAPI app: its routes, /metrics, its error shape and body limit; no page middleware."""
+    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    api.include_router(api_router)
+    api.include_router(metrics_router)
+    install_handlers(api, [*api_router.routes, *metrics_router.routes])
+    api.add_middleware(BodyLimitMiddleware)  # type: ignore[arg-type]
+    return api
+
+
 def install(app: FastAPI) -> None:
-    """Register the API and metrics routes, their error handlers and the middleware (before the app starts)."""
-    app.include_router(api_router)
-    app.include_router(metrics_router)
-    install_handlers(app, [*api_router.routes, *metrics_router.routes])
-    app.add_middleware(BodyLimitMiddleware)  # type: ignore[arg-type]
-    app.add_middleware(LatencyMiddleware)  # type: ignore[arg-type]
+    """Put the API in front of `app` (NiceGUI's), with request latency measured for both (before the start).
+
+    NiceGUI adds its own middleware in ui.run, after this, so the API is placed around the finished stack
+    rather than added as a middleware. Safe to call again on the same app (the test fixture does).
+    """
+    api = api_app()
+    build = getattr(app, '_potrack_build_stack', None) or app.build_middleware_stack
+    app._potrack_build_stack = build  # type: ignore[attr-defined]
+    app.build_middleware_stack = lambda: LatencyMiddleware(ApiFirst(build(), api))  # type: ignore[method-assign]
+    app.middleware_stack = None  # built again on the next request
     metrics.registry.gauge(metrics.LIVE_CLIENTS, 'Browser pages connected to this instance right now.', live_clients)
