@@ -126,6 +126,12 @@ def test_sign_out_ends_the_session_on_the_server(db: Database, make_user) -> Non
         validate_session(token)
 
 
+def _set_session(db: Database, token: str, **values: object) -> None:
+    """Move a session's clock, as time passing would."""
+    with db.engine.begin() as conn:
+        conn.execute(update(UserSession).where(UserSession.id == token_digest(token)).values(**values))
+
+
 def _session_actor(token: str) -> Actor:
     return validate_session(token).actor
 
@@ -134,12 +140,7 @@ def test_idle_session_expires_and_its_actor_is_refused(db: Database, make_user, 
     make_user('anita')
     token = sign_in('anita', TEST_PASSWORD, source='x').token
     actor = _session_actor(token)
-    with db.engine.begin() as conn:
-        conn.execute(
-            update(UserSession)
-            .where(UserSession.id == token_digest(token))
-            .values(last_seen_at=utcnow() - timedelta(minutes=11))
-        )
+    _set_session(db, token, last_seen_at=utcnow() - timedelta(minutes=11))
     with pytest.raises(SignedOut):
         validate_session(token)
     with pytest.raises(SignedOut):
@@ -149,12 +150,7 @@ def test_idle_session_expires_and_its_actor_is_refused(db: Database, make_user, 
 def test_the_server_allows_for_activity_the_browser_has_not_reported_yet(db: Database, make_user) -> None:
     make_user('anita')
     token = sign_in('anita', TEST_PASSWORD, source='x').token
-    with db.engine.begin() as conn:
-        conn.execute(
-            update(UserSession)
-            .where(UserSession.id == token_digest(token))
-            .values(last_seen_at=utcnow() - timedelta(minutes=10, seconds=20))
-        )
+    _set_session(db, token, last_seen_at=utcnow() - timedelta(minutes=10, seconds=20))
     # The kiosk may still show its countdown: a touch now keeps the session.
     assert validate_session(token).user.username == 'anita'
 
@@ -162,24 +158,14 @@ def test_the_server_allows_for_activity_the_browser_has_not_reported_yet(db: Dat
 def test_admins_have_a_longer_idle_limit(db: Database, make_user) -> None:
     make_user('boss', 'Management', is_admin=True)
     token = sign_in('boss', TEST_PASSWORD, source='x').token
-    with db.engine.begin() as conn:
-        conn.execute(
-            update(UserSession)
-            .where(UserSession.id == token_digest(token))
-            .values(last_seen_at=utcnow() - timedelta(minutes=11))
-        )
+    _set_session(db, token, last_seen_at=utcnow() - timedelta(minutes=11))
     assert validate_session(token).idle_timeout_s == 1800
 
 
 def test_absolute_lifetime_ends_a_busy_session(db: Database, make_user) -> None:
     make_user('anita')
     token = sign_in('anita', TEST_PASSWORD, source='x').token
-    with db.engine.begin() as conn:
-        conn.execute(
-            update(UserSession)
-            .where(UserSession.id == token_digest(token))
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
+    _set_session(db, token, expires_at=utcnow() - timedelta(seconds=1))
     with pytest.raises(SignedOut):
         validate_session(token)
 
