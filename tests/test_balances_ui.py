@@ -65,8 +65,11 @@ async def test_search_and_paging(user: User, sqlite_db: Database, make_user, adm
 
 
 async def test_a_movement_elsewhere_updates_only_that_row(
-    create_user: Callable[[], User], sqlite_db: Database, make_user, admin, wc
+    create_user: Callable[[], User], sqlite_db: Database, make_user, admin, wc, monkeypatch
 ) -> None:
+    from potrack.pages import balances_grid
+
+    monkeypatch.setattr(balances_grid, 'RECOUNT_EVERY_S', 0.0)  # "of Y" settles without waiting a second
     record_movement(admin, work_center_id=wc('WC001'), order_number='PO-1', quantity=10, movement_type='IN')
     record_movement(admin, work_center_id=wc('WC001'), order_number='PO-2', quantity=5, movement_type='IN')
     viewer = create_user()

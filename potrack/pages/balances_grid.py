@@ -188,8 +188,9 @@ class OpenOrdersGrid:
         elif key in self.keys:
             self.rows[:] = [r for r in self.rows if r['key'] != key]
             self.keys.discard(key)
-            self.total -= 1
+            self.total -= 1  # shown at once; the count below settles it if another change raced this one
             self.grid.run_grid_method('applyTransaction', {'remove': [{'key': key}]})
+            self.recount_soon()
         else:
             self.recount_soon()  # it may have left the selection from another page
         self.after_change()
