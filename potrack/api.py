@@ -7,13 +7,13 @@ the same service calls the pages make, off the event loop, and the services deci
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from nicegui import run
 
 from potrack import api_tokens
 from potrack.actors import Actor
@@ -30,7 +30,7 @@ from potrack.api_schemas import (
     WorkCenterTotalOut,
 )
 from potrack.balances import MAX_PAGE_SIZE, order_balances, work_center_totals
-from potrack.errors import InvalidInput, NotSaved, SignedOut
+from potrack.errors import InvalidInput, SignedOut
 from potrack.ledger import MovementResult, record_movement
 from potrack.masters import list_work_centers
 from potrack.movements import MovementFilter, MovementPage, search_movements
@@ -47,11 +47,12 @@ router = APIRouter(prefix='/api/v1', route_class=ApiRoute, responses=COMMON_RESP
 
 
 async def offload(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run a blocking service call in a worker thread; the event loop keeps serving every kiosk."""
-    result = await run.io_bound(fn, *args, **kwargs)
-    if result is None:  # NiceGUI cancels calls while the app shuts down; no service here returns None
-        raise NotSaved('This server is shutting down; nothing was done. Try again.')
-    return cast(T, result)
+    """Run a blocking service call in a worker thread; the event loop keeps serving every kiosk.
+
+    asyncio's own pool, not NiceGUI's run.io_bound: the API needs nothing of the UI, and a burst of API
+    calls then cannot fill the threads the kiosk pages wait on.
+    """
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from nicegui import Client
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from potrack import api_tokens, metrics
@@ -69,10 +68,6 @@ async def openapi_schema() -> JSONResponse:
     return JSONResponse(_schema)
 
 
-def live_clients() -> float:
-    return float(sum(1 for client in list(Client.instances.values()) if client.has_socket_connection))
-
-
 class ApiFirst:
     """In front of NiceGUI's whole stack: /api/ and /metrics go straight to the API's own app.
 
@@ -112,4 +107,3 @@ def install(app: FastAPI) -> None:
     app._potrack_build_stack = build  # type: ignore[attr-defined]
     app.build_middleware_stack = lambda: LatencyMiddleware(ApiFirst(build(), api))  # type: ignore[method-assign]
     app.middleware_stack = None  # built again on the next request
-    metrics.registry.gauge(metrics.LIVE_CLIENTS, 'Browser pages connected to this instance right now.', live_clients)

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nicegui import app, ui
+from nicegui import Client, app, ui
 
-from potrack import api_app
+from potrack import api_app, metrics
 from potrack.config import settings
 from potrack.db import Database
 from potrack.pages import account, admin, balances, home, kiosk, live_bridge, reports, signin
@@ -25,11 +25,16 @@ def setup() -> None:
     app.add_static_files('/assets', ASSETS_DIR)
     app.include_router(auth_router)
     api_app.install(app)
+    metrics.registry.gauge(metrics.LIVE_CLIENTS, 'Browser pages connected to this instance right now.', live_clients)
     ui.add_head_html(HEAD_HTML, shared=True)
     for module in (signin, account, home, kiosk, balances, admin, reports):
         module.register()
     app.on_startup(live_bridge.start)
     app.on_shutdown(live_bridge.stop)
+
+
+def live_clients() -> float:
+    return float(sum(1 for client in list(Client.instances.values()) if client.has_socket_connection))
 
 
 def run_options() -> dict[str, Any]:
