@@ -4,7 +4,8 @@ Each step is one round trip and builds no ORM objects, which keeps a recorded mo
 cost of the raw locked transaction (see bench/record.py). On PostgreSQL the steps are folded further,
 into two statements: (check the user and the work center + insert-or-lock the balance row) and
 (insert the movement + update the balance + NOTIFY). Each statement cost a round trip and ~0.15 ms of
-SQLAlchemy's client time, which at 8 writers is what one Python process runs out of first.
+SQLAlchemy's client time, which at 8 writers is what one Python process runs out of first; both are
+server-side prepared statements (`potrack.db.prepared`), because planning them cost more than running them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from potrack import live
 from potrack.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
 from potrack.db.models import Department, OrderBalance, ProductionOrder, User, UserSession, WorkCenter
 from potrack.db.models import WorkCenterDepartment as Link
+from potrack.db.prepared import Prepared
 from potrack.errors import NotAllowed, NotFound, SignedOut
 
 USERS: Table = User.__table__  # type: ignore[attr-defined]
@@ -171,8 +173,8 @@ def _insert_and_apply_pg() -> Any:
     return select(movement.c.id, notify).select_from(movement.join(balance, true()))
 
 
-ENTRY_AND_LOCK_PG = _entry_and_lock_pg()
-INSERT_AND_APPLY_PG = _insert_and_apply_pg()
+ENTRY_AND_LOCK_PG = Prepared('potrack_entry_and_lock', _entry_and_lock_pg())
+INSERT_AND_APPLY_PG = Prepared('potrack_insert_and_apply', _insert_and_apply_pg())
 
 
 def entry_context(session: Session, actor: Actor, work_center_id: int) -> EntryContext:
@@ -189,7 +191,7 @@ def entry_and_lock(
         entry = entry_context(session, actor, work_center_id)
         return entry, lock_balance(session, postgres, entry.work_center_id, order)
     params = {**_entry_params(actor, work_center_id), 'order': order}
-    row = session.connection().execute(ENTRY_AND_LOCK_PG, params).first()
+    row = ENTRY_AND_LOCK_PG.first(session.connection(), params)
     entry = _checked_entry(row, actor)
     assert row is not None and row.qty_in is not None  # the work center exists, so the row was locked
     return entry, (int(row.qty_in), int(row.qty_out))
@@ -264,7 +266,7 @@ def insert_and_apply(session: Session, postgres: bool, values: dict[str, Any], d
         'channel': live.CHANNEL,
         'payload': change.to_json(),
     }
-    row = session.connection().execute(INSERT_AND_APPLY_PG, params).first()
+    row = INSERT_AND_APPLY_PG.first(session.connection(), params)
     return None if row is None else int(row.id)
 
 

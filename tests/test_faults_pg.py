@@ -128,7 +128,8 @@ def test_connection_killed_inside_a_write_is_not_saved_and_the_retry_records_onc
     killed: list[int] = []
 
     def kill_on_insert(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if 'INSERT INTO PRODUCTION_ORDER' in statement.upper() and not killed:
+        # The movement's insert: a plain INSERT on SQLite, the prepared statement on PostgreSQL.
+        if ('INSERT INTO PRODUCTION_ORDER' in statement.upper() or 'insert_and_apply' in statement) and not killed:
             pid = conn.connection.dbapi_connection.info.backend_pid
             with side.cursor() as cur:
                 # The balance row is already locked by this transaction; the movement is about to go in.
@@ -200,5 +201,26 @@ def test_an_unreachable_database_is_not_saved_and_does_not_ping() -> None:
         assert err.value.message.startswith('Not saved')
         assert db.ping() is False
         assert time.monotonic() - began < 15
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+def test_prepared_statements_forgotten_by_the_server_are_prepared_again(
+    pg_db: Database, admin_actor: Actor, wc1: int
+) -> None:
+    # A connection pooler in between (or a DISCARD ALL) can drop the ledger's prepared statements.
+    db = Database(pg_db.url, pool_size=1)
+    try:
+        _record(db, admin_actor, wc1, 'IN', 10)
+        with db.write_engine.connect() as conn:  # the pool's one connection, the one the ledger used
+            names = set(conn.exec_driver_sql('SELECT name FROM pg_prepared_statements').scalars())
+            assert {'potrack_entry_and_lock', 'potrack_insert_and_apply'} <= names
+            conn.exec_driver_sql('DEALLOCATE ALL')
+            conn.commit()
+        result = _record(db, admin_actor, wc1, 'OUT', 3)
+        assert (result.qty_in, result.qty_out, result.already_recorded) == (10, 3, False)
+        assert _state(db, wc1) == (2, (10, 3))
+        assert check_consistency(db).consistent
     finally:
         db.dispose()
