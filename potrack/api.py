@@ -8,7 +8,10 @@ the same service calls the pages make, off the event loop, and the services deci
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -30,6 +33,7 @@ from potrack.api_schemas import (
     WorkCenterTotalOut,
 )
 from potrack.balances import MAX_PAGE_SIZE, order_balances, work_center_totals
+from potrack.config import settings
 from potrack.errors import InvalidInput, SignedOut
 from potrack.ledger import MovementResult, record_movement
 from potrack.masters import list_work_centers
@@ -46,13 +50,26 @@ bearer = HTTPBearer(auto_error=False, description='An API token issued in the Ad
 router = APIRouter(prefix='/api/v1', route_class=ApiRoute, responses=COMMON_RESPONSES, tags=['potrack'])
 
 
+_workers: ThreadPoolExecutor | None = None
+_workers_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _workers
+    with _workers_lock:
+        if _workers is None:
+            _workers = ThreadPoolExecutor(settings().api_threads, thread_name_prefix='potrack-api')
+        return _workers
+
+
 async def offload(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run a blocking service call in a worker thread; the event loop keeps serving every kiosk.
 
-    asyncio's own pool, not NiceGUI's run.io_bound: the API needs nothing of the UI, and a burst of API
-    calls then cannot fill the threads the kiosk pages wait on.
+    The API's own pool, not NiceGUI's run.io_bound: a burst of API calls cannot fill the threads the
+    kiosk pages wait on. Sized by POTRACK_API_THREADS: every runnable thread contends for the GIL with
+    the event loop, and past about two per core each request cost more CPU than it saved in waiting.
     """
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_pool(), functools.partial(fn, *args, **kwargs))
 
 
 async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:

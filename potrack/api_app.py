@@ -45,7 +45,9 @@ async def metrics_endpoint(
 ) -> PlainTextResponse:
     if not is_local(request.client.host if request.client else None):
         try:
-            caller = await offload(api_tokens.authenticate, credentials.credentials if credentials else None)
+            # Not cached: no service re-checks the caller after this, the answer alone grants the figures.
+            token = credentials.credentials if credentials else None
+            caller = await offload(api_tokens.authenticate, token, cached=False)
         except SignedOut:
             return PlainTextResponse('metrics: loopback address or an admin API token only\n', status_code=401)
         if not caller.is_admin:

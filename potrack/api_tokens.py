@@ -23,6 +23,7 @@ from potrack.db.engine import Database, database
 from potrack.db.models import ApiToken, User
 from potrack.db.types import utcnow
 from potrack.errors import NotFound, SignedOut
+from potrack.live_cache import LiveCache
 from potrack.security import token_digest
 from potrack.validation import clean_text
 
@@ -31,6 +32,8 @@ TOKEN_NAME_MAX_LEN = 60
 # Writing last_used_at on every request would turn every API read into a write; a minute is enough.
 TOUCH_EVERY_S = 60
 BAD_TOKEN_MESSAGE = 'The API token is missing, unknown or revoked.'  # noqa: S105
+# Checking the token was a third of an API movement's server time; revoking empties the cache at once.
+CACHE_TTL_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class TokenUser:
     actor: Actor
     token_id: int
     is_admin: bool
+
+
+_checked: LiveCache[str, tuple[TokenUser, datetime | None]] = LiveCache(frozenset({USERS}), CACHE_TTL_S)
 
 
 def _info(row: ApiToken, username: str) -> TokenInfo:
@@ -140,20 +146,37 @@ def revoke_token(actor: Actor, *, token_id: int, db: Database | None = None) -> 
             )
         return _info(row, owner.username if owner else '?')
 
-    return write_announced(db, unit, USERS)  # the admin Tokens and Audit tabs reload
+    info = write_announced(db, unit, USERS)  # the admin Tokens and Audit tabs reload; other instances' caches empty
+    _checked.clear()  # this instance's at once, whether or not its live listener runs
+    return info
 
 
-def authenticate(token: str | None, *, db: Database | None = None) -> TokenUser:
+def authenticate(token: str | None, *, db: Database | None = None, cached: bool = True) -> TokenUser:
     """The user a bearer token acts as. Raises SignedOut (unknown, revoked, or the user deactivated).
 
-    Counts as use: last_used_at is written at most every TOUCH_EVERY_S seconds.
+    Counts as use: last_used_at is written at most every TOUCH_EVERY_S seconds. `cached`: a token
+    checked in the last CACHE_TTL_S seconds is not read again (any user or token change anywhere empties
+    the cache through the live feed); fine wherever the service called next checks the user itself, as
+    every potrack service does. Pass cached=False where the answer alone grants something.
     """
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise SignedOut(BAD_TOKEN_MESSAGE)
     digest = token_digest(token)
     db = db or database()
+    hit = _checked.get(db, digest) if cached else None
+    if hit is None:
+        hit = _read(db, digest)
+        _checked.put(db, digest, hit)
+    caller, last_used_at = hit
+    if last_used_at is None or (utcnow() - last_used_at).total_seconds() >= TOUCH_EVERY_S:
+        _touch(db, caller.token_id)
+        _checked.put(db, digest, (caller, utcnow()))
+    return caller
+
+
+def _read(db: Database, digest: str) -> tuple[TokenUser, datetime | None]:
     with db.read() as session:
-        # One round trip for what load_user would check in two: every API request pays for this.
+        # One round trip for what load_user would check in two.
         row = session.exec(
             select(
                 ApiToken.id, ApiToken.user_id, ApiToken.revoked_at, ApiToken.last_used_at, User.is_active, User.is_admin
@@ -168,11 +191,7 @@ def authenticate(token: str | None, *, db: Database | None = None) -> TokenUser:
         raise SignedOut(BAD_TOKEN_MESSAGE)
     if not user_active:  # a deactivated user's tokens stop working too
         raise SignedOut(SIGNED_OUT_MESSAGE)
-    result = TokenUser(Actor(user_id), token_id, bool(user_admin))
-    stale = last_used_at is None or (utcnow() - last_used_at).total_seconds() >= TOUCH_EVERY_S
-    if stale:
-        _touch(db, result.token_id)
-    return result
+    return TokenUser(Actor(user_id), token_id, bool(user_admin)), last_used_at
 
 
 def _touch(db: Database, token_id: int) -> None:

@@ -25,16 +25,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from potrack.config import cpu_cores
+
 T = TypeVar('T')
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 
 # All cores but one. Even at the lowest priority, hashes on every core doubled a kiosk tap's p95 here
 # (2 cores: 1.8-2.0× idle with two threads, 1.0× with one; 8 sign-ins at once then take ~2 s, not ~1 s).
-BCRYPT_THREADS = max(1, _cores() - 1)
+BCRYPT_THREADS = max(1, cpu_cores() - 1)
 CALLER_THREADS = 8  # sign-ins waiting for bcrypt or out their per-address slowdown
 NICE = 19
 log = logging.getLogger(__name__)

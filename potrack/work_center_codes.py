@@ -8,65 +8,38 @@ at the latest, so a POST does not pay a database round trip just to translate WC
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable
 
 from sqlmodel import select
 
-from potrack import live
 from potrack.db.engine import Database, database
 from potrack.db.models import WorkCenter
 from potrack.errors import NotFound
+from potrack.live_cache import LiveCache
 from potrack.validation import shown
 
 CACHE_TTL_S = 30.0
-_INVALIDATING_KINDS = frozenset({'masters', 'resync'})
+_cache: LiveCache[str, dict[str, int]] = LiveCache(frozenset({'masters'}), CACHE_TTL_S)
 
 
-class _CodeCache:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ids: dict[str, int] | None = None
-        self._loaded_at = 0.0
-        self._db: Database | None = None
-        self._subscribed = False
-
-    def _changed(self, change: live.Change) -> None:
-        if change.kind in _INVALIDATING_KINDS:
-            self.clear()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._ids = None
-
-    def get(self, db: Database) -> dict[str, int]:
-        with self._lock:
-            if not self._subscribed:
-                live.subscribe(self._changed)
-                self._subscribed = True
-            fresh = self._ids is not None and self._db is db and time.monotonic() - self._loaded_at < CACHE_TTL_S
-            if fresh and self._ids is not None:
-                return self._ids
+def _codes(db: Database) -> dict[str, int]:
+    ids = _cache.get(db, 'all')
+    if ids is None:
         with db.read() as session:
             ids = {code: wc_id for code, wc_id in session.exec(select(WorkCenter.code, WorkCenter.id)).all() if wc_id}
-        with self._lock:
-            self._ids, self._db, self._loaded_at = ids, db, time.monotonic()
-        return ids
-
-
-_cache = _CodeCache()
+        _cache.put(db, 'all', ids)
+    return ids
 
 
 def work_center_ids(codes: Iterable[str], *, db: Database | None = None) -> list[int]:
     """The ids of work centers by code (any case), in the order given. Raises NotFound for an unknown code."""
     db = db or database()
     wanted = [c.strip().upper() for c in codes if isinstance(c, str)]
-    ids = _cache.get(db)
+    ids = _codes(db)
     missing = [c for c in wanted if c not in ids]
     if missing:
         _cache.clear()  # created a moment ago on another instance? read again once before refusing
-        ids = _cache.get(db)
+        ids = _codes(db)
         missing = [c for c in wanted if c not in ids]
     if missing:
         raise NotFound(f'There is no work center with the code "{shown(missing[0])}".', field='work_center')

@@ -11,11 +11,13 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
-from potrack import live, live_listener
+from potrack import api_tokens, live, live_listener
+from potrack.announce import USERS
 from potrack.api_tokens import TOUCH_EVERY_S, authenticate, issue_token, list_tokens, revoke_token
 from potrack.audit_log import ENTITIES, AuditFilter, action_label, list_events
 from potrack.db import Database
 from potrack.db.models import ApiToken, AuditEvent
+from potrack.db.types import utcnow
 from potrack.errors import InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.security import token_digest
 from potrack.users_admin import set_user_active
@@ -127,23 +129,44 @@ def test_unknown_tokens_are_refused(db: Database, token: str) -> None:
         authenticate(token)
 
 
-def test_last_use_is_recorded_at_most_once_a_minute(db: Database, admin) -> None:
+def test_last_use_is_recorded_at_most_once_a_minute(db: Database, admin, monkeypatch: pytest.MonkeyPatch) -> None:
     issued = issue_token(admin, user_id=admin.user_id, name='probe')
     assert list_tokens(admin)[0].last_used_at is None
     authenticate(issued.token)
     first = list_tokens(admin)[0].last_used_at
     assert first is not None
     authenticate(issued.token)
+    authenticate(issued.token, cached=False)
     assert list_tokens(admin)[0].last_used_at == first  # within the minute: no write
 
-    def age(session) -> None:  # type: ignore[no-untyped-def]
+    later = first + timedelta(seconds=TOUCH_EVERY_S + 1)
+    monkeypatch.setattr(api_tokens, 'utcnow', lambda: later)
+    authenticate(issued.token)  # a minute on, from the cache too
+    assert list_tokens(admin)[0].last_used_at == later
+
+
+def test_a_revoked_token_is_refused_at_once_although_it_was_just_checked(db: Database, admin) -> None:
+    issued = issue_token(admin, user_id=admin.user_id, name='probe')
+    authenticate(issued.token)  # now in this instance's cache
+    revoke_token(admin, token_id=issued.info.id)
+    with pytest.raises(SignedOut):
+        authenticate(issued.token)
+
+
+def test_a_token_change_on_another_instance_empties_the_cache(db: Database, admin) -> None:
+    issued = issue_token(admin, user_id=admin.user_id, name='probe')
+    authenticate(issued.token)
+
+    def revoke_behind_the_cache(session) -> None:  # type: ignore[no-untyped-def]
         row = session.get(ApiToken, issued.info.id)
-        row.last_used_at = first - timedelta(seconds=TOUCH_EVERY_S + 1)
+        row.revoked_at = utcnow()
         session.add(row)
 
-    db.write(age)
-    authenticate(issued.token)
-    assert list_tokens(admin)[0].last_used_at > first
+    db.write(revoke_behind_the_cache)  # as another instance would: only its live notice reaches here
+    assert authenticate(issued.token).token_id == issued.info.id  # still cached
+    live.deliver(live.Change(0, '', USERS))
+    with pytest.raises(SignedOut):
+        authenticate(issued.token)
 
 
 async def test_the_api_refuses_a_token_once_it_is_revoked(user: User, sqlite_db: Database, admin, make_user) -> None:
