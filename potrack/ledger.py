@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -89,11 +90,11 @@ def record_movement(
     rid = normalize_request_id(request_id)
     db = db or database()
 
-    def unit(session: Session) -> MovementResult:
-        entry, locked = steps.entry_and_lock(session, db.is_postgres, actor, work_center_id, order)
-        return _write(session, db, entry, order, mtype, qty, rid, locked=locked)
+    def unit(conn: Connection) -> MovementResult:
+        entry, locked = steps.entry_and_lock(conn, db.is_postgres, actor, work_center_id, order)
+        return _write(conn, db, entry, order, mtype, qty, rid, locked=locked)
 
-    result = db.write(unit)
+    result = db.write_core(unit)
     _announce(db, result)
     if not result.already_recorded:
         log.info(
@@ -138,7 +139,7 @@ def reverse_movement(
             _check_undo_allowed(session, user, original)
         assert user.id is not None and wc.id is not None
         result = _write(
-            session,
+            session.connection(),
             db,
             steps.EntryContext(user.id, wc.id, wc.code),
             original.order_number,
@@ -170,7 +171,7 @@ def reverse_movement(
 
 
 def _write(
-    session: Session,
+    conn: Connection,
     db: Database,
     entry: steps.EntryContext,
     order: str,
@@ -187,7 +188,7 @@ def _write(
     `locked`: the balance row's (qty_in, qty_out) when the caller has locked it already.
     """
     wc_id, code = entry.work_center_id, entry.work_center_code
-    qty_in, qty_out = locked or steps.lock_balance(session, db.is_postgres, wc_id, order)
+    qty_in, qty_out = locked or steps.lock_balance(conn, db.is_postgres, wc_id, order)
     stored_qty = -qty if reverses is not None else qty
     expected = (order, wc_id, mtype, stored_qty, entry.user_id, reverses.id if reverses else None)
     d_in = stored_qty if mtype == IN else 0
@@ -209,7 +210,7 @@ def _write(
         )
     if refusal is not None:
         # A replay of an OUT that already took these pieces is "already recorded", not a refusal.
-        previous = steps.find_request(session, rid)
+        previous = steps.find_request(conn, rid)
         if previous is None:
             raise refusal
         return _replayed(previous, expected, code, qty_in, qty_out)
@@ -227,14 +228,14 @@ def _write(
         'reason': reason,
     }
     try:
-        movement_id = steps.insert_and_apply(session, db.is_postgres, values, d_in, d_out)
+        movement_id = steps.insert_and_apply(conn, db.is_postgres, values, d_in, d_out)
     except IntegrityError as exc:
         # A concurrent reversal of the same movement committed first: run again to see it.
         if 'reverses_id' in str(exc.orig):
             raise RetryableWrite from exc
         raise
     if movement_id is None:  # the request id was used before: this is a replay
-        previous = steps.find_request(session, rid)
+        previous = steps.find_request(conn, rid)
         assert previous is not None
         return _replayed(previous, expected, code, qty_in, qty_out)
     return MovementResult(
@@ -252,9 +253,7 @@ def _write(
     )
 
 
-def _replayed(
-    previous: ProductionOrder, expected: tuple[object, ...], code: str, qty_in: int, qty_out: int
-) -> MovementResult:
+def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_in: int, qty_out: int) -> MovementResult:
     """The first result of a request sent again; refused if the request id now carries other content."""
     stored = (
         previous.order_number,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Integer, String, Table, bindparam, exists, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlalchemy.engine import Connection, Row
 
 from potrack import live
 from potrack.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
@@ -177,21 +177,21 @@ ENTRY_AND_LOCK_PG = Prepared('potrack_entry_and_lock', _entry_and_lock_pg())
 INSERT_AND_APPLY_PG = Prepared('potrack_insert_and_apply', _insert_and_apply_pg())
 
 
-def entry_context(session: Session, actor: Actor, work_center_id: int) -> EntryContext:
+def entry_context(conn: Connection, actor: Actor, work_center_id: int) -> EntryContext:
     """One query: the user (active, session live), the work center (exists, active, in the user's scope)."""
-    row = session.connection().execute(ENTRY_QUERY, _entry_params(actor, work_center_id)).first()
+    row = conn.execute(ENTRY_QUERY, _entry_params(actor, work_center_id)).first()
     return _checked_entry(row, actor)
 
 
 def entry_and_lock(
-    session: Session, postgres: bool, actor: Actor, work_center_id: int, order: str
+    conn: Connection, postgres: bool, actor: Actor, work_center_id: int, order: str
 ) -> tuple[EntryContext, tuple[int, int]]:
     """entry_context, then lock_balance; on PostgreSQL both in one statement. Returns (entry, (in, out))."""
     if not postgres:
-        entry = entry_context(session, actor, work_center_id)
-        return entry, lock_balance(session, postgres, entry.work_center_id, order)
+        entry = entry_context(conn, actor, work_center_id)
+        return entry, lock_balance(conn, postgres, entry.work_center_id, order)
     params = {**_entry_params(actor, work_center_id), 'order': order}
-    row = ENTRY_AND_LOCK_PG.first(session.connection(), params)
+    row = ENTRY_AND_LOCK_PG.first(conn, params)
     entry = _checked_entry(row, actor)
     assert row is not None and row.qty_in is not None  # the work center exists, so the row was locked
     return entry, (int(row.qty_in), int(row.qty_out))
@@ -222,30 +222,30 @@ def _checked_entry(row: Any, actor: Actor) -> EntryContext:
     return EntryContext(actor.user_id, row.wc_id, row.code)
 
 
-def lock_balance(session: Session, postgres: bool, wc_id: int, order: str) -> tuple[int, int]:
+def lock_balance(conn: Connection, postgres: bool, wc_id: int, order: str) -> tuple[int, int]:
     """Create the balance row if missing and lock it, in one statement; returns (qty_in, qty_out).
 
     Row locks only serialize rows that exist, so the row is inserted first (never two first rows).
     """
-    qty_in, qty_out = session.connection().execute(LOCK[postgres], {'wc': wc_id, 'order': order}).one()
+    qty_in, qty_out = conn.execute(LOCK[postgres], {'wc': wc_id, 'order': order}).one()
     return int(qty_in), int(qty_out)
 
 
-def insert_movement(session: Session, postgres: bool, values: dict[str, Any]) -> int | None:
+def insert_movement(conn: Connection, postgres: bool, values: dict[str, Any]) -> int | None:
     """Insert a movement; None when its request id is already taken (the caller replays the first one)."""
-    return session.connection().execute(INSERT[postgres], values).scalar_one_or_none()
+    return conn.execute(INSERT[postgres], values).scalar_one_or_none()
 
 
-def insert_and_apply(session: Session, postgres: bool, values: dict[str, Any], d_in: int, d_out: int) -> int | None:
+def insert_and_apply(conn: Connection, postgres: bool, values: dict[str, Any], d_in: int, d_out: int) -> int | None:
     """Insert a movement and add it to its (locked) balance row; PostgreSQL also queues its change notice.
 
     None when the request id is already taken: then nothing was written (the caller replays the first one).
     """
     if not postgres:
-        movement_id = insert_movement(session, postgres, values)
+        movement_id = insert_movement(conn, postgres, values)
         if movement_id is not None:
             apply_to_balance(
-                session,
+                conn,
                 values['work_center_id'],
                 values['order_number'],
                 d_in,
@@ -266,17 +266,19 @@ def insert_and_apply(session: Session, postgres: bool, values: dict[str, Any], d
         'channel': live.CHANNEL,
         'payload': change.to_json(),
     }
-    row = INSERT_AND_APPLY_PG.first(session.connection(), params)
+    row = INSERT_AND_APPLY_PG.first(conn, params)
     return None if row is None else int(row.id)
 
 
 def apply_to_balance(
-    session: Session, wc_id: int, order: str, d_in: int, d_out: int, at: datetime, user_id: int
+    conn: Connection, wc_id: int, order: str, d_in: int, d_out: int, at: datetime, user_id: int
 ) -> None:
-    session.connection().execute(
-        BALANCE_UPDATE, {'wc': wc_id, 'order': order, 'd_in': d_in, 'd_out': d_out, 'at': at, 'uid': user_id}
-    )
+    conn.execute(BALANCE_UPDATE, {'wc': wc_id, 'order': order, 'd_in': d_in, 'd_out': d_out, 'at': at, 'uid': user_id})
 
 
-def find_request(session: Session, request_id: str) -> ProductionOrder | None:
-    return session.scalars(select(ProductionOrder).where(MOVEMENTS.c.request_id == request_id)).first()
+FIND_REQUEST = select(MOVEMENTS).where(MOVEMENTS.c.request_id == bindparam('request_id'))
+
+
+def find_request(conn: Connection, request_id: str) -> Row[Any] | None:
+    """The movement stored under a request id (its columns by name), or None."""
+    return conn.execute(FIND_REQUEST, {'request_id': request_id}).first()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
@@ -154,14 +154,24 @@ class Database:
         Raises NotSaved when the database is unreachable or keeps failing; domain errors raised by
         `unit` roll the transaction back and pass through unchanged.
         """
+        return self._retried(lambda: Session(self._write_engine, expire_on_commit=False), unit, attempts)
+
+    def write_core(self, unit: Callable[[Connection], T], *, attempts: int | None = None) -> T:
+        """`write` for a unit of Core statements: a Connection, without the ORM Session around it.
+
+        For the ledger's hot path, where the Session's bookkeeping cost a fifth of a movement's client CPU.
+        """
+        return self._retried(self._write_engine.connect, unit, attempts)
+
+    def _retried(self, begin: Callable[[], Any], unit: Callable[[Any], T], attempts: int | None) -> T:
         attempts = attempts or self.cfg.write_attempts
         for attempt in range(1, attempts + 1):
             info: dict[Any, Any] = {}
             try:
-                with Session(self._write_engine, expire_on_commit=False) as session:
-                    info = session.connection().info
-                    result = unit(session)
-                    session.commit()
+                with begin() as handle:  # a Session or a Connection: both commit, and roll back on close
+                    info = (handle.connection() if isinstance(handle, Session) else handle).info
+                    result = unit(handle)
+                    handle.commit()
                     return result
             except RetryableWrite:
                 pass

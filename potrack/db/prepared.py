@@ -63,6 +63,8 @@ def _run(conn: Connection, sql: str, values: tuple[Any, ...]) -> tuple[Any, ...]
     The engine's cursor events still fire when something listens (the write path's stale-connection
     check and the fault tests rely on them).
     """
+    if not conn.in_transaction():  # SQLAlchemy begins on its own execute only; commit() must see ours
+        conn.begin()
     dispatch = conn.dispatch
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
