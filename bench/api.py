@@ -62,7 +62,7 @@ Worker = Callable[[int, int, list[float], float], None]  # (worker n, round, lat
 class Server:
     """One `potrack serve` on a free loopback port, stopped by its own pid."""
 
-    def __init__(self, url: str, data_dir: Path) -> None:
+    def __init__(self, url: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         import socket
 
         with socket.socket() as s:
@@ -77,6 +77,7 @@ class Server:
             POTRACK_PORT=str(self.port),
             SESSION_SECRET='bench-secret',
         )
+        env.update(extra_env or {})
         self.log = (data_dir / 'server.log').open('w')
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'potrack', 'serve'], env=env, stdout=self.log, stderr=self.log
@@ -231,6 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         '--instances', type=int, default=1, help='potrack processes on the one database, clients spread over them'
     )
+    parser.add_argument(
+        '--server-env',
+        type=lambda v: tuple(v.split('=', 1)),
+        action='append',
+        default=[],
+        metavar='NAME=VALUE',
+        help='a setting for the servers, e.g. POTRACK_API_THREADS=4 (repeatable)',
+    )
     parser.add_argument('--seconds', type=float, default=10.0, help='seconds per phase, split over rounds')
     args = parser.parse_args(argv)
     print(machine_note())
@@ -243,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         servers = []
         for k in range(args.instances):  # one data folder each, as on separate machines
             (Path(tmp) / f'instance-{k}').mkdir()
-            servers.append(Server(url, Path(tmp) / f'instance-{k}'))
+            servers.append(Server(url, Path(tmp) / f'instance-{k}', dict(args.server_env)))
         server = servers[0]
         confirmed: list[tuple[str, dict[str, Any]]] = []
         failures: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -81,4 +82,7 @@ def serve(db: Database) -> None:
             flush=True,
         )
     setup()
+    # Everything loaded so far lives as long as the process: out of the collector's way, a full
+    # collection no longer walks NiceGUI, FastAPI and SQLAlchemy (~60 ms pauses under API load here).
+    app.on_startup(gc.freeze)
     ui.run(**run_options())

@@ -104,3 +104,25 @@ def test_only_a_committed_new_movement_is_announced(pg_db, admin, wc) -> None:
         assert [live.Change.from_json(n.payload) for n in conn.notifies] == [live.Change(here, 'PO-N1')]
     finally:
         conn.close()
+
+
+def test_a_burst_of_notices_is_handed_over_in_order_each_change_once(
+    pg_url: str, heard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, changes = heard
+    monkeypatch.setattr(live_listener, 'GATHER_S', 0.5)  # the burst surely within one gathering, however slow CI is
+    conn = psql(pg_url)
+    try:
+        with conn.cursor() as cur:  # separate transactions, as separate kiosks would send them
+            for change in (
+                live.Change(1, 'PO-1'),
+                live.Change(2, 'PO-2'),
+                live.Change(1, 'PO-1'),
+                live.Change(3, 'PO-3'),
+            ):
+                cur.execute('SELECT pg_notify(%s, %s)', (live.CHANNEL, change.to_json()))
+        wait_until(lambda: live.Change(3, 'PO-3') in changes)
+        time.sleep(0.2)
+        assert changes == [live.Change(1, 'PO-1'), live.Change(2, 'PO-2'), live.Change(3, 'PO-3')]
+    finally:
+        conn.close()
