@@ -259,6 +259,19 @@ def search_movements(
         return MovementPage(rows, offset, limit, totals)
 
 
+def movement_totals(actor: Actor, flt: MovementFilter, *, db: Database | None = None) -> MovementTotals:
+    """Count, IN and OUT of every movement the filter selects within the actor's scope (net of reversals).
+
+    Apart from the rows because it reads every match (150 ms at a million), where a page of rows reads
+    about a page: the Reports page shows the rows first and the totals when they are counted.
+    Raises SignedOut, NotAllowed, InvalidInput.
+    """
+    db = db or database()
+    with db.read() as session:
+        selection = _selection(session, actor, flt)
+        return MovementTotals() if selection is None else _totals(session, selection.where)
+
+
 def iter_movements(
     actor: Actor, flt: MovementFilter, *, batch: int = 2000, db: Database | None = None
 ) -> Iterator[MovementRow]:

@@ -6,11 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import events, ui
+from nicegui import background_tasks, events, ui
 
 from potrack.balances import OrderBalanceRow, order_balances
 from potrack.errors import PotrackError
-from potrack.movements import MovementFilter, MovementPage, MovementRow, MovementTotals, search_movements
+from potrack.movements import (
+    MovementFilter,
+    MovementPage,
+    MovementRow,
+    MovementTotals,
+    movement_totals,
+    search_movements,
+)
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
 from potrack.timeutil import format_local, zone_label
@@ -120,12 +127,23 @@ class TotalsBar:
 
     def __init__(self) -> None:
         with ui.row().classes('w-full items-baseline gap-x-6 gap-y-1 text-lg').mark('movement-totals'):
+            self.spinner = ui.spinner(size='1.2em').mark('totals-counting')
+            self.spinner.set_visibility(False)
             self.count = ui.label('').mark('total-count')
             self.qty_in = ui.label('').classes('text-green-500').mark('total-in')
             self.qty_out = ui.label('').classes('text-orange-400').mark('total-out')
             self.net = ui.label('').classes('font-bold').mark('total-net')
 
+    def counting(self) -> None:
+        """New filters: the old figures go at once, the new ones come when counted."""
+        self.count.set_text('')
+        self.qty_in.set_text('')
+        self.qty_out.set_text('')
+        self.net.set_text('')
+        self.spinner.set_visibility(True)
+
     def show(self, t: MovementTotals) -> None:
+        self.spinner.set_visibility(False)
         self.count.set_text(f'{t.count:,} movement' + ('' if t.count == 1 else 's'))
         self.qty_in.set_text(f'IN {t.qty_in:,}')
         self.qty_out.set_text(f'OUT {t.qty_out:,}')
@@ -133,11 +151,19 @@ class TotalsBar:
 
 
 class MovementsTable(ServerTable):
+    """Rows first, totals when counted: a page of rows reads about a page, the totals every match.
+
+    The totals are counted once per filter (paging and sorting reuse them) in the background; until
+    they arrive the pager counts what it has seen and the totals bar says it is counting.
+    """
+
     default_sort = 'created_at'
 
     def __init__(self, ctx: PageContext, current: Callable[[], MovementFilter], totals: TotalsBar) -> None:
         self.current = current
         self.totals = totals
+        self._counted: tuple[MovementFilter, MovementTotals] | None = None
+        self._counting: MovementFilter | None = None
         columns = [
             column('created_at', f'Time ({zone_label()})', 'time'),
             column('order_number', 'Order', 'order'),
@@ -150,16 +176,46 @@ class MovementsTable(ServerTable):
         ]
         super().__init__(ctx, columns, 'id', 'movements-table')
 
+    async def reload(self) -> None:
+        self._counted = None  # searching again (new filters, the tab reloaded) counts again
+        await super().reload()
+
     async def fetch(
         self, sort: str, descending: bool, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], int, Any]:
+        flt = self.current()
         page: MovementPage = await self.ctx.call(
-            search_movements, self.current(), sort=sort, descending=descending, offset=offset, limit=limit
+            search_movements, flt, sort=sort, descending=descending, offset=offset, limit=limit, with_totals=False
         )
-        return [movement_row(r) for r in page.rows], page.totals.count, page.totals
+        rows = [movement_row(r) for r in page.rows]
+        if self._counted is not None and self._counted[0] == flt:
+            return rows, self._counted[1].count, self._counted[1]
+        if self._counting != flt:
+            self._counting = flt
+            self.totals.counting()
+            background_tasks.create(self._count(flt), name='count movements')
+        # Until counted: what has been seen, and one more page if this one is full.
+        return rows, offset + len(rows) + (1 if len(rows) == limit else 0), None
+
+    async def _count(self, flt: MovementFilter) -> None:
+        try:
+            totals: MovementTotals = await self.ctx.call(movement_totals, flt)
+        except PotrackError as exc:
+            show_refusal(exc)
+            return
+        finally:
+            if self._counting == flt:
+                self._counting = None
+        if flt != self.current():
+            return  # the filters changed meanwhile; their own count is on its way
+        self._counted = (flt, totals)
+        self.pagination['rowsNumber'] = totals.count
+        self.table.pagination = dict(self.pagination)
+        self.totals.show(totals)
 
     def show_extra(self, extra: Any) -> None:
-        self.totals.show(extra)
+        if extra is not None:
+            self.totals.show(extra)
 
 
 class OrderBalancesTable(ServerTable):
