@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func
+from sqlalchemy import Select, and_, case, func
 from sqlmodel import Session, col, select
 
 from potrack.actors import Actor, load_user, scoped_work_center_ids
@@ -16,6 +16,7 @@ from potrack.db.engine import Database, database
 from potrack.db.models import IN, OUT, Department, OrderBalance, ProductionOrder, User, WorkCenter
 from potrack.errors import InvalidInput
 from potrack.timeutil import day_range_utc
+from potrack.validation import search_text
 
 
 @dataclass(frozen=True)
@@ -198,20 +199,35 @@ def _newest_first_bound(session: Session, flt: MovementFilter, selection: _Selec
             .limit(RECENT_PROBE_ROWS)
             .subquery()
         )
-        hits = session.exec(
-            select(func.count()).select_from(recent).where(order_filter(recent.c.order_number, flt.order, flt.match))
-        ).one()
+        matching = order_filter(recent.c.order_number, flt.order, flt.match)
+        hits = session.connection().execute(select(func.count()).select_from(recent).where(matching)).scalar_one()
         if hits >= wanted:
             return None
-    newest = session.exec(
-        select(func.max(OrderBalance.last_movement_at)).where(
-            col(OrderBalance.work_center_id).in_(selection.ids),
-            order_filter(col(OrderBalance.order_number), flt.order, flt.match),
+    postgres = session.connection().dialect.name == 'postgresql'
+    newest = (
+        session.connection()
+        .execute(
+            select(func.max(OrderBalance.last_movement_at)).where(
+                col(OrderBalance.work_center_id).in_(selection.ids),
+                _prefix_range(col(OrderBalance.order_number), flt.order, postgres),
+            )
         )
-    ).one()
+        .scalar_one()
+    )
     if newest is None:
         return None
     return col(ProductionOrder.created_at) <= newest + BOUND_SLACK
+
+
+def _prefix_range(column: Any, text: str, postgres: bool) -> Any:
+    """The order-number prefix as a range of the text_pattern_ops index on PostgreSQL: the same rows as
+    LIKE 'prefix%', without LIKE re-checked on each of them (a fifth of the bound's time at 50,000 rows)."""
+    needle = search_text(text).upper()
+    last = ord(needle[-1]) if needle else 0
+    if not postgres or not needle or last >= 0xD7FF:  # past there the next code point may not be a character
+        return order_filter(column, text, 'prefix')
+    # Byte order of UTF-8 is code point order, so every text starting with the needle lies in between.
+    return and_(column.op('~>=~')(needle), column.op('~<~')(needle[:-1] + chr(last + 1)))
 
 
 def _totals(session: Session, where: list[Any]) -> MovementTotals:
@@ -254,7 +270,8 @@ def search_movements(
             bound = _newest_first_bound(session, flt, selection, offset + limit)
             rows_where = where if bound is None else [*where, bound]
         query = _rows_query(rows_where, sort, descending).offset(offset).limit(limit)
-        rows = [_row(r) for r in session.exec(query).all()]
+        # Core, not the ORM's execute: no ORM loading machinery for 500 plain rows (a few ms a page).
+        rows = [_row(r) for r in session.connection().execute(query)]
         totals = _totals(session, where) if with_totals else MovementTotals(len(rows))
         return MovementPage(rows, offset, limit, totals)
 

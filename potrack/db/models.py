@@ -124,6 +124,8 @@ class OrderBalance(SQLModel, table=True):
             'ix_order_balance_order_number',
             'order_number',
             postgresql_ops={'order_number': 'text_pattern_ops'},
+            # For the newest-first search's bound (movements._newest_first_bound): an index-only scan.
+            postgresql_include=['work_center_id', 'last_movement_at'],
         ),
     )
 
