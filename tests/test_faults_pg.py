@@ -24,7 +24,7 @@ from potrack.actors import Actor
 from potrack.config import settings
 from potrack.db import Database
 from potrack.db.models import User, WorkCenter
-from potrack.errors import NotSaved
+from potrack.errors import InsufficientBalance, NotSaved
 from potrack.integrity import check_consistency
 from potrack.ledger import record_movement
 
@@ -103,7 +103,7 @@ def test_connections_killed_between_writes_are_replaced_on_the_next_checkout(
     for t in threads:
         t.join(30)
     assert len(done) == 4
-    assert pg_db.write_engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
+    assert pg_db.ledger_engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
     with side.cursor() as cur:
         cur.execute(TERMINATE_ALL_SQL)
         killed = cur.fetchall()
@@ -141,12 +141,12 @@ def test_connection_killed_inside_a_write_is_not_saved_and_the_retry_records_onc
                 assert cur.fetchone() == (True,)
             killed.append(pid)
 
-    event.listen(pg_db.write_engine, 'before_cursor_execute', kill_on_insert)
+    event.listen(pg_db.ledger_engine, 'before_cursor_execute', kill_on_insert)
     try:
         with pytest.raises(NotSaved) as err:
             _record(pg_db, admin_actor, wc1, 'OUT', 4, request_id='kiosk-3-0001')
     finally:
-        event.remove(pg_db.write_engine, 'before_cursor_execute', kill_on_insert)
+        event.remove(pg_db.ledger_engine, 'before_cursor_execute', kill_on_insert)
     assert len(killed) == 1
     assert err.value.message.startswith('Not saved')
     cause = err.value.__cause__
@@ -213,7 +213,7 @@ def test_prepared_statements_forgotten_by_the_server_are_prepared_again(
     db = Database(pg_db.url, pool_size=1)
     try:
         _record(db, admin_actor, wc1, 'IN', 10)
-        with db.write_engine.connect() as conn:  # the pool's one connection, the one the ledger used
+        with db.ledger_engine.connect() as conn:  # the pool's one connection, the one the ledger used
             names = set(conn.exec_driver_sql('SELECT name FROM pg_prepared_statements').scalars())
             assert {'potrack_entry_and_lock', 'potrack_insert_and_apply'} <= names
             conn.exec_driver_sql('DEALLOCATE ALL')
@@ -222,5 +222,45 @@ def test_prepared_statements_forgotten_by_the_server_are_prepared_again(
         assert (result.qty_in, result.qty_out, result.already_recorded) == (10, 3, False)
         assert _state(db, wc1) == (2, (10, 3))
         assert check_consistency(db).consistent
+    finally:
+        db.dispose()
+
+
+def _state_of_connections(side: PgConnection) -> list[str]:
+    with side.cursor() as cur:
+        cur.execute(
+            "SELECT state FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'potrack'"
+        )
+        return sorted(row[0] for row in cur.fetchall())
+
+
+@pytest.mark.postgres
+def test_a_refused_entry_ends_its_transaction_and_the_next_one_records(
+    pg_db: Database, side: PgConnection, admin_actor: Actor, wc1: int
+) -> None:
+    # The ledger says BEGIN itself (in its first statement) and ROLLBACK after a refusal.
+    db = Database(pg_db.url, pool_size=1)
+    try:
+        _record(db, admin_actor, wc1, 'IN', 5)
+        with pytest.raises(InsufficientBalance):
+            _record(db, admin_actor, wc1, 'OUT', 6)
+        assert 'idle in transaction' not in _state_of_connections(side)
+        assert _record(db, admin_actor, wc1, 'OUT', 5).balance == 0
+        assert _state(db, wc1) == (2, (5, 5))
+    finally:
+        db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_returned_inside_a_transaction_is_rolled_back(pg_db: Database, side: PgConnection) -> None:
+    db = Database(pg_db.url, pool_size=1)
+    try:
+        with db.ledger_engine.connect() as conn:
+            conn.exec_driver_sql('BEGIN')
+            conn.exec_driver_sql('SELECT pg_advisory_xact_lock(4242)')  # held until the transaction ends
+        assert 'idle in transaction' not in _state_of_connections(side)
+        with side.cursor() as cur:
+            cur.execute('SELECT pg_try_advisory_xact_lock(4242)')
+            assert cur.fetchone() == (True,)
     finally:
         db.dispose()

@@ -68,8 +68,8 @@ def _run(conn: Connection, sql: str, values: tuple[Any, ...]) -> tuple[Any, ...]
     dispatch = conn.dispatch
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if dispatch.before_cursor_execute:
-            dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
+        for listener in dispatch.before_cursor_execute:  # each may rewrite the statement, as in SQLAlchemy
+            sql, values = listener(conn, cursor, sql, values, None, False)
         cursor.execute(sql, values)
         row = cursor.fetchone() if cursor.description else None
         if dispatch.after_cursor_execute:
