@@ -6,9 +6,11 @@ import io
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nicegui import ui
@@ -20,6 +22,7 @@ from potrack.actors import Actor
 from potrack.db import Database
 from potrack.export_job import EXPORT_DIR_PREFIX
 from potrack.ledger import record_movement
+from potrack.pages import reports_tables
 from potrack.pages.reports_query import ReportQuery, parse_query, query_string
 from tests.conftest import TEST_PASSWORD
 from tests.ui_helpers import field_error, settle, sign_in
@@ -144,6 +147,28 @@ async def test_filters_change_the_rows_totals_and_the_url(
     user.find(marker='f-to').clear().type('2020-13-01')
     await settle(user)
     assert field_error(user, 'f-to') == 'Type a date as YYYY-MM-DD, or pick one.'
+
+
+async def test_the_rows_show_before_the_totals_are_counted(
+    user: User, floor: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted = threading.Event()
+    real_totals = reports_tables.movement_totals
+
+    def slow_totals(*args: Any, **kwargs: Any) -> Any:
+        assert counted.wait(10)  # a count over a million movements, held until the rows were seen
+        return real_totals(*args, **kwargs)
+
+    monkeypatch.setattr(reports_tables, 'movement_totals', slow_totals)
+    await sign_in(user, 'anita', TEST_PASSWORD)
+    await user.open('/reports?period=all')
+    await wait_for(user, lambda: len(table_rows(user, 'movements-table')) == 5)
+    await user.should_see('Counting all matches…')
+    assert text_of(user, 'total-count') == ''
+    counted.set()
+    await wait_for(user, lambda: text_of(user, 'total-count') == '5 movements')
+    await user.should_not_see('Counting all matches…')
+    assert text_of(user, 'total-in') == 'IN 63'
 
 
 async def test_a_shared_link_with_a_hidden_work_center_leaves_it_out(user: User, floor: dict) -> None:

@@ -126,8 +126,11 @@ class TotalsBar:
     """Count, IN, OUT and net of every movement the filters select (not just the page shown)."""
 
     def __init__(self) -> None:
-        with ui.row().classes('w-full items-baseline gap-x-6 gap-y-1 text-lg').mark('movement-totals'):
-            self.spinner = ui.spinner(size='1.2em').mark('totals-counting')
+        # min-h: the line keeps its height while counting, so the table below does not jump when figures come.
+        with ui.row().classes('w-full items-center gap-x-6 gap-y-1 text-lg min-h-[2rem]').mark('movement-totals'):
+            with ui.row().classes('items-center gap-2 opacity-70').mark('totals-counting') as self.spinner:
+                ui.spinner(size='1.2em')
+                ui.label('Counting all matches…')
             self.spinner.set_visibility(False)
             self.count = ui.label('').mark('total-count')
             self.qty_in = ui.label('').classes('text-green-500').mark('total-in')
