@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
+from potrack import ledger
 from potrack.actors import Actor
 from potrack.balances import order_balances, work_center_totals
 from potrack.config import reset_settings
@@ -437,3 +438,29 @@ def test_iter_movements_yields_the_whole_selection_in_the_search_order(db: Datab
     streamed = list(iter_movements(floor.admin, flt, batch=1))
     assert streamed == search_movements(floor.admin, flt, limit=1000).rows
     assert [(r.movement_type, r.quantity) for r in streamed] == [('OUT', 20), ('IN', 50)]
+
+
+@pytest.mark.parametrize('limit', [1, 2, 3, 500])
+def test_newest_first_by_prefix_finds_every_match_however_old_or_out_of_clock_order(
+    db: Database, admin: Actor, wc: Callable[[str], int], monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    # The search starts its walk at the newest balance time of the prefix's orders (with slack, probe
+    # first): it must return exactly the newest matches, for an old block and a clock stepped back.
+    start = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+    plan = [
+        ('BLK-1', 'IN', timedelta(0)),
+        ('BLK-2', 'IN', timedelta(hours=1)),
+        ('BLK-2', 'OUT', timedelta(minutes=50)),  # the clock stepped back 10 minutes
+        *[(f'NEW-{n}', 'IN', timedelta(days=5, minutes=n)) for n in range(6)],  # newer, other orders
+        ('BLK-1', 'OUT', timedelta(minutes=30)),
+    ]
+    clock = iter(start + offset for _, _, offset in plan)
+    monkeypatch.setattr(ledger, 'utcnow', lambda: next(clock))
+    for order, kind, _ in plan:
+        record_movement(admin, work_center_id=wc('WC001'), order_number=order, quantity=1, movement_type=kind)
+    monkeypatch.undo()
+    page = search_movements(admin, MovementFilter(order='blk-'), limit=limit, with_totals=False)
+    expected = sorted(
+        ((start + offset, order, kind) for order, kind, offset in plan if order.startswith('BLK')), reverse=True
+    )
+    assert [(r.created_at, r.order_number, r.movement_type) for r in page.rows] == expected[:limit]
