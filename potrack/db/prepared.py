@@ -5,8 +5,9 @@ planning them than running them (bench/record.py: 1.5 ms per movement planned ea
 prepared). Each is compiled once by SQLAlchemy into `PREPARE name AS …`, prepared on a connection the
 first time that connection runs it, and then run with `EXECUTE name (…)` on the DBAPI cursor, with
 SQLAlchemy's error wrapping (a dropped connection is still recognized and the write retried) but
-without its per-statement compiling, parameter processing and result objects. A prepared statement belongs to the server
-session, not to a transaction: a rollback keeps it, a new connection prepares it again.
+without its per-statement compiling, parameter processing and result objects. A prepared statement
+belongs to the server session, not to a transaction: a rollback keeps it, a new connection prepares
+it again. (Behind a transaction-pooling pgbouncer they would not survive; see INVALID_STATEMENT_NAME.)
 """
 
 from __future__ import annotations
