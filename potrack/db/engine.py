@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from potrack.config import Settings, normalize_database_url, settings
+from potrack.db.dbapi import run_on_cursor
 from potrack.errors import NotSaved
 
 log = logging.getLogger(__name__)
@@ -216,10 +217,10 @@ class Database:
                 # An invalidated connection is gone (and its info with it): the server ended the transaction.
                 if not conn.invalidated and not conn.info.pop(BEGIN_PENDING, False):
                     with contextlib.suppress(DBAPIError):
-                        conn.exec_driver_sql('ROLLBACK')
+                        run_on_cursor(conn, 'ROLLBACK', ())
                 raise
             if not conn.info.pop(BEGIN_PENDING, False):  # else nothing was sent: nothing to commit
-                conn.exec_driver_sql('COMMIT')
+                run_on_cursor(conn, 'COMMIT', ())  # the cursor directly: SQLAlchemy's execute costs more
 
     def _retried(self, begin: Callable[[], Any], unit: Callable[[Any], T], attempts: int | None) -> T:
         attempts = attempts or self.cfg.write_attempts

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from potrack.db.dbapi import run_on_cursor
 from potrack.db.engine import RetryableWrite
 
 INVALID_STATEMENT_NAME = '26000'  # e.g. after DISCARD ALL by a connection pooler in between
@@ -43,45 +44,14 @@ class Prepared:
         """Run on `conn` (inside its transaction); the first row or None. KeyError for a missing parameter."""
         prepared = conn.connection.info.setdefault(PREPARED_KEY, set())
         if self.name not in prepared:
-            _run(conn, self._prepare, ())
+            run_on_cursor(conn, self._prepare, ())
             prepared.add(self.name)
         values = tuple(params[n] if n in params else self._fixed[n] for n in self.names)
         try:
-            row = _run(conn, self._execute, values)
+            row = run_on_cursor(conn, self._execute, values)
         except DBAPIError as exc:
             if getattr(exc.orig, 'pgcode', None) != INVALID_STATEMENT_NAME:
                 raise
             prepared.clear()  # the server forgot them: prepare again, in a fresh transaction
             raise RetryableWrite from exc
         return None if row is None else self.Row(*row)
-
-
-def _run(conn: Connection, sql: str, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """Execute on the DBAPI cursor; errors wrapped and disconnects handled as SQLAlchemy's own execute does.
-
-    SQLAlchemy's execute (even exec_driver_sql) builds a result object and its column metadata per
-    statement; at two statements per movement that was a fifth of the client's CPU per movement.
-    The engine's cursor events still fire when something listens (the write path's stale-connection
-    check and the fault tests rely on them).
-    """
-    if not conn.in_transaction():  # SQLAlchemy begins on its own execute only; commit() must see ours
-        conn.begin()
-    dispatch = conn.dispatch
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        for listener in dispatch.before_cursor_execute:  # each may rewrite the statement, as in SQLAlchemy
-            sql, values = listener(conn, cursor, sql, values, None, False)
-        cursor.execute(sql, values)
-        row = cursor.fetchone() if cursor.description else None
-        if dispatch.after_cursor_execute:
-            dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
-        return row
-    except conn.dialect.loaded_dbapi.Error as exc:
-        invalidated = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
-        if invalidated:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            sql, values, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=invalidated, dialect=conn.dialect
-        ) from exc
-    finally:
-        cursor.close()
