@@ -46,6 +46,11 @@ def work_center_ids(codes: Iterable[str], *, db: Database | None = None) -> list
     return [ids[c] for c in wanted]
 
 
+def all_work_center_ids(db: Database | None = None) -> frozenset[int]:
+    """The ids of every work center (from the same cache; possibly a moment old, never missing an old one)."""
+    return frozenset(_codes(db or database()).values())
+
+
 def forget() -> None:
     """Drop the cached mapping (tests that change work centers behind the services' back)."""
     _cache.clear()
