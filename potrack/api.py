@@ -56,10 +56,11 @@ _workers_lock = threading.Lock()
 
 def _pool() -> ThreadPoolExecutor:
     global _workers
-    with _workers_lock:
-        if _workers is None:
-            _workers = ThreadPoolExecutor(settings().api_threads, thread_name_prefix='potrack-api')
-        return _workers
+    if _workers is None:  # the lock only for the first requests, not on every one
+        with _workers_lock:
+            if _workers is None:
+                _workers = ThreadPoolExecutor(settings().api_threads, thread_name_prefix='potrack-api')
+    return _workers
 
 
 async def offload(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

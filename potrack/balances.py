@@ -64,6 +64,11 @@ def check_paging(offset: int, limit: int) -> None:
         raise InvalidInput(f'A page holds 1 to {MAX_PAGE_SIZE} rows and starts at row 0 or later.')
 
 
+def order_needle(text: str) -> str:
+    """The order-number text as searched: control characters left out, upper case like stored numbers."""
+    return search_text(text).upper()
+
+
 def order_filter(column: Any, text: str, match: str) -> Any:
     """SQL condition for an order-number search; LIKE wildcards in the text are taken literally.
 
@@ -71,7 +76,7 @@ def order_filter(column: Any, text: str, match: str) -> Any:
     """
     if match not in ('exact', 'contains', 'prefix'):
         raise InvalidInput('Search the order number by prefix, contains or exact.', field='match')
-    needle = search_text(text).upper()
+    needle = order_needle(text)
     if not needle:
         return true()
     if match == 'exact':

@@ -11,12 +11,11 @@ from sqlalchemy import TIMESTAMP, Interval, Select, Table, and_, case, cast, fun
 from sqlmodel import Session, select
 
 from potrack.actors import Actor, load_user, scoped_work_center_ids
-from potrack.balances import check_paging, order_filter
+from potrack.balances import check_paging, order_filter, order_needle
 from potrack.db.engine import Database, database
 from potrack.db.models import IN, OUT, Department, OrderBalance, ProductionOrder, User, WorkCenter
 from potrack.errors import InvalidInput
 from potrack.timeutil import day_range_utc
-from potrack.validation import search_text
 from potrack.work_center_codes import all_work_center_ids
 
 
@@ -185,7 +184,7 @@ RECENT_PROBE_ROWS = 2000
 
 
 def _newest_first_bound(
-    session: Session, flt: MovementFilter, selection: _Selection, wanted: int, every_wc: frozenset[int] = frozenset()
+    session: Session, db: Database, flt: MovementFilter, selection: _Selection, wanted: int
 ) -> Any | None:
     """For a newest-first search by order-number prefix: `created_at <= t`, t at the newest match, or None.
 
@@ -206,7 +205,7 @@ def _newest_first_bound(
         return None
     postgres = session.connection().dialect.name == 'postgresql'
     probe = _recent_hits(flt, selection) if wanted <= RECENT_PROBE_ROWS else None
-    newest = _newest_balance(flt, selection, postgres, every_wc)
+    newest = _newest_balance(flt, selection, postgres, all_work_center_ids(db))
     if postgres:
         # One statement with the rows: both subqueries run once, before the walk (InitPlans), and the
         # balance rows are read only when the probe falls short. Two round trips fewer per search.
@@ -251,7 +250,7 @@ def _newest_balance(
 def _prefix_range(column: Any, text: str, postgres: bool) -> Any:
     """The order-number prefix as a range of the text_pattern_ops index on PostgreSQL: the same rows as
     LIKE 'prefix%', without LIKE re-checked on each of them (a fifth of the bound's time at 50,000 rows)."""
-    needle = search_text(text).upper()
+    needle = order_needle(text)
     last = ord(needle[-1]) if needle else 0
     if not postgres or not needle or last >= 0xD7FF:  # past there the next code point may not be a character
         return order_filter(column, text, 'prefix')
@@ -296,7 +295,7 @@ def search_movements(
             return MovementPage([], offset, limit)
         where = rows_where = selection.where
         if sort == 'created_at' and descending:
-            bound = _newest_first_bound(session, flt, selection, offset + limit, all_work_center_ids(db))
+            bound = _newest_first_bound(session, db, flt, selection, offset + limit)
             rows_where = where if bound is None else [*where, bound]
         query = _rows_query(rows_where, sort, descending).offset(offset).limit(limit)
         # Core, not the ORM's execute: no ORM loading machinery for 500 plain rows (a few ms a page).
