@@ -26,6 +26,7 @@ from potrack.integrity import CheckReport, check_consistency
 COUNTED_TABLES = (
     'production_order',
     'order_balance',
+    'order_activity',
     'user',
     'department',
     'work_center',

@@ -45,6 +45,7 @@ from potrack.db.types import UTCDateTime
 from potrack.errors import InvalidInput, PotrackError
 from potrack.integrity import check_consistency
 from potrack.ledger import record_movement
+from potrack.ledger_steps import REFRESH_ACTIVITY
 from potrack.timeutil import local_today
 
 FAST_THRESHOLD = 100_000
@@ -464,6 +465,7 @@ def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[in
                     for (wc, order), (at, user) in latest.items()
                 ],
             )
+            conn.execute(text(REFRESH_ACTIVITY))
 
     db.write(unit)
 
@@ -615,6 +617,7 @@ def _load_bulk_postgres(db: Database, plan: _Plan, line: _Line, progress: _Progr
             _upsert_sql(_LAST_USER_PG).replace(':first_id', '%(first_id)s'),
             {'first_id': first_id},
         )
+        cur.execute(REFRESH_ACTIVITY)
         raw.commit()
     except BaseException:
         raw.rollback()
@@ -631,6 +634,7 @@ def _vacuum_analyze(db: Database) -> None:
         conn.exec_driver_sql('SET statement_timeout = 0')
         conn.exec_driver_sql('VACUUM (ANALYZE) production_order')
         conn.exec_driver_sql('VACUUM (ANALYZE) order_balance')
+        conn.exec_driver_sql('VACUUM (ANALYZE) order_activity')
         conn.exec_driver_sql('RESET statement_timeout')
 
 
@@ -651,6 +655,7 @@ def _load_bulk_sqlite(db: Database, plan: _Plan, line: _Line, progress: _Progres
             cur.close()
         progress.out(f'  inserted, {_elapsed(progress.started)}')
         conn.execute(text(_upsert_sql(_LAST_USER_SQLITE)), {'first_id': first_id})
+        conn.execute(text(REFRESH_ACTIVITY))
         return orders
 
     return db.write(unit)
@@ -679,7 +684,8 @@ def _summary(db: Database, plan: _Plan, orders: int, seconds: float, out: Callab
         for m in report.mismatches:
             out('  ' + m.describe())
         raise PotrackError(
-            f'The demo data is inconsistent: {len(report.mismatches)} balance(s) differ from the ledger.'
+            f'The demo data is inconsistent: {len(report.mismatches)} balance(s) or order time(s) '
+            f'differ from the ledger.'
         )
     out('Consistency check: every balance equals the sums of its movements; none is negative.')
 

@@ -1,12 +1,19 @@
-"""The ledger's invariant: every balance row equals the sums of its movements, and none is negative."""
+"""The ledger's invariants: every balance row equals the sums of its movements, none is negative, and every
+order's activity time (order_activity) is at most ACTIVITY_STEP behind its newest movement."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Interval, Select, Table, func, literal, or_, select, text
 
 from potrack.db.engine import Database, database
+from potrack.db.models import ACTIVITY_STEP, OrderActivity, OrderBalance
+
+BALANCES: Table = OrderBalance.__table__  # type: ignore[attr-defined]
+ACTIVITY: Table = OrderActivity.__table__  # type: ignore[attr-defined]
 
 # Full outer join emulated with a UNION so it runs on SQLite too.
 MISMATCH_SQL = """
@@ -47,11 +54,43 @@ class Mismatch:
         )
 
 
+def _activity_lags(postgres: bool, limit: int) -> Select[Any]:
+    """Orders whose activity time is missing or more than ACTIVITY_STEP behind their newest movement: a
+    newest-first search by prefix could start its walk after their movements (movements._newest_first_bound).
+    Each balance row's last_movement_at is its pair's newest movement (the ledger writes both together)."""
+    newest, stored = func.max(BALANCES.c.last_movement_at), func.max(ACTIVITY.c.last_movement_at)
+    if postgres:
+        behind = stored < newest - literal(ACTIVITY_STEP, Interval())
+    else:  # SQLite keeps times as text: compare them as Julian days
+        behind = func.julianday(stored) < func.julianday(newest) - ACTIVITY_STEP.total_seconds() / 86400
+    return (
+        select(BALANCES.c.order_number, newest, stored)
+        .select_from(BALANCES.outerjoin(ACTIVITY, ACTIVITY.c.order_number == BALANCES.c.order_number))
+        .where(BALANCES.c.last_movement_at.is_not(None))
+        .group_by(BALANCES.c.order_number)
+        .having(or_(stored.is_(None), behind))
+        .order_by(BALANCES.c.order_number)
+        .limit(limit)
+    )
+
+
+@dataclass(frozen=True)
+class ActivityLag:
+    order_number: str
+    newest_movement_at: datetime
+    activity_at: datetime | None
+
+    def describe(self) -> str:
+        fmt = '%Y-%m-%d %H:%M:%S'
+        stored = 'no activity time' if self.activity_at is None else f'activity time {self.activity_at:{fmt}}'
+        return f'order {self.order_number}: {stored}, newest movement {self.newest_movement_at:{fmt}} UTC'
+
+
 @dataclass(frozen=True)
 class CheckReport:
     balance_rows: int
     movements: int
-    mismatches: list[Mismatch]
+    mismatches: list[Mismatch | ActivityLag]
 
     @property
     def consistent(self) -> bool:
@@ -63,7 +102,12 @@ def check_consistency(db: Database | None = None, *, limit: int = 20) -> CheckRe
     db = db or database()
     with db.read() as session:
         conn = session.connection()
-        rows = conn.execute(text(MISMATCH_SQL + f' LIMIT {int(limit)}')).all()
+        found: list[Mismatch | ActivityLag] = [
+            Mismatch(*r) for r in conn.execute(text(MISMATCH_SQL + f' LIMIT {int(limit)}')).all()
+        ]
+        if len(found) < limit:
+            lags = conn.execute(_activity_lags(conn.dialect.name == 'postgresql', limit - len(found))).all()
+            found += [ActivityLag(*r) for r in lags]
         balance_rows = conn.execute(text('SELECT COUNT(*) FROM order_balance')).scalar_one()
         movements = conn.execute(text('SELECT COUNT(*) FROM production_order')).scalar_one()
-    return CheckReport(int(balance_rows), int(movements), [Mismatch(*r) for r in rows])
+    return CheckReport(int(balance_rows), int(movements), found)

@@ -14,14 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, bindparam, exists, func, literal, select, true, update
+from sqlalchemy import Integer, String, Table, bindparam, cast, exists, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from potrack import live
 from potrack.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
-from potrack.db.models import Department, OrderBalance, ProductionOrder, User, UserSession, WorkCenter
+from potrack.db.models import (
+    ACTIVITY_STEP,
+    Department,
+    OrderActivity,
+    OrderBalance,
+    ProductionOrder,
+    User,
+    UserSession,
+    WorkCenter,
+)
 from potrack.db.models import WorkCenterDepartment as Link
 from potrack.db.prepared import Prepared
 from potrack.errors import NotAllowed, NotFound, SignedOut
@@ -33,6 +42,7 @@ LINKS: Table = Link.__table__  # type: ignore[attr-defined]
 DEPARTMENTS: Table = Department.__table__  # type: ignore[attr-defined]
 BALANCES: Table = OrderBalance.__table__  # type: ignore[attr-defined]
 MOVEMENTS: Table = ProductionOrder.__table__  # type: ignore[attr-defined]
+ACTIVITY: Table = OrderActivity.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -168,9 +178,30 @@ def _insert_and_apply_pg() -> Any:
         .returning(BALANCES.c.work_center_id)
         .cte('b')
     )
+    # The order's activity time (OrderActivity): inserted for a new order, moved on only when more than
+    # ACTIVITY_STEP behind. An UPDATE locks only the rows its WHERE keeps, so two work centers recording the
+    # same order do not queue on this row; ON CONFLICT DO UPDATE would lock it every time.
+    moved = exists(select(movement.c.id))
+    at = bindparam('at', type_=ACTIVITY.c.last_movement_at.type)
+    first_seen = (
+        pg_insert(ACTIVITY)
+        .from_select(
+            ['order_number', 'last_movement_at'],
+            select(cast(bindparam('order'), ACTIVITY.c.order_number.type), cast(at, at.type)).where(moved),
+        )
+        .on_conflict_do_nothing(index_elements=['order_number'])
+        .cte('a_new')
+    )
+    moved_on = (
+        update(ACTIVITY)
+        .where(ACTIVITY.c.order_number == bindparam('order'), ACTIVITY.c.last_movement_at < bindparam('a_stale'), moved)
+        .values(last_movement_at=at)
+        .cte('a_on')
+    )
     # pg_notify in the outer select list: evaluated once, for the one row there is when both wrote.
     notify = func.pg_notify(bindparam('channel'), bindparam('payload')).label('notified')
-    return select(movement.c.id, notify).select_from(movement.join(balance, true()))
+    # Data-modifying CTEs run to completion whether or not the outer select reads them.
+    return select(movement.c.id, notify).select_from(movement.join(balance, true())).add_cte(first_seen, moved_on)
 
 
 ENTRY_AND_LOCK_PG = Prepared('potrack_entry_and_lock', _entry_and_lock_pg())
@@ -253,6 +284,7 @@ def insert_and_apply(conn: Connection, postgres: bool, values: dict[str, Any], d
                 values['created_at'],
                 values['user_id'],
             )
+            touch_activity(conn, values['order_number'], values['created_at'])
         return movement_id
     change = live.Change(values['work_center_id'], values['order_number'])
     params = {
@@ -263,6 +295,7 @@ def insert_and_apply(conn: Connection, postgres: bool, values: dict[str, Any], d
         'd_out': d_out,
         'at': values['created_at'],
         'uid': values['user_id'],
+        'a_stale': values['created_at'] - ACTIVITY_STEP,
         'channel': live.CHANNEL,
         'payload': change.to_json(),
     }
@@ -274,6 +307,33 @@ def apply_to_balance(
     conn: Connection, wc_id: int, order: str, d_in: int, d_out: int, at: datetime, user_id: int
 ) -> None:
     conn.execute(BALANCE_UPDATE, {'wc': wc_id, 'order': order, 'd_in': d_in, 'd_out': d_out, 'at': at, 'uid': user_id})
+
+
+ACTIVITY_UPSERT = (
+    sqlite_insert(ACTIVITY)
+    .values(order_number=bindparam('order'), last_movement_at=bindparam('at'))
+    .on_conflict_do_update(
+        index_elements=['order_number'],
+        set_={'last_movement_at': sqlite_insert(ACTIVITY).excluded.last_movement_at},
+        where=ACTIVITY.c.last_movement_at < bindparam('a_stale', type_=ACTIVITY.c.last_movement_at.type),
+    )
+)
+
+
+def touch_activity(conn: Connection, order: str, at: datetime) -> None:
+    """SQLite: the order's activity time, as the PostgreSQL statement keeps it (one writer: no lock to spare)."""
+    conn.execute(ACTIVITY_UPSERT, {'order': order, 'at': at, 'a_stale': at - ACTIVITY_STEP})
+
+
+# `potrack demo` rewrites movement times (backdating) and bulk-loads balances: then every order's activity
+# time is set again from its balance rows, whose last_movement_at is each pair's newest movement.
+REFRESH_ACTIVITY = """
+INSERT INTO order_activity (order_number, last_movement_at)
+SELECT order_number, MAX(last_movement_at) FROM order_balance
+WHERE last_movement_at IS NOT NULL
+GROUP BY order_number
+ON CONFLICT (order_number) DO UPDATE SET last_movement_at = excluded.last_movement_at
+"""
 
 
 FIND_REQUEST = select(MOVEMENTS).where(MOVEMENTS.c.request_id == bindparam('request_id'))

@@ -27,6 +27,7 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from potrack.accounts import insert_user  # noqa: E402
@@ -199,3 +200,24 @@ def make_user(current_db: Database) -> Callable[..., Actor]:
         return db.write(unit)
 
     return create
+
+
+@pytest.fixture
+def empty_target(db: Database, tmp_path: Path) -> Iterator[Database]:
+    """A brand-new, empty database of the same kind as `db` (nothing migrated, nothing provisioned)."""
+    if not db.is_postgres:
+        target = Database(f'sqlite:///{tmp_path / "restored" / "potrack.db"}')
+        yield target
+        target.dispose()
+        return
+    server = make_url(db.url)
+    name = f'potrack_restore_{uuid.uuid4().hex[:8]}'
+    admin_engine = create_engine(server, isolation_level='AUTOCOMMIT', poolclass=NullPool)
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE {name}'))
+    target = Database(server.set(database=name).render_as_string(hide_password=False))
+    yield target
+    target.dispose()
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))
+    admin_engine.dispose()

@@ -5,14 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 
 from potrack.actors import Actor
 from potrack.api_tokens import issue_token
@@ -28,27 +24,6 @@ def fill(db: Database, admin: Actor, make_user, wc) -> None:  # type: ignore[no-
         record_movement(admin, work_center_id=wc('WC001'), order_number=f'PO-B{n % 5}', quantity=3, movement_type='IN')
     out = record_movement(admin, work_center_id=wc('WC001'), order_number='PO-B1', quantity=2, movement_type='OUT')
     reverse_movement(admin, movement_id=out.movement_id, reason='counted twice')
-
-
-@pytest.fixture
-def empty_target(db: Database, tmp_path: Path) -> Iterator[Database]:
-    """A brand-new, empty database of the same kind as `db` (nothing migrated, nothing provisioned)."""
-    if not db.is_postgres:
-        target = Database(f'sqlite:///{tmp_path / "restored" / "potrack.db"}')
-        yield target
-        target.dispose()
-        return
-    server = make_url(db.url)
-    name = f'potrack_restore_{uuid.uuid4().hex[:8]}'
-    admin_engine = create_engine(server, isolation_level='AUTOCOMMIT', poolclass=NullPool)
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE {name}'))
-    target = Database(server.set(database=name).render_as_string(hide_password=False))
-    yield target
-    target.dispose()
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)'))
-    admin_engine.dispose()
 
 
 def test_backup_then_restore_into_a_fresh_database(

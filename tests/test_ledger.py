@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
+from potrack import ledger
 from potrack.actors import Actor
 from potrack.db import Database
-from potrack.db.models import Department, ProductionOrder, User, WorkCenter
+from potrack.db.models import ACTIVITY_STEP, Department, OrderActivity, ProductionOrder, User, WorkCenter
 from potrack.errors import Conflict, InsufficientBalance, InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.integrity import check_consistency
 from potrack.ledger import record_movement, reverse_movement
@@ -242,3 +243,45 @@ def test_check_reports_a_tampered_balance(db: Database, admin: Actor, wc) -> Non
     report = check_consistency(db)
     assert not report.consistent
     assert 'order PO-1: balance IN 4 OUT 0, movements IN 3 OUT 0' in report.mismatches[0].describe()
+
+
+def test_each_orders_newest_time_is_kept_within_a_step_for_searches(
+    db: Database, admin: Actor, wc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # order_activity: the time of an order's newest movement, moved on only when a step behind (no row
+    # lock per movement); searches add the step. A replay changes nothing; `potrack check` watches it.
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    later = start + ACTIVITY_STEP / 2
+    much_later = start + ACTIVITY_STEP * 3
+    clock = iter([start, later, much_later, much_later + ACTIVITY_STEP * 2])
+    monkeypatch.setattr(ledger, 'utcnow', lambda: next(clock))
+
+    def record(center: str, kind: str, request_id: str | None = None) -> None:
+        record_movement(
+            admin, work_center_id=wc(center), order_number='PO-7', quantity=1, movement_type=kind, request_id=request_id
+        )
+
+    def activity() -> datetime | None:
+        with db.read() as s:
+            row = s.get(OrderActivity, 'PO-7')
+            return None if row is None else row.last_movement_at
+
+    record('WC001', 'IN')
+    assert activity() == start
+    record('WC002', 'IN')  # half a step later: not written again
+    assert activity() == start
+    record('WC002', 'OUT', 'r-1')  # three steps later, at another work center
+    assert activity() == much_later
+    record('WC002', 'OUT', 'r-1')  # a replay, two steps later still: changes nothing
+    assert activity() == much_later
+    assert check_consistency(db).consistent
+
+    newest = f'newest movement {much_later:%Y-%m-%d %H:%M:%S} UTC'
+    with db.engine.begin() as conn:
+        conn.execute(update(OrderActivity).values(last_movement_at=start))
+    assert [m.describe() for m in check_consistency(db).mismatches] == [
+        f'order PO-7: activity time {start:%Y-%m-%d %H:%M:%S}, {newest}'
+    ]
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM order_activity WHERE order_number = 'PO-7'"))
+    assert [m.describe() for m in check_consistency(db).mismatches] == [f'order PO-7: no activity time, {newest}']

@@ -440,12 +440,21 @@ def test_iter_movements_yields_the_whole_selection_in_the_search_order(db: Datab
     assert [(r.movement_type, r.quantity) for r in streamed] == [('OUT', 20), ('IN', 50)]
 
 
+@pytest.mark.parametrize('searcher', ['admin', 'planner'])
 @pytest.mark.parametrize('limit', [1, 2, 3, 500])
 def test_newest_first_by_prefix_finds_every_match_however_old_or_out_of_clock_order(
-    db: Database, admin: Actor, wc: Callable[[str], int], monkeypatch: pytest.MonkeyPatch, limit: int
+    db: Database,
+    admin: Actor,
+    make_user: Callable[..., Actor],
+    wc: Callable[[str], int],
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+    searcher: str,
 ) -> None:
-    # The search starts its walk at the newest balance time of the prefix's orders (with slack, probe
-    # first): it must return exactly the newest matches, for an old block and a clock stepped back.
+    # The search starts its walk at the newest movement time of the prefix's orders (with slack, probe
+    # first): it must return exactly the newest matches, for an old block and a clock stepped back. An
+    # admin sees every work center (the time comes from order_activity), a planner of Production four of
+    # five (from the balance rows of those four).
     start = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
     plan = [
         ('BLK-1', 'IN', timedelta(0)),
@@ -459,7 +468,8 @@ def test_newest_first_by_prefix_finds_every_match_however_old_or_out_of_clock_or
     for order, kind, _ in plan:
         record_movement(admin, work_center_id=wc('WC001'), order_number=order, quantity=1, movement_type=kind)
     monkeypatch.undo()
-    page = search_movements(admin, MovementFilter(order='blk-'), limit=limit, with_totals=False)
+    actor = admin if searcher == 'admin' else make_user('planner', 'Production')
+    page = search_movements(actor, MovementFilter(order='blk-'), limit=limit, with_totals=False)
     expected = sorted(
         ((start + offset, order, kind) for order, kind, offset in plan if order.startswith('BLK')), reverse=True
     )

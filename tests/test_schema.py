@@ -5,19 +5,22 @@ from __future__ import annotations
 import shutil
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 import potrack.db.models  # noqa: F401  (puts the tables on SQLModel.metadata)
 from potrack.db import Database
 from potrack.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from potrack.db.models import OrderActivity
 
 # SQLAlchemy cannot reflect an index on an expression from SQLite, so autogenerate says it skipped it.
 # That index is checked by hand below; any other warning is a finding.
@@ -119,7 +122,11 @@ def test_order_number_indexes_serve_prefix_searches_on_postgresql(pg_url: str) -
             )
     finally:
         db.dispose()
-    assert set(defs) == {'ix_order_balance_order_number', 'ix_production_order_order_number'}
+    assert set(defs) == {
+        'ix_order_activity_order_number',
+        'ix_order_balance_order_number',
+        'ix_production_order_order_number',
+    }
     assert all('text_pattern_ops' in d for d in defs.values())
 
 
@@ -160,3 +167,36 @@ def test_an_empty_sqlite_file_is_migrated_from_nothing_to_head(tmp_path: Path) -
             assert schema_differences(conn)[0] == []
     finally:
         db.dispose()
+
+
+def test_upgrading_a_database_in_use_fills_each_orders_newest_time(empty_target: Database) -> None:
+    # Migration 0004 adds order_activity to a database that has movements: filled from its balance rows.
+    cfg = alembic_config()
+    with empty_target.engine.begin() as conn:
+        cfg.attributes['connection'] = conn
+        command.upgrade(cfg, '0003')
+    rows = [('WC001', 'PO-1', '2026-11-01 08:00:00'), ('WC002', 'PO-1', '2026-11-03 09:30:00')]
+    rows += [('WC001', 'PO-2', '2026-11-02 10:00:00')]
+    with empty_target.engine.begin() as conn:
+        conn.execute(
+            text(
+                'INSERT INTO work_center (code, name, description, is_active, created_at) VALUES '
+                "('WC001', 'A', '', true, :t), ('WC002', 'B', '', true, :t)"
+            ),
+            {'t': '2026-01-01 00:00:00'},
+        )
+        for code, order, at in rows:
+            conn.execute(
+                text(
+                    'INSERT INTO order_balance (work_center_id, order_number, qty_in, qty_out, last_movement_at) '
+                    'SELECT id, :o, 0, 0, :at FROM work_center WHERE code = :c'
+                ),
+                {'o': order, 'at': datetime.fromisoformat(at).replace(tzinfo=UTC), 'c': code},
+            )
+    upgrade(empty_target)
+    with empty_target.read() as s:
+        found = {a.order_number: a.last_movement_at for a in s.exec(select(OrderActivity)).all()}
+    assert found == {
+        'PO-1': datetime(2026, 11, 3, 9, 30, tzinfo=UTC),
+        'PO-2': datetime(2026, 11, 2, 10, 0, tzinfo=UTC),
+    }

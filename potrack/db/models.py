@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Text, func
 from sqlmodel import Field, SQLModel
@@ -12,6 +12,8 @@ from potrack.db.types import UTCDateTime, utcnow
 
 IN = 'IN'
 OUT = 'OUT'
+# How far order_activity.last_movement_at may lag behind an order's newest movement (see OrderActivity).
+ACTIVITY_STEP = timedelta(minutes=5)
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Column[datetime]:
@@ -135,6 +137,29 @@ class OrderBalance(SQLModel, table=True):
     qty_out: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
     last_movement_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_user_id: int | None = Field(default=None, foreign_key='user.id')
+
+
+class OrderActivity(SQLModel, table=True):
+    """The newest movement time of each order, at most ACTIVITY_STEP behind; written by the ledger.
+
+    For newest-first searches by order-number prefix (movements._newest_first_bound): a prefix selects
+    one row per order here, against one per (work center, order) in order_balance, five times fewer to
+    read. To spare the write path a row lock per movement, the ledger moves the time on only when it is
+    more than ACTIVITY_STEP behind, so searches add that step to it.
+    """
+
+    __tablename__ = 'order_activity'
+    __table_args__ = (
+        Index(
+            'ix_order_activity_order_number',
+            'order_number',
+            postgresql_ops={'order_number': 'text_pattern_ops'},
+            postgresql_include=['last_movement_at'],
+        ),
+    )
+
+    order_number: str = Field(sa_column=Column(String(ORDER_NUMBER_MAX_LEN), primary_key=True))
+    last_movement_at: datetime = Field(sa_column=_ts())
 
 
 class AuditEvent(SQLModel, table=True):
