@@ -47,7 +47,7 @@ from bench.common import (
     raw_connection,
     scratch_database,
 )
-from bench.record import op_plan, raw_op, setup
+from bench.record import adopt_raw_orders, op_plan, raw_op, setup
 from potrack.actors import Actor
 from potrack.api_tokens import issue_token
 from potrack.db import Database
@@ -217,6 +217,7 @@ def verify(db: Database, server: Server, token: str, confirmed: list[tuple[str, 
             replayed += response.status_code == 200 and response.json()['already_recorded']
     with db.engine.connect() as conn:
         after = conn.execute(text("SELECT COUNT(*) FROM production_order WHERE request_id LIKE 'api%'")).scalar_one()
+    adopt_raw_orders(db)
     report = check_consistency(db)
     ok = not lost and not extra and after == len(keys) and replayed == min(200, len(confirmed)) and report.consistent
     return (
