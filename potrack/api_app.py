@@ -90,7 +90,9 @@ class ApiFirst:
 
 def api_app() -> FastAPI:
     """The API's own FastAPI app: its routes, /metrics, its error shape and body limit; no page middleware."""
-    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    # FastAPI's OpenTelemetry hooks off: /metrics is potrack's own, and checking them cost every request.
+    quiet: Any = {'tracing': False, 'metrics': False, 'logs': False, 'operation_spans': False}
+    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, telemetry=quiet)
     api.include_router(api_router)
     api.include_router(metrics_router)
     install_handlers(api, [*api_router.routes, *metrics_router.routes])

@@ -91,8 +91,8 @@ def record_movement(
     db = db or database()
 
     def unit(conn: Connection) -> MovementResult:
-        entry, locked = steps.entry_and_lock(conn, db.is_postgres, actor, work_center_id, order)
-        return _write(conn, db, entry, order, mtype, qty, rid, locked=locked)
+        entry, locked, drawn = steps.entry_and_lock(conn, db.is_postgres, actor, work_center_id, order, rid)
+        return _write(conn, db, entry, order, mtype, qty, rid, locked=locked, drawn=drawn)
 
     result = db.write_core(unit)
     _announce(db, result)
@@ -182,17 +182,24 @@ def _write(
     rid: str,
     *,
     locked: tuple[int, int] | None = None,
+    drawn: steps.Drawn | None = None,
     reverses: ProductionOrder | None = None,
     reason: str | None = None,
 ) -> MovementResult:
     """Steps 3–6 of the write path, shared by recording and reversing. `qty` is always positive.
 
-    `locked`: the balance row's (qty_in, qty_out) when the caller has locked it already.
+    `locked`: the balance row's (qty_in, qty_out) when the caller has locked it already. `drawn`
+    (PostgreSQL, recording): the movement's id drawn and the request id looked up with the lock; then a
+    replay is answered at once, and a new movement is inserted and committed in one round trip.
     """
     wc_id, code = entry.work_center_id, entry.work_center_code
     qty_in, qty_out = locked or steps.lock_balance(conn, db.is_postgres, wc_id, order)
     stored_qty = -qty if reverses is not None else qty
     expected = (order, wc_id, mtype, stored_qty, entry.user_id, reverses.id if reverses else None)
+    if drawn is not None and drawn.taken_id is not None:  # the request id was used before: a replay
+        previous = steps.find_request(conn, rid)
+        assert previous is not None
+        return _replayed(previous, expected, code, qty_in, qty_out)
     d_in = stored_qty if mtype == IN else 0
     d_out = stored_qty if mtype == OUT else 0
     available = qty_in - qty_out
@@ -212,7 +219,7 @@ def _write(
         )
     if refusal is not None:
         # A replay of an OUT that already took these pieces is "already recorded", not a refusal.
-        previous = steps.find_request(conn, rid)
+        previous = None if drawn is not None else steps.find_request(conn, rid)
         if previous is None:
             raise refusal
         return _replayed(previous, expected, code, qty_in, qty_out)
@@ -230,10 +237,15 @@ def _write(
         'reason': reason,
     }
     try:
-        movement_id = steps.insert_and_apply(conn, db.is_postgres, values, d_in, d_out)
+        if drawn is not None:
+            steps.insert_apply_and_commit(conn, values, d_in, d_out, drawn.new_id)
+            movement_id: int | None = drawn.new_id
+        else:
+            movement_id = steps.insert_and_apply(conn, db.is_postgres, values, d_in, d_out)
     except IntegrityError as exc:
-        # A concurrent reversal of the same movement committed first: run again to see it.
-        if 'reverses_id' in str(exc.orig):
+        # A concurrent reversal of the same movement, or a concurrent replay of the same request,
+        # committed first: run again to see it.
+        if 'reverses_id' in str(exc.orig) or 'request_id' in str(exc.orig):
             raise RetryableWrite from exc
         raise
     if movement_id is None:  # the request id was used before: this is a replay

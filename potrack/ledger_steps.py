@@ -146,22 +146,30 @@ def _entry_and_lock_pg() -> Any:
         .cte('locked')
     )
     entry = ENTRY_QUERY.subquery('e')
-    return select(entry, locked.c.qty_in, locked.c.qty_out).select_from(entry.outerjoin(locked, true()))
+    # The movement's id drawn now, so that the insert needs no answer back; and the movement already
+    # stored under the request id, if any (a replay), read in the same round trip.
+    new_id = func.nextval(func.pg_get_serial_sequence('production_order', 'id')).label('new_id')
+    taken = select(MOVEMENTS.c.id).where(MOVEMENTS.c.request_id == bindparam('rid')).scalar_subquery()
+    return select(entry, locked.c.qty_in, locked.c.qty_out, new_id, taken.label('taken_id')).select_from(
+        entry.outerjoin(locked, true())
+    )
 
 
-def _insert_and_apply_pg() -> Any:
+def _insert_and_apply_pg(*, fresh: bool) -> Any:
     """PostgreSQL: insert the movement; only if its request id was new, add it to the balance and NOTIFY.
 
-    No row comes back for a request id used before (a replay): nothing was changed.
+    No row comes back for a request id used before (a replay): nothing was changed. `fresh`: the caller
+    found the request id unused and drew the movement's id (entry_and_lock); the insert takes that id and
+    a request id taken meanwhile fails it (unique violation) instead of doing nothing, so nothing needs
+    to come back and the COMMIT can go with it (insert_apply_and_commit).
     """
-    movement = (
-        pg_insert(MOVEMENTS)
-        # Parameters named like order_balance's columns would be taken as values to SET by its UPDATE.
-        .values({name: bindparam(f'm_{name}', type_=MOVEMENTS.c[name].type) for name in MOVEMENT_COLUMNS})
-        .on_conflict_do_nothing(index_elements=['request_id'])
-        .returning(MOVEMENTS.c.id)
-        .cte('m')
-    )
+    # Parameters named like order_balance's columns would be taken as values to SET by its UPDATE.
+    values = {name: bindparam(f'm_{name}', type_=MOVEMENTS.c[name].type) for name in MOVEMENT_COLUMNS}
+    if fresh:
+        insert = pg_insert(MOVEMENTS).values({**values, 'id': bindparam('m_id', type_=MOVEMENTS.c.id.type)})
+    else:
+        insert = pg_insert(MOVEMENTS).values(values).on_conflict_do_nothing(index_elements=['request_id'])
+    movement = insert.returning(MOVEMENTS.c.id).cte('m')
     balance = (
         update(BALANCES)
         .where(
@@ -205,7 +213,8 @@ def _insert_and_apply_pg() -> Any:
 
 
 ENTRY_AND_LOCK_PG = Prepared('potrack_entry_and_lock', _entry_and_lock_pg())
-INSERT_AND_APPLY_PG = Prepared('potrack_insert_and_apply', _insert_and_apply_pg())
+INSERT_AND_APPLY_PG = Prepared('potrack_insert_and_apply', _insert_and_apply_pg(fresh=False))
+INSERT_APPLY_AND_COMMIT_PG = Prepared('potrack_insert_and_apply_fresh', _insert_and_apply_pg(fresh=True))
 
 
 def entry_context(conn: Connection, actor: Actor, work_center_id: int) -> EntryContext:
@@ -214,18 +223,27 @@ def entry_context(conn: Connection, actor: Actor, work_center_id: int) -> EntryC
     return _checked_entry(row, actor)
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """PostgreSQL, from entry_and_lock: the new movement's id, and the id stored under the request id."""
+
+    new_id: int
+    taken_id: int | None
+
+
 def entry_and_lock(
-    conn: Connection, postgres: bool, actor: Actor, work_center_id: int, order: str
-) -> tuple[EntryContext, tuple[int, int]]:
-    """entry_context, then lock_balance; on PostgreSQL both in one statement. Returns (entry, (in, out))."""
+    conn: Connection, postgres: bool, actor: Actor, work_center_id: int, order: str, request_id: str
+) -> tuple[EntryContext, tuple[int, int], Drawn | None]:
+    """entry_context, then lock_balance; on PostgreSQL both in one statement, which also draws the
+    movement's id and looks the request id up (Drawn). Returns (entry, (in, out), drawn or None)."""
     if not postgres:
         entry = entry_context(conn, actor, work_center_id)
-        return entry, lock_balance(conn, postgres, entry.work_center_id, order)
-    params = {**_entry_params(actor, work_center_id), 'order': order}
+        return entry, lock_balance(conn, postgres, entry.work_center_id, order), None
+    params = {**_entry_params(actor, work_center_id), 'order': order, 'rid': request_id}
     row = ENTRY_AND_LOCK_PG.first(conn, params)
     entry = _checked_entry(row, actor)
     assert row is not None and row.qty_in is not None  # the work center exists, so the row was locked
-    return entry, (int(row.qty_in), int(row.qty_out))
+    return entry, (int(row.qty_in), int(row.qty_out)), Drawn(int(row.new_id), row.taken_id)
 
 
 def _entry_params(actor: Actor, work_center_id: int) -> dict[str, Any]:
@@ -286,8 +304,22 @@ def insert_and_apply(conn: Connection, postgres: bool, values: dict[str, Any], d
             )
             touch_activity(conn, values['order_number'], values['created_at'])
         return movement_id
+    row = INSERT_AND_APPLY_PG.first(conn, _insert_params(values, d_in, d_out))
+    return None if row is None else int(row.id)
+
+
+def insert_apply_and_commit(conn: Connection, values: dict[str, Any], d_in: int, d_out: int, movement_id: int) -> None:
+    """PostgreSQL: insert_and_apply with the id drawn by entry_and_lock, and COMMIT in the same round trip.
+
+    For a request id entry_and_lock found unused. Taken meanwhile by a concurrent replay, it fails with a
+    unique violation (the caller runs the whole write again, and then finds it taken).
+    """
+    INSERT_APPLY_AND_COMMIT_PG.run_and_commit(conn, {**_insert_params(values, d_in, d_out), 'm_id': movement_id})
+
+
+def _insert_params(values: dict[str, Any], d_in: int, d_out: int) -> dict[str, Any]:
     change = live.Change(values['work_center_id'], values['order_number'])
-    params = {
+    return {
         **{f'm_{name}': values[name] for name in MOVEMENT_COLUMNS},
         'wc': values['work_center_id'],
         'order': values['order_number'],
@@ -299,8 +331,6 @@ def insert_and_apply(conn: Connection, postgres: bool, values: dict[str, Any], d
         'channel': live.CHANNEL,
         'payload': change.to_json(),
     }
-    row = INSERT_AND_APPLY_PG.first(conn, params)
-    return None if row is None else int(row.id)
 
 
 def apply_to_balance(

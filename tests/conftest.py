@@ -43,6 +43,7 @@ PG_SKIP_REASON = 'PostgreSQL tests skipped: set POTRACK_TEST_DATABASE_URL=postgr
 TABLES = [
     'audit_event',
     'user_session',
+    'order_activity',
     'order_balance',
     'production_order',
     'workcenter_department',

@@ -215,7 +215,7 @@ def test_prepared_statements_forgotten_by_the_server_are_prepared_again(
         _record(db, admin_actor, wc1, 'IN', 10)
         with db.ledger_engine.connect() as conn:  # the pool's one connection, the one the ledger used
             names = set(conn.exec_driver_sql('SELECT name FROM pg_prepared_statements').scalars())
-            assert {'potrack_entry_and_lock', 'potrack_insert_and_apply'} <= names
+            assert {'potrack_entry_and_lock', 'potrack_insert_and_apply_fresh'} <= names
             conn.exec_driver_sql('DEALLOCATE ALL')
             conn.commit()
         result = _record(db, admin_actor, wc1, 'OUT', 3)

@@ -114,6 +114,7 @@ def _track_statements(engine: Engine) -> None:
 
 
 BEGIN_PENDING = 'potrack_begin_pending'  # connection.info: the explicit transaction's BEGIN is not sent yet
+COMMITTED = 'potrack_committed'  # connection.info: the COMMIT went with the last statement (Prepared)
 
 
 def _explicit_transactions(engine: Engine) -> None:
@@ -211,15 +212,17 @@ class Database:
         """A connection whose first statement begins a transaction; committed when the block ends normally."""
         with self._ledger_engine.connect() as conn:
             conn.info[BEGIN_PENDING] = True
+            conn.info[COMMITTED] = False
             try:
                 yield conn
             except BaseException:
                 # An invalidated connection is gone (and its info with it): the server ended the transaction.
-                if not conn.invalidated and not conn.info.pop(BEGIN_PENDING, False):
+                if not conn.invalidated and not conn.info.pop(BEGIN_PENDING, False) and not conn.info[COMMITTED]:
                     with contextlib.suppress(DBAPIError):
                         run_on_cursor(conn, 'ROLLBACK', ())
                 raise
-            if not conn.info.pop(BEGIN_PENDING, False):  # else nothing was sent: nothing to commit
+            # Nothing to commit when nothing was sent, or when the COMMIT went with the last statement.
+            if not conn.info.pop(BEGIN_PENDING, False) and not conn.info[COMMITTED]:
                 run_on_cursor(conn, 'COMMIT', ())  # the cursor directly: SQLAlchemy's execute costs more
 
     def _retried(self, begin: Callable[[], Any], unit: Callable[[Any], T], attempts: int | None) -> T:

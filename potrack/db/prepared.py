@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from potrack.db.dbapi import run_on_cursor
-from potrack.db.engine import RetryableWrite
+from potrack.db.engine import COMMITTED, RetryableWrite
 
 INVALID_STATEMENT_NAME = '26000'  # e.g. after DISCARD ALL by a connection pooler in between
 PREPARED_KEY = 'potrack_prepared'  # connection.info: names prepared on this DBAPI connection
@@ -42,16 +42,26 @@ class Prepared:
 
     def first(self, conn: Connection, params: dict[str, Any]) -> Any:
         """Run on `conn` (inside its transaction); the first row or None. KeyError for a missing parameter."""
+        row = self._run(conn, self._execute, params)
+        return None if row is None else self.Row(*row)
+
+    def run_and_commit(self, conn: Connection, params: dict[str, Any]) -> None:
+        """Run on `conn` and COMMIT its transaction in the same round trip (a connection of
+        Database.write_core on PostgreSQL). Its rows are not read: the answer to several statements
+        sent at once is the last one's, COMMIT's. Should the statement fail, the COMMIT is not run."""
+        self._run(conn, self._execute + '; COMMIT', params)
+        conn.info[COMMITTED] = True
+
+    def _run(self, conn: Connection, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         prepared = conn.connection.info.setdefault(PREPARED_KEY, set())
         if self.name not in prepared:
             run_on_cursor(conn, self._prepare, ())
             prepared.add(self.name)
         values = tuple(params[n] if n in params else self._fixed[n] for n in self.names)
         try:
-            row = run_on_cursor(conn, self._execute, values)
+            return run_on_cursor(conn, sql, values)
         except DBAPIError as exc:
             if getattr(exc.orig, 'pgcode', None) != INVALID_STATEMENT_NAME:
                 raise
             prepared.clear()  # the server forgot them: prepare again, in a fresh transaction
             raise RetryableWrite from exc
-        return None if row is None else self.Row(*row)
