@@ -47,7 +47,9 @@ IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key'
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 bearer = HTTPBearer(auto_error=False, description='An API token issued in the Admin page ("pt_...").')
-router = APIRouter(prefix='/api/v1', route_class=ApiRoute, responses=COMMON_RESPONSES, tags=['potrack'])
+API_V1 = '/api/v1'
+MOVEMENTS_PATH = f'{API_V1}/movements'
+router = APIRouter(prefix=API_V1, route_class=ApiRoute, responses=COMMON_RESPONSES, tags=['potrack'])
 
 
 _workers: ThreadPoolExecutor | None = None
@@ -148,10 +150,16 @@ async def post_movement(
         ),
     ] = None,
 ) -> MovementOut:
+    # Well-formed requests are answered by potrack.api_fast before they reach this route; both record
+    # through record_via_api.
+    response.status_code, out = await record_via_api(token, body, idempotency_key)
+    return out
+
+
+async def record_via_api(token: str, body: MovementIn, idempotency_key: str | None) -> tuple[int, MovementOut]:
+    """Record a movement as the token's user: (201, the movement), or (200, the first one) for a retry."""
     result = await as_caller(token, _record, body, idempotency_key)
-    if result.already_recorded:
-        response.status_code = 200
-    return MovementOut(
+    return 200 if result.already_recorded else 201, MovementOut(
         id=result.movement_id,
         order_number=result.order_number,
         work_center=result.work_center_code,

@@ -15,6 +15,7 @@ from potrack import api_tokens, metrics
 from potrack.api import bearer, offload
 from potrack.api import router as api_router
 from potrack.api_errors import ApiRoute, install_handlers
+from potrack.api_fast import FastMovements, is_fast_request
 from potrack.api_middleware import API_PREFIX, BodyLimitMiddleware, LatencyMiddleware
 from potrack.errors import SignedOut
 
@@ -81,10 +82,15 @@ class ApiFirst:
     def __init__(self, app: ASGIApp, api: ASGIApp) -> None:
         self.app = app
         self.api = api
+        # The hot path (potrack.api_fast), within the same body limit; the rest of the API behind it.
+        self.fast = BodyLimitMiddleware(FastMovements(api))  # type: ignore[arg-type]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get('path', '') if scope['type'] == 'http' else ''
-        target = self.api if path.startswith(API_PREFIX) or path == '/metrics' else self.app
+        if path.startswith(API_PREFIX) or path == '/metrics':
+            target = self.fast if is_fast_request(scope) else self.api
+        else:
+            target = self.app
         await target(scope, receive, send)
 
 

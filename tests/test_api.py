@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 from nicegui.testing import User
 
+from potrack import api_fast
 from potrack.actors import Actor
 from potrack.db import Database
 from potrack.integrity import check_consistency
@@ -183,3 +185,55 @@ async def test_the_openapi_schema_documents_the_api(user: User, sqlite_db: Datab
     refusal = post['responses']['422']['content']['application/json']['schema']
     assert refusal == {'$ref': '#/components/schemas/ErrorBody'}
     assert 'HTTPBearer' in schema['components']['securitySchemes']
+
+
+# A content type the hot path (potrack.api_fast) leaves to the FastAPI route; the route must answer alike.
+ROUTE_ONLY = {'Content-Type': 'application/json;charset=utf-8'}
+
+
+@pytest.mark.parametrize(
+    ('movement', 'status'),
+    [
+        (MOVEMENT, 201),
+        ({**MOVEMENT, 'type': 'OUT', 'quantity': 99}, 409),
+        ({**MOVEMENT, 'work_center': 'WC009'}, 404),
+        ({**MOVEMENT, 'order_number': '   '}, 422),  # refused by the ledger
+        ({**MOVEMENT, 'quantity': 0}, 422),  # refused by MovementIn: the hot path hands it to the route
+    ],
+    ids=['recorded', 'above-balance', 'unknown-work-center', 'blank-order', 'zero-pieces'],
+)
+async def test_the_hot_path_and_the_documented_route_answer_alike(
+    user: User, db: Database, admin, make_user, movement, status, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast_calls = []
+    record = api_fast.record_via_api
+
+    async def counted(*args):  # type: ignore[no-untyped-def]
+        fast_calls.append(args)
+        return await record(*args)
+
+    monkeypatch.setattr(api_fast, 'record_via_api', counted)
+    client = api(user, token_for(admin, make_user('scanner')))
+    answers = []
+    for n, headers in enumerate([{'Content-Type': 'application/json'}, ROUTE_ONLY]):
+        body = {**movement, 'order_number': movement['order_number'].replace('1', str(n + 1))}
+        key = {'Idempotency-Key': f'same-{n}'}
+        first = await client.post('/api/v1/movements', content=json.dumps(body), headers={**headers, **key})
+        again = await client.post('/api/v1/movements', content=json.dumps(body), headers={**headers, **key})
+        answers.append([(r.status_code, r.headers['content-type'], r.json()) for r in (first, again)])
+    fast, route = answers
+    assert fast[0][0] == status
+    assert len(fast_calls) == (0 if movement['quantity'] == 0 else 2)
+    for (f_status, f_type, f_body), (r_status, r_type, r_body) in zip(fast, route, strict=True):
+        assert (f_status, f_type) == (r_status, r_type)
+        if 'error' in f_body:
+            assert f_body['error']['code'] == r_body['error']['code']
+            assert f_body['error']['message'].replace('PO-API-1', 'PO-API-2') == r_body['error']['message']
+        else:
+            ignore = {'id', 'created_at', 'order_number'}
+            assert {k: v for k, v in f_body.items() if k not in ignore} == {
+                k: v for k, v in r_body.items() if k not in ignore
+            }
+    if status == 201:
+        assert [fast[1][2]['already_recorded'], route[1][2]['already_recorded']] == [True, True]
+        assert (fast[1][0], route[1][0]) == (200, 200)
