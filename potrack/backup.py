@@ -19,6 +19,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from potrack.db.engine import Database
+from potrack.db.migrate import upgrade
 from potrack.errors import PotrackError
 from potrack.integrity import CheckReport, check_consistency
 
@@ -87,7 +88,7 @@ def backup(db: Database, out: Path) -> dict[str, int]:
 
 
 def restore(db: Database, source: Path, *, force: bool = False) -> RestoreResult:
-    """Replace the contents of `db` with the backup in `source`, then count and check the ledger.
+    """Replace the contents of `db` with the backup in `source`, migrate it, then count and check the ledger.
 
     Raises BackupError: unreadable or foreign file, a database that has data (without `force`), a tool failure.
     """
@@ -111,6 +112,7 @@ def restore(db: Database, source: Path, *, force: bool = False) -> RestoreResult
         db.dispose()  # no pooled connection may hold the file while its pages are replaced
         _sqlite_copy(source, _sqlite_path(db))
     db.dispose()
+    upgrade(db)  # a backup made by an earlier potrack: its schema brought up to date, as a start would
     return RestoreResult(table_counts(db), check_consistency(db))
 
 

@@ -39,13 +39,22 @@ from potrack import audit, security
 from potrack.accounts import end_sessions, insert_user
 from potrack.actors import Actor
 from potrack.db.engine import Database
-from potrack.db.models import IN, OUT, Department, OrderBalance, ProductionOrder, User, WorkCenter, WorkCenterDepartment
+from potrack.db.models import (
+    IN,
+    OUT,
+    Department,
+    OrderActivity,
+    OrderBalance,
+    ProductionOrder,
+    User,
+    WorkCenter,
+    WorkCenterDepartment,
+)
 from potrack.db.provision import DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, default_password_active
 from potrack.db.types import UTCDateTime
 from potrack.errors import InvalidInput, PotrackError
-from potrack.integrity import check_consistency
+from potrack.integrity import catch_up_activity, check_consistency
 from potrack.ledger import record_movement
-from potrack.ledger_steps import REFRESH_ACTIVITY
 from potrack.timeutil import local_today
 
 FAST_THRESHOLD = 100_000
@@ -441,6 +450,7 @@ def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[in
     """
     movements = ProductionOrder.__table__
     balances = OrderBalance.__table__
+    activity = OrderActivity.__table__
     at_type = UTCDateTime()
 
     def unit(session: Session) -> None:
@@ -465,7 +475,16 @@ def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[in
                     for (wc, order), (at, user) in latest.items()
                 ],
             )
-            conn.execute(text(REFRESH_ACTIVITY))
+            # Each demo order's activity time back to its newest planned movement (only moved forward elsewhere).
+            newest: dict[str, float] = {}
+            for (_, order), (at, _) in latest.items():
+                newest[order] = max(at, newest.get(order, at))
+            conn.execute(
+                update(activity)
+                .where(activity.c.order_number == bindparam('b_order'))
+                .values(last_movement_at=bindparam('b_at', type_=at_type)),
+                [{'b_order': order, 'b_at': _utc(at)} for order, at in newest.items()],
+            )
 
     db.write(unit)
 
@@ -556,6 +575,8 @@ def _load_bulk(db: Database, plan: _Plan, line: _Line, out: Callable[[str], None
         orders = _load_bulk_postgres(db, plan, line, progress)
     else:
         orders = _load_bulk_sqlite(db, plan, line, progress)
+    with db.engine.begin() as conn:  # the new orders' activity times, from the balances just built
+        catch_up_activity(conn)
     out(f'  built the balances and committed, {_elapsed(started)}')
     if db.is_postgres:
         _vacuum_analyze(db)
@@ -617,7 +638,6 @@ def _load_bulk_postgres(db: Database, plan: _Plan, line: _Line, progress: _Progr
             _upsert_sql(_LAST_USER_PG).replace(':first_id', '%(first_id)s'),
             {'first_id': first_id},
         )
-        cur.execute(REFRESH_ACTIVITY)
         raw.commit()
     except BaseException:
         raw.rollback()
@@ -655,7 +675,6 @@ def _load_bulk_sqlite(db: Database, plan: _Plan, line: _Line, progress: _Progres
             cur.close()
         progress.out(f'  inserted, {_elapsed(progress.started)}')
         conn.execute(text(_upsert_sql(_LAST_USER_SQLITE)), {'first_id': first_id})
-        conn.execute(text(REFRESH_ACTIVITY))
         return orders
 
     return db.write(unit)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Interval, Select, Table, func, literal, or_, select, text
+from sqlalchemy import Connection, Interval, Select, Table, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from potrack.db.engine import Database, database
 from potrack.db.models import ACTIVITY_STEP, OrderActivity, OrderBalance
@@ -71,6 +73,30 @@ def _activity_lags(postgres: bool, limit: int) -> Select[Any]:
         .having(or_(stored.is_(None), behind))
         .order_by(BALANCES.c.order_number)
         .limit(limit)
+    )
+
+
+def catch_up_activity(conn: Connection) -> None:
+    """Move every order's activity time forward to its newest movement where it is behind, never back.
+
+    Run at each start after the migrations (migrate.upgrade): while instances are upgraded one at a time,
+    those still on an older potrack record movements without order_activity; the last one to restart on
+    this version catches the times up. A full pass over order_balance (~0.3 s per million movements
+    here) that writes only the rows that are behind.
+    """
+    newest = (
+        select(BALANCES.c.order_number, func.max(BALANCES.c.last_movement_at))
+        .where(BALANCES.c.last_movement_at.is_not(None))  # SQLite needs a WHERE before ON CONFLICT
+        .group_by(BALANCES.c.order_number)
+    )
+    insert = pg_insert if conn.dialect.name == 'postgresql' else sqlite_insert
+    statement = insert(ACTIVITY).from_select(['order_number', 'last_movement_at'], newest)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=['order_number'],
+            set_={'last_movement_at': statement.excluded.last_movement_at},
+            where=ACTIVITY.c.last_movement_at < statement.excluded.last_movement_at,
+        )
     )
 
 

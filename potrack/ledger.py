@@ -219,7 +219,9 @@ def _write(
         )
     if refusal is not None:
         # A replay of an OUT that already took these pieces is "already recorded", not a refusal.
-        previous = None if drawn is not None else steps.find_request(conn, rid)
+        # Looked up again even when entry_and_lock found it unused: that statement's snapshot predates its
+        # wait for the lock, so a retry queued behind its own original sees the balance after it, not it.
+        previous = steps.find_request(conn, rid)
         if previous is None:
             raise refusal
         return _replayed(previous, expected, code, qty_in, qty_out)

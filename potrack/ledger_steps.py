@@ -355,17 +355,6 @@ def touch_activity(conn: Connection, order: str, at: datetime) -> None:
     conn.execute(ACTIVITY_UPSERT, {'order': order, 'at': at, 'a_stale': at - ACTIVITY_STEP})
 
 
-# `potrack demo` rewrites movement times (backdating) and bulk-loads balances: then every order's activity
-# time is set again from its balance rows, whose last_movement_at is each pair's newest movement.
-REFRESH_ACTIVITY = """
-INSERT INTO order_activity (order_number, last_movement_at)
-SELECT order_number, MAX(last_movement_at) FROM order_balance
-WHERE last_movement_at IS NOT NULL
-GROUP BY order_number
-ON CONFLICT (order_number) DO UPDATE SET last_movement_at = excluded.last_movement_at
-"""
-
-
 FIND_REQUEST = select(MOVEMENTS).where(MOVEMENTS.c.request_id == bindparam('request_id'))
 
 

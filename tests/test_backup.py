@@ -14,6 +14,7 @@ from potrack.actors import Actor
 from potrack.api_tokens import issue_token
 from potrack.backup import PG_CUSTOM_MAGIC, SQLITE_MAGIC, BackupError, backup, restore, table_counts
 from potrack.db import Database
+from potrack.db.migrate import current_revision, head_revision, upgrade
 from potrack.ledger import record_movement, reverse_movement
 
 
@@ -85,3 +86,26 @@ def test_the_commands_back_up_restore_and_check(db: Database, empty_target: Data
     assert again.returncode == 1 and 'already has data' in again.stderr
     checked = run_cli(empty_target.url, tmp_path, 'check')
     assert checked.returncode == 0 and checked.stdout.startswith('consistent: 1 balance rows')
+
+
+def test_a_backup_made_before_order_activity_restores_fresh_and_over_a_newer_database(
+    db: Database, empty_target: Database, tmp_path: Path, admin, make_user, wc
+):
+    # A database of revision 0003 is today's minus order_activity. Its backup, restored into a fresh
+    # database and (forced) over today's database, is migrated on the way: consistent, times filled.
+    fill(db, admin, make_user, wc)
+    file = tmp_path / 'old.backup'
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(text('DROP TABLE order_activity'))
+            conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+        counts = backup(db, file)
+    finally:
+        upgrade(db)  # the test database back to today's schema, its times filled again
+    assert 'order_activity' not in counts
+    for target in (empty_target, db):  # db: at head, with data, and its own order_activity rows
+        result = restore(target, file, force=True)
+        assert result.check.consistent, [m.describe() for m in result.check.mismatches]
+        assert current_revision(target) == head_revision()
+        assert result.counts['order_activity'] == 5  # PO-B0 … PO-B4
+        assert {t: n for t, n in result.counts.items() if t != 'order_activity'} == counts

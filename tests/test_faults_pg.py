@@ -264,3 +264,55 @@ def test_a_connection_returned_inside_a_transaction_is_rolled_back(pg_db: Databa
             assert cur.fetchone() == (True,)
     finally:
         db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_retry_queued_behind_its_own_first_send_is_already_recorded_not_refused(
+    pg_db: Database, side: PgConnection, admin_actor: Actor, wc1: int
+) -> None:
+    # A scanner times out and sends the OUT again while the first send still holds the balance row. The
+    # retry's lock statement waits, then sees the balance after the first send (nothing left), but its
+    # snapshot predates the first send's commit: it must answer "already recorded", not "only 0 pieces".
+    _record(pg_db, admin_actor, wc1, 'IN', 10)
+    first_holds_lock, retry_waits = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def hold_first(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if threading.current_thread().name == 'first' and 'insert_and_apply_fresh' in statement:
+            first_holds_lock.set()
+            assert retry_waits.wait(10), 'the retry never waited for the lock'
+
+    def send(name: str) -> None:
+        try:
+            results[name] = _record(pg_db, admin_actor, wc1, 'OUT', 10, request_id='scanner-9-0007')
+        except BaseException as exc:  # reported by the assertions below
+            results[name] = exc
+
+    event.listen(pg_db.ledger_engine, 'before_cursor_execute', hold_first)
+    try:
+        first = threading.Thread(target=send, args=('first',), name='first')
+        first.start()
+        assert first_holds_lock.wait(10)
+        retry = threading.Thread(target=send, args=('retry',), name='retry')
+        retry.start()
+        deadline = time.monotonic() + 10
+        with side.cursor() as cur:
+            while time.monotonic() < deadline and not retry_waits.is_set():
+                cur.execute(
+                    'SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() '
+                    "AND application_name = 'potrack' AND wait_event_type = 'Lock'"
+                )
+                if cur.fetchone() == (1,):
+                    retry_waits.set()
+                time.sleep(0.01)
+        retry_waits.set()
+        first.join(15)
+        retry.join(15)
+    finally:
+        event.remove(pg_db.ledger_engine, 'before_cursor_execute', hold_first)
+    assert not first.is_alive() and not retry.is_alive()
+    assert results['first'].already_recorded is False, results
+    assert getattr(results['retry'], 'already_recorded', None) is True, results
+    assert results['retry'].movement_id == results['first'].movement_id
+    assert _state(pg_db, wc1) == (2, (10, 10))
+    assert check_consistency(pg_db).consistent

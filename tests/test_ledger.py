@@ -7,11 +7,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from potrack import ledger
 from potrack.actors import Actor
 from potrack.db import Database
-from potrack.db.models import ACTIVITY_STEP, Department, OrderActivity, ProductionOrder, User, WorkCenter
+from potrack.db.migrate import upgrade
+from potrack.db.models import (
+    ACTIVITY_STEP,
+    Department,
+    OrderActivity,
+    OrderBalance,
+    ProductionOrder,
+    User,
+    WorkCenter,
+)
 from potrack.errors import Conflict, InsufficientBalance, InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.integrity import check_consistency
 from potrack.ledger import record_movement, reverse_movement
@@ -285,3 +295,25 @@ def test_each_orders_newest_time_is_kept_within_a_step_for_searches(
     with db.engine.begin() as conn:
         conn.execute(text("DELETE FROM order_activity WHERE order_number = 'PO-7'"))
     assert [m.describe() for m in check_consistency(db).mismatches] == [f'order PO-7: no activity time, {newest}']
+
+
+def test_times_recorded_by_an_older_instance_are_caught_up_at_the_next_start(db: Database, admin: Actor, wc) -> None:
+    # During a rolling upgrade an instance still on the previous potrack records without order_activity.
+    # The migration step at each start moves such times forward, and never moves one back.
+    for order in ('PO-OLD-1', 'PO-OLD-2', 'PO-AHEAD'):
+        record_movement(admin, work_center_id=wc('WC001'), order_number=order, quantity=2, movement_type='IN')
+    later = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    ahead = datetime(2031, 1, 1, tzinfo=UTC)
+    with db.engine.begin() as conn:  # what the older instance's movements leave behind
+        conn.execute(update(OrderBalance).where(OrderBalance.order_number == 'PO-OLD-1').values(last_movement_at=later))
+        conn.execute(text("DELETE FROM order_activity WHERE order_number = 'PO-OLD-2'"))
+        conn.execute(
+            update(OrderActivity).where(OrderActivity.order_number == 'PO-AHEAD').values(last_movement_at=ahead)
+        )
+    assert {m.order_number for m in check_consistency(db).mismatches} == {'PO-OLD-1', 'PO-OLD-2'}
+    upgrade(db)
+    assert check_consistency(db).consistent
+    with db.read() as s:
+        times = {a.order_number: a.last_movement_at for a in s.exec(select(OrderActivity)).all()}
+        balances = {b.order_number: b.last_movement_at for b in s.exec(select(OrderBalance)).all()}
+    assert times == {'PO-OLD-1': later, 'PO-OLD-2': balances['PO-OLD-2'], 'PO-AHEAD': ahead}

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from potrack.db.engine import Database
+from potrack.integrity import catch_up_activity
 
 MIGRATIONS_DIR = Path(__file__).parent / 'migrations'
 
@@ -21,7 +22,11 @@ def alembic_config() -> Config:
 
 
 def upgrade(db: Database) -> None:
-    """Apply every migration not yet applied; a database already at head is left alone."""
+    """Apply every migration not yet applied; a database already at head is left alone.
+
+    Then each order's activity time is caught up (integrity.catch_up_activity): instances of an older
+    potrack, still running during a rolling upgrade, record movements without it.
+    """
     cfg = alembic_config()
     with db.engine.begin() as conn:
         if db.is_postgres:
@@ -29,6 +34,7 @@ def upgrade(db: Database) -> None:
             conn.exec_driver_sql('SELECT pg_advisory_xact_lock(74218301)')
         cfg.attributes['connection'] = conn
         command.upgrade(cfg, 'head')
+        catch_up_activity(conn)
 
 
 def current_revision(db: Database) -> str | None:

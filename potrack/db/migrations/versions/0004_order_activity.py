@@ -22,7 +22,6 @@ down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# As ledger_steps.REFRESH_ACTIVITY is today; a migration keeps its own copy, so that it means the same later.
 FILL_FROM_BALANCES = """
 INSERT INTO order_activity (order_number, last_movement_at)
 SELECT order_number, MAX(last_movement_at) FROM order_balance
@@ -33,6 +32,9 @@ ON CONFLICT (order_number) DO UPDATE SET last_movement_at = excluded.last_moveme
 
 
 def upgrade() -> None:
+    # Derived data, so safe to drop: `pg_restore --clean` of a backup made before this revision, over a
+    # database made after it, leaves this table (not in the archive) behind with alembic at 0003.
+    op.execute('DROP TABLE IF EXISTS order_activity')
     op.create_table(
         'order_activity',
         sa.Column('order_number', sa.String(length=40), nullable=False),
