@@ -81,7 +81,7 @@ def catch_up_activity(conn: Connection) -> None:
 
     Run at each start after the migrations (migrate.upgrade): while instances are upgraded one at a time,
     those still on an older potrack record movements without order_activity; the last one to restart on
-    this version catches the times up. A full pass over order_balance (~0.3 s per million movements
+    this version catches the times up. A full pass over order_balance (0.3–0.5 s at a million movements
     here) that writes only the rows that are behind.
     """
     newest = (
