@@ -32,6 +32,8 @@ def upgrade(db: Database) -> None:
         if db.is_postgres:
             # Two app instances starting at once must not both run the same migration.
             conn.exec_driver_sql('SELECT pg_advisory_xact_lock(74218301)')
+            # A migration or the catch-up over a ledger of tens of millions may outlast a request's limit.
+            conn.exec_driver_sql('SET LOCAL statement_timeout = 0')
         cfg.attributes['connection'] = conn
         command.upgrade(cfg, 'head')
         catch_up_activity(conn)
