@@ -43,14 +43,13 @@ from potrack.db.models import (
     IN,
     OUT,
     Department,
-    OrderActivity,
     OrderBalance,
-    ProductionOrder,
     User,
     WorkCenter,
     WorkCenterDepartment,
 )
 from potrack.db.provision import DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, default_password_active
+from potrack.db.tables import ACTIVITY, BALANCES, MOVEMENTS
 from potrack.db.types import UTCDateTime
 from potrack.errors import InvalidInput, PotrackError
 from potrack.integrity import catch_up_activity, check_consistency
@@ -448,9 +447,7 @@ def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[in
     the latest planned movement of each (work center, order). Quantities are not touched, so every
     balance still equals the sums of its movements.
     """
-    movements = ProductionOrder.__table__
-    balances = OrderBalance.__table__
-    activity = OrderActivity.__table__
+    movements, balances, activity = MOVEMENTS, BALANCES, ACTIVITY
     at_type = UTCDateTime()
 
     def unit(session: Session) -> None:

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Interval, Select, Table, func, literal, or_, select, text
+from sqlalchemy import Connection, Interval, Select, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from potrack.db.engine import Database, database
-from potrack.db.models import ACTIVITY_STEP, OrderActivity, OrderBalance
-
-BALANCES: Table = OrderBalance.__table__  # type: ignore[attr-defined]
-ACTIVITY: Table = OrderActivity.__table__  # type: ignore[attr-defined]
+from potrack.db.models import ACTIVITY_STEP
+from potrack.db.tables import ACTIVITY, BALANCES
 
 # Full outer join emulated with a UNION so it runs on SQLite too.
 MISMATCH_SQL = """

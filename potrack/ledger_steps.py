@@ -14,35 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, bindparam, cast, exists, func, literal, select, true, update
+from sqlalchemy import Integer, String, bindparam, cast, exists, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from potrack import live
 from potrack.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
-from potrack.db.models import (
-    ACTIVITY_STEP,
-    Department,
-    OrderActivity,
-    OrderBalance,
-    ProductionOrder,
-    User,
-    UserSession,
-    WorkCenter,
-)
-from potrack.db.models import WorkCenterDepartment as Link
+from potrack.db.models import ACTIVITY_STEP
 from potrack.db.prepared import Prepared
+from potrack.db.tables import ACTIVITY, BALANCES, CENTERS, DEPARTMENTS, LINKS, MOVEMENTS, SESSIONS, USERS
 from potrack.errors import NotAllowed, NotFound, SignedOut
-
-USERS: Table = User.__table__  # type: ignore[attr-defined]
-SESSIONS: Table = UserSession.__table__  # type: ignore[attr-defined]
-CENTERS: Table = WorkCenter.__table__  # type: ignore[attr-defined]
-LINKS: Table = Link.__table__  # type: ignore[attr-defined]
-DEPARTMENTS: Table = Department.__table__  # type: ignore[attr-defined]
-BALANCES: Table = OrderBalance.__table__  # type: ignore[attr-defined]
-MOVEMENTS: Table = ProductionOrder.__table__  # type: ignore[attr-defined]
-ACTIVITY: Table = OrderActivity.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,29 @@
+"""The models' Core tables, for the statements on hot paths (the ledger, searches, checks).
+
+Statements built from Core columns cost less CPU than from ORM attributes (a millisecond and more per
+search, a fifth of a movement's client time); one place names them all.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+from potrack.db.models import (
+    Department,
+    OrderActivity,
+    OrderBalance,
+    ProductionOrder,
+    User,
+    UserSession,
+    WorkCenter,
+    WorkCenterDepartment,
+)
+
+MOVEMENTS: Table = ProductionOrder.__table__  # type: ignore[attr-defined]
+BALANCES: Table = OrderBalance.__table__  # type: ignore[attr-defined]
+ACTIVITY: Table = OrderActivity.__table__  # type: ignore[attr-defined]
+USERS: Table = User.__table__  # type: ignore[attr-defined]
+SESSIONS: Table = UserSession.__table__  # type: ignore[attr-defined]
+CENTERS: Table = WorkCenter.__table__  # type: ignore[attr-defined]
+DEPARTMENTS: Table = Department.__table__  # type: ignore[attr-defined]
+LINKS: Table = WorkCenterDepartment.__table__  # type: ignore[attr-defined]
