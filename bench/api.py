@@ -48,10 +48,10 @@ from bench.common import (
     scratch_database,
 )
 from bench.record import adopt_raw_orders, op_plan, raw_op, setup
-from potrack.actors import Actor
-from potrack.api_tokens import issue_token
+from potrack.accounts.tokens import issue_token
+from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.integrity import check_consistency
+from potrack.ledger.integrity import check_consistency
 
 ROUNDS = 2
 GOAL = 0.35

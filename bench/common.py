@@ -26,8 +26,8 @@ from sqlalchemy.pool import NullPool
 
 from potrack.config import normalize_database_url
 from potrack.db import Database
-from potrack.db.migrate import upgrade
-from potrack.db.provision import provision
+from potrack.ops.provision import provision
+from potrack.ops.upgrade import upgrade
 
 DEFAULT_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/test'
 T = TypeVar('T')

@@ -47,14 +47,14 @@ if __package__ in (None, ''):
 from openpyxl import Workbook
 
 from bench.common import base_parser, machine_note, prepared_database, ratio_line, scratch_database
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from potrack.config import settings
 from potrack.db import Database, use_database
-from potrack.demo import run_demo
-from potrack.export import ExportRequest, _movement_rows, actor_by_username
-from potrack.export_job import WORKER_NICE, remove_export, start_export
-from potrack.ledger import record_movement
-from potrack.movements import MovementFilter
+from potrack.ledger.search import MovementFilter
+from potrack.ledger.writer import record_movement
+from potrack.ops.demo.loader import run_demo
+from potrack.reports.excel.job import WORKER_NICE, remove_export, start_export
+from potrack.reports.excel.workbook import ExportRequest, _movement_rows, actor_by_username
 
 RATIO_GOAL = 1.3
 RSS_GOAL_MB = 150.0

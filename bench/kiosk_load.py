@@ -259,7 +259,7 @@ def check_database(url: str) -> DbCheck:
     from sqlalchemy import text
 
     from potrack.db import Database
-    from potrack.integrity import check_consistency
+    from potrack.ledger.integrity import check_consistency
 
     db = Database(url)
     try:

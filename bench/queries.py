@@ -41,13 +41,13 @@ from bench.common import (
     scratch_database,
     timed,
 )
-from potrack import movements
-from potrack.actors import Actor
-from potrack.balances import work_center_totals
+from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import User
-from potrack.demo import run_demo
-from potrack.movements import MovementFilter, movement_totals, search_movements
+from potrack.ledger import search
+from potrack.ledger.balances import work_center_totals
+from potrack.ledger.search import MovementFilter, movement_totals, search_movements
+from potrack.ops.demo.loader import run_demo
 from potrack.timeutil import local_today, to_local
 
 SEARCH_GOAL_MS = 25.0
@@ -218,8 +218,8 @@ def bench_search(db: Database, conn: Any, actor: Actor, case: SearchCase, runs: 
     totals_sql = [(sql, p) for k, sql, p in sent if k == 'totals']
     # For comparison: the rows query as it was before the newest-first bound (movements.py).
     with db.read() as session, Capture(db) as plain:
-        where = movements.movement_conditions(session, actor, case.flt)
-        session.exec(movements._rows_query(where or [], 'created_at', True).offset(0).limit(500)).all()
+        where = search.movement_conditions(session, actor, case.flt)
+        session.exec(search._rows_query(where or [], 'created_at', True).offset(0).limit(500)).all()
     print(f'\n--- {case.label}: {len(page.rows)} rows of {page.totals.count:,}')
     for k, sql, params in sent:
         if k != 'scope':

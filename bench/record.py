@@ -42,12 +42,12 @@ from bench.common import (
     raw_connection,
     scratch_database,
 )
-from potrack.accounts import insert_user
-from potrack.actors import Actor
+from potrack.accounts.users import insert_user
+from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import Department, WorkCenter
-from potrack.integrity import check_consistency
-from potrack.ledger import record_movement
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.writer import record_movement
 
 ORDERS_PER_WORKER = 50
 ROUNDS = 4

@@ -562,7 +562,7 @@ def create_operators(database_url: str, names: list[str], password: str, departm
     """Active operators in `department` who need not change their password (hashes at this process's cost)."""
     from sqlmodel import select
 
-    from potrack.accounts import insert_user
+    from potrack.accounts.users import insert_user
     from potrack.db import Database
     from potrack.db.models import Department
 

@@ -10,11 +10,16 @@ from typing import Any
 
 from nicegui import Client, app, ui
 
-from potrack import api_app, metrics
+from potrack.api.asgi import install as install_api
+from potrack.common import metrics
 from potrack.config import settings
 from potrack.db import Database
-from potrack.pages import account, admin, balances, home, kiosk, live_bridge, reports, signin
+from potrack.pages import account, home, live_bridge, signin
+from potrack.pages.admin import page as admin
 from potrack.pages.auth_routes import router as auth_router
+from potrack.pages.balances import page as balances
+from potrack.pages.kiosk import page as kiosk
+from potrack.pages.reports import page as reports
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / 'assets'
 RECONNECT_TIMEOUT_S = 30.0  # a short network drop must not lose a half-typed kiosk entry
@@ -25,7 +30,7 @@ def setup() -> None:
     """Register pages, routes and assets on NiceGUI's app (once per process; per test in the user fixture)."""
     app.add_static_files('/assets', ASSETS_DIR)
     app.include_router(auth_router)
-    api_app.install(app)
+    install_api(app)
     metrics.registry.gauge(metrics.LIVE_CLIENTS, 'Browser pages connected to this instance right now.', live_clients)
     ui.add_head_html(HEAD_HTML, shared=True)
     for module in (signin, account, home, kiosk, balances, admin, reports):
@@ -68,7 +73,7 @@ def configure_logging() -> None:
 
 def serve(db: Database) -> None:
     """Serve the app on `db` (reachable, migrated and provisioned: cli._open_database) until Ctrl+C."""
-    from potrack.db.provision import DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, default_password_active
+    from potrack.ops.provision import DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, default_password_active
 
     cfg = settings()
     scheme = 'https' if cfg.https else 'http'

@@ -16,8 +16,8 @@ from potrack.errors import PotrackError
 def _open_database(migrate: bool = True, provision: bool = True):  # type: ignore[no-untyped-def]
     """The configured database, migrated and provisioned; exits with one line when it cannot be reached."""
     from potrack.db import Database, use_database
-    from potrack.db.migrate import upgrade
-    from potrack.db.provision import provision as provision_db
+    from potrack.ops.provision import provision as provision_db
+    from potrack.ops.upgrade import upgrade
 
     try:
         db = Database()
@@ -44,7 +44,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from potrack.accounts import set_admin_from_cli
+    from potrack.accounts.users import set_admin_from_cli
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip('\r\n')
@@ -61,7 +61,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from potrack.demo import run_demo
+    from potrack.ops.demo.loader import run_demo
 
     db = _open_database()
     run_demo(db, movements=args.movements, fast=args.fast, out=print)
@@ -69,7 +69,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from potrack.integrity import check_consistency
+    from potrack.ledger.integrity import check_consistency
 
     db = _open_database(provision=False)
     report = check_consistency(db)
@@ -86,8 +86,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from potrack.db.types import utcnow
-    from potrack.export import ExportRequest, actor_by_username, export_filename, export_workbook, scope_check
-    from potrack.report_filters import build_filter, filter_choices
+    from potrack.reports.excel.workbook import (
+        ExportRequest,
+        actor_by_username,
+        export_filename,
+        export_workbook,
+        scope_check,
+    )
+    from potrack.reports.filters import build_filter, filter_choices
     from potrack.timeutil import local_today
 
     db = _open_database()
@@ -127,7 +133,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from potrack.backup import backup
+    from potrack.ops.backup import backup
 
     db = _open_database(migrate=False, provision=False)
     counts = backup(db, Path(args.out))
@@ -138,7 +144,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from potrack.backup import restore
+    from potrack.ops.backup import restore
 
     db = _open_database(migrate=False, provision=False)
     result = restore(db, Path(args.file), force=args.force)

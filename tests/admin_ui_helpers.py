@@ -8,7 +8,7 @@ from typing import Any
 from nicegui import ui
 from nicegui.testing import User
 
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from tests.conftest import TEST_PASSWORD
 from tests.ui_helpers import field_error, settle, sign_in
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import httpx
 from nicegui.testing import User
 
-from potrack.actors import Actor
-from potrack.api_tokens import issue_token
+from potrack.accounts.tokens import issue_token
+from potrack.common.actors import Actor
 
 
 def token_for(admin: Actor, actor: Actor, name: str = 'line scanner') -> str:

@@ -30,13 +30,13 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from potrack.accounts import insert_user  # noqa: E402
-from potrack.actors import Actor  # noqa: E402
+from potrack.accounts.users import insert_user  # noqa: E402
+from potrack.common.actors import Actor  # noqa: E402
 from potrack.config import normalize_database_url, reset_settings  # noqa: E402
 from potrack.db import Database, use_database  # noqa: E402
-from potrack.db.migrate import upgrade  # noqa: E402
 from potrack.db.models import Department, User, WorkCenter  # noqa: E402
-from potrack.db.provision import provision  # noqa: E402
+from potrack.ops.provision import provision  # noqa: E402
+from potrack.ops.upgrade import upgrade  # noqa: E402
 
 PG_URL = os.environ.get('POTRACK_TEST_DATABASE_URL', '').strip()
 PG_SKIP_REASON = 'PostgreSQL tests skipped: set POTRACK_TEST_DATABASE_URL=postgresql://user@host/db to run them'
@@ -57,7 +57,7 @@ TEST_PASSWORD = 'Kiosk-Pass-2026'
 @pytest.fixture(autouse=True)
 def _fresh_signin_throttle() -> Iterator[None]:
     """Failed sign-ins of one test must not slow down the next (they share the source address)."""
-    from potrack import signin
+    from potrack.accounts import signin
 
     signin.throttle = signin.SourceThrottle()
     yield

@@ -7,20 +7,20 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from potrack.actors import Actor
-from potrack.audit_log import AuditFilter, list_events
-from potrack.balances import work_center_totals
-from potrack.corrections import correct_movement, find_movements
+from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import Department
-from potrack.departments_admin import set_department_active, set_department_work_centers, update_department
 from potrack.errors import Conflict, InsufficientBalance, InvalidInput, NeedsConfirmation, NotAllowed, NotFound
-from potrack.integrity import check_consistency
-from potrack.ledger import record_movement
-from potrack.masters import create_department, create_work_center, list_departments, list_work_centers
-from potrack.movements import MovementFilter, search_movements
+from potrack.ledger.balances import work_center_totals
+from potrack.ledger.corrections import correct_movement, find_movements
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.search import MovementFilter, search_movements
+from potrack.ledger.writer import record_movement
+from potrack.masters.audit_trail import AuditFilter, list_events
+from potrack.masters.catalog import create_department, create_work_center, list_departments, list_work_centers
+from potrack.masters.departments import set_department_active, set_department_work_centers, update_department
+from potrack.masters.work_centers import list_work_centers_admin, set_work_center_active, update_work_center
 from potrack.timeutil import local_today
-from potrack.work_centers_admin import list_work_centers_admin, set_work_center_active, update_work_center
 from tests.test_admin_services import heard
 
 

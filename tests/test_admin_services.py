@@ -11,19 +11,19 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from potrack import live
-from potrack.actors import Actor
-from potrack.audit_log import AuditFilter, audit_actions, describe_changes, list_events
+from potrack.accounts.sessions import create_session, validate_session
+from potrack.accounts.signin import sign_in
+from potrack.accounts.user_admin import create_account, reset_password, set_user_active, unlock_user, update_user
+from potrack.accounts.user_list import list_users, user_choices
+from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import Department, User, UserSession
 from potrack.db.types import utcnow
 from potrack.errors import Conflict, InvalidFields, InvalidInput, NotAllowed, NotFound, SignedOut
-from potrack.masters import list_work_centers
-from potrack.sessions import create_session, validate_session
-from potrack.signin import sign_in
+from potrack.live import feed
+from potrack.masters.audit_trail import AuditFilter, audit_actions, describe_changes, list_events
+from potrack.masters.catalog import list_work_centers
 from potrack.timeutil import local_today
-from potrack.users_admin import create_account, reset_password, set_user_active, unlock_user, update_user
-from potrack.users_query import list_users, user_choices
 from tests.conftest import TEST_PASSWORD
 
 
@@ -43,11 +43,11 @@ def signed_in(db: Database, actor: Actor) -> tuple[Actor, str]:
 
 
 @contextmanager
-def heard(db: Database) -> Iterator[list[live.Change]]:
+def heard(db: Database) -> Iterator[list[feed.Change]]:
     """The live changes announced while the block runs (PostgreSQL: NOTIFYs actually committed)."""
-    got: list[live.Change] = []
+    got: list[feed.Change] = []
     if not db.is_postgres:
-        unsubscribe = live.subscribe(got.append)
+        unsubscribe = feed.subscribe(got.append)
         yield got
         unsubscribe()
         return
@@ -57,11 +57,11 @@ def heard(db: Database) -> Iterator[list[live.Change]]:
     conn = raw.driver_connection
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute(f'LISTEN {live.CHANNEL}')
+        cur.execute(f'LISTEN {feed.CHANNEL}')
     yield got
     io_select.select([conn], [], [], 2)
     conn.poll()
-    got.extend(live.Change.from_json(n.payload) for n in conn.notifies)
+    got.extend(feed.Change.from_json(n.payload) for n in conn.notifies)
     conn.notifies.clear()  # the pool hands this connection out again: leave no old notices on it
     with conn.cursor() as cur:
         cur.execute('UNLISTEN *')

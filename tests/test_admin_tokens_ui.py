@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
-from potrack.api_tokens import authenticate, list_tokens
+from potrack.accounts.tokens import authenticate, list_tokens
 from potrack.db import Database
 from potrack.errors import SignedOut
 from tests.admin_ui_helpers import choose, click, element, enabled, field_error, fill, open_admin, row_where

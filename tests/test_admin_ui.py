@@ -8,15 +8,15 @@ import pytest
 from nicegui.testing import User
 from sqlalchemy import update
 
+from potrack.accounts.sessions import create_session, validate_session
+from potrack.accounts.signin import sign_in as service_sign_in
+from potrack.accounts.user_admin import create_account
+from potrack.accounts.user_list import list_users
 from potrack.db import Database
 from potrack.db.models import User as UserRow
 from potrack.db.types import utcnow
 from potrack.errors import SignedOut
-from potrack.masters import list_work_centers
-from potrack.sessions import create_session, validate_session
-from potrack.signin import sign_in as service_sign_in
-from potrack.users_admin import create_account
-from potrack.users_query import list_users
+from potrack.masters.catalog import list_work_centers
 from tests.admin_ui_helpers import (
     choose,
     click,

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from nicegui.testing import User
 
 from potrack.db import Database
-from potrack.ledger import record_movement
-from potrack.masters import create_department, create_work_center, list_departments, list_work_centers
-from potrack.work_centers_admin import list_work_centers_admin
+from potrack.ledger.writer import record_movement
+from potrack.masters.catalog import create_department, create_work_center, list_departments, list_work_centers
+from potrack.masters.work_centers import list_work_centers_admin
 from tests.admin_ui_helpers import (
     choose,
     click,

@@ -8,11 +8,11 @@ import uuid
 import pytest
 from nicegui.testing import User
 
-from potrack import api_fast
-from potrack.actors import Actor
+from potrack.api import fast as api_fast
+from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.integrity import check_consistency
-from potrack.ledger import record_movement
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.writer import record_movement
 from tests.api_helpers import api, bearer, error_of, token_for
 
 MOVEMENT = {'order_number': 'PO-API-1', 'work_center': 'WC001', 'quantity': 12, 'type': 'IN'}

@@ -8,7 +8,7 @@ import logging
 import pytest
 from nicegui.testing import User
 
-from potrack import api
+from potrack.api import routes
 from potrack.db import Database
 from tests.api_helpers import api as api_client
 from tests.api_helpers import error_of, token_for
@@ -52,7 +52,7 @@ async def test_an_unexpected_failure_is_500_json_and_logged_with_its_traceback(
     def broken(actor):  # type: ignore[no-untyped-def]
         raise RuntimeError('a bug')
 
-    monkeypatch.setattr(api, 'work_center_totals', broken)
+    monkeypatch.setattr(routes, 'work_center_totals', broken)
     client = api_client(user, token_for(admin, make_user('scanner')))
     status, code, message = error_of(await client.get('/api/v1/balances/work-centers'))
     assert (status, code) == (500, 'internal_error')

@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from schemathesis.schemas import APIOperation
 
-from potrack import api_app
-from potrack.api_tokens import issue_token
+from potrack.accounts.tokens import issue_token
+from potrack.api import asgi
 from potrack.db import Database
-from potrack.ledger import record_movement
+from potrack.ledger.writer import record_movement
 
 app = FastAPI()
-api_app.install(app)
+asgi.install(app)
 schema = schemathesis.openapi.from_asgi('/api/v1/openapi.json', app)
 CHECKS = [
     checks.not_a_server_error,

@@ -11,16 +11,18 @@ import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
-from potrack import api_tokens, live, live_listener
-from potrack.announce import USERS
-from potrack.api_tokens import TOUCH_EVERY_S, authenticate, issue_token, list_tokens, revoke_token
-from potrack.audit_log import ENTITIES, AuditFilter, action_label, list_events
+from potrack.accounts import tokens
+from potrack.accounts.security import token_digest
+from potrack.accounts.tokens import TOUCH_EVERY_S, authenticate, issue_token, list_tokens, revoke_token
+from potrack.accounts.user_admin import set_user_active
 from potrack.db import Database
 from potrack.db.models import ApiToken, AuditEvent
 from potrack.db.types import utcnow
 from potrack.errors import InvalidInput, NotAllowed, NotFound, SignedOut
-from potrack.security import token_digest
-from potrack.users_admin import set_user_active
+from potrack.live import feed
+from potrack.live import listener as live_listener
+from potrack.live.announce import USERS
+from potrack.masters.audit_trail import ENTITIES, AuditFilter, action_label, list_events
 from tests.api_helpers import api, bearer, error_of
 
 
@@ -81,10 +83,10 @@ def test_revoked_tokens_stop_working_at_once_and_stay_listed(db: Database, admin
 
 
 @contextmanager
-def subscribed(db: Database) -> Iterator[list[live.Change]]:
+def subscribed(db: Database) -> Iterator[list[feed.Change]]:
     """What a subscriber of the live feed hears; on PostgreSQL through a listener, as on another instance."""
-    changes: list[live.Change] = []
-    unsubscribe = live.subscribe(changes.append)
+    changes: list[feed.Change] = []
+    unsubscribe = feed.subscribe(changes.append)
     listener = live_listener.Listener(db.engine.url.render_as_string(hide_password=False)) if db.is_postgres else None
     if listener is not None:
         listener.start()
@@ -97,7 +99,7 @@ def subscribed(db: Database) -> Iterator[list[live.Change]]:
         unsubscribe()
 
 
-def heard_users_change(changes: list[live.Change], timeout_s: float = 5.0) -> bool:
+def heard_users_change(changes: list[feed.Change], timeout_s: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while not any(c.kind == 'users' for c in changes) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -140,7 +142,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(db: Database, admin, monkeyp
     assert list_tokens(admin)[0].last_used_at == first  # within the minute: no write
 
     later = first + timedelta(seconds=TOUCH_EVERY_S + 1)
-    monkeypatch.setattr(api_tokens, 'utcnow', lambda: later)
+    monkeypatch.setattr(tokens, 'utcnow', lambda: later)
     authenticate(issued.token)  # a minute on, from the cache too
     assert list_tokens(admin)[0].last_used_at == later
 
@@ -164,7 +166,7 @@ def test_a_token_change_on_another_instance_empties_the_cache(db: Database, admi
 
     db.write(revoke_behind_the_cache)  # as another instance would: only its live notice reaches here
     assert authenticate(issued.token).token_id == issued.info.id  # still cached
-    live.deliver(live.Change(0, '', USERS))
+    feed.deliver(feed.Change(0, '', USERS))
     with pytest.raises(SignedOut):
         authenticate(issued.token)
 

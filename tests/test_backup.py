@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from potrack.actors import Actor
-from potrack.api_tokens import issue_token
-from potrack.backup import PG_CUSTOM_MAGIC, SQLITE_MAGIC, BackupError, backup, restore, table_counts
+from potrack.accounts.tokens import issue_token
+from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.db.migrate import current_revision, head_revision, upgrade
-from potrack.ledger import record_movement, reverse_movement
+from potrack.db.migrate import current_revision, head_revision
+from potrack.ledger.writer import record_movement, reverse_movement
+from potrack.ops.backup import PG_CUSTOM_MAGIC, SQLITE_MAGIC, BackupError, backup, restore, table_counts
+from potrack.ops.upgrade import upgrade
 
 
 def fill(db: Database, admin: Actor, make_user, wc) -> None:  # type: ignore[no-untyped-def]

@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from potrack.actors import Actor
+from potrack.common.actors import Actor
+from potrack.common.validation import normalize_order_number, parse_movement_type, parse_quantity
 from potrack.config import ORDER_NUMBER_MAX_LEN, QUANTITY_MAX
 from potrack.db import Database
 from potrack.errors import InsufficientBalance, InvalidInput, PotrackError
-from potrack.integrity import check_consistency
-from potrack.ledger import record_movement
-from potrack.validation import normalize_order_number, parse_movement_type, parse_quantity
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.writer import record_movement
 
 STORED_ORDER_RE = re.compile(rf'[A-Z0-9\-_/.]{{1,{ORDER_NUMBER_MAX_LEN}}}')
 CONTROL_RE = re.compile(r'[\x00-\x1f\x7f-\x9f]')

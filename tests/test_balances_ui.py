@@ -8,7 +8,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from potrack.db import Database
-from potrack.ledger import record_movement
+from potrack.ledger.writer import record_movement
 from tests.conftest import TEST_PASSWORD
 from tests.ui_helpers import settle, sign_in
 
@@ -67,7 +67,7 @@ async def test_search_and_paging(user: User, sqlite_db: Database, make_user, adm
 async def test_a_movement_elsewhere_updates_only_that_row(
     create_user: Callable[[], User], sqlite_db: Database, make_user, admin, wc, monkeypatch
 ) -> None:
-    from potrack.pages import balances_grid
+    from potrack.pages.balances import grid as balances_grid
 
     monkeypatch.setattr(balances_grid, 'RECOUNT_EVERY_S', 0.0)  # "of Y" settles without waiting a second
     record_movement(admin, work_center_id=wc('WC001'), order_number='PO-1', quantity=10, movement_type='IN')
@@ -94,7 +94,7 @@ async def test_a_movement_elsewhere_updates_only_that_row(
 async def test_changes_on_other_pages_keep_showing_x_of_y_true(
     create_user: Callable[[], User], sqlite_db: Database, make_user, admin, wc, monkeypatch
 ) -> None:
-    from potrack.pages import balances_grid
+    from potrack.pages.balances import grid as balances_grid
 
     monkeypatch.setattr(balances_grid, 'RECOUNT_EVERY_S', 0.0)
     for n in range(130):

@@ -15,14 +15,14 @@ from sqlalchemy import text, update
 from sqlmodel import select
 
 import potrack.db.engine as engine_module
-from potrack.actors import Actor
+from potrack.accounts.security import verify_password
 from potrack.cli import main
+from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database, use_database
 from potrack.db.migrate import head_revision
 from potrack.db.models import User
-from potrack.ledger import record_movement
-from potrack.security import verify_password
+from potrack.ledger.writer import record_movement
 
 Run = Callable[..., tuple[int, str, str]]
 

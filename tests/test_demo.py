@@ -9,16 +9,17 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from potrack import demo, movements
-from potrack.actors import Actor
+from potrack.accounts.security import verify_password
 from potrack.cli import main
+from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database, use_database
 from potrack.db.models import Department, User
-from potrack.demo import run_demo
-from potrack.integrity import check_consistency
-from potrack.movements import MovementFilter, search_movements
-from potrack.security import verify_password
+from potrack.ledger import search
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.search import MovementFilter, search_movements
+from potrack.ops.demo import loader
+from potrack.ops.demo.loader import run_demo
 
 
 def run(db: Database, movements: int, *, fast: bool | None, seed: int) -> list[str]:
@@ -150,7 +151,7 @@ def test_bulk_load_into_orders_that_have_balances_recomputes_them(
     check_demo_data(db, first, 300)
     assert any(line.startswith('Consistency check: every balance equals') for line in first)
     before = order_numbers(db)
-    monkeypatch.setattr(demo, '_next_order_number', lambda db, prefix: 1)  # reuse the same order numbers
+    monkeypatch.setattr(loader, '_next_order_number', lambda db, prefix: 1)  # reuse the same order numbers
     second = run(db, 700, fast=True, seed=4)
     assert before <= order_numbers(db)
     check_demo_data(db, first + second, 1000)
@@ -207,7 +208,7 @@ def check_prefix_search(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
                 .scalars()
             )
         for limit, probe_rows in [(5, 2000), (50, 100), (50, 2000)]:
-            monkeypatch.setattr(movements, 'RECENT_PROBE_ROWS', probe_rows)
+            monkeypatch.setattr(search, 'RECENT_PROBE_ROWS', probe_rows)
             page = search_movements(admin, flt, limit=limit, db=db)
             assert [r.id for r in page.rows] == expected[:limit], (flt, limit, probe_rows)
             assert page.totals.count == len(expected), flt

@@ -14,16 +14,16 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import insert, update
 
-from potrack.actors import Actor
 from potrack.cli import main as cli_main
+from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database
 from potrack.db.models import Department, OrderBalance, ProductionOrder, User
 from potrack.errors import InvalidInput, NotAllowed
-from potrack.export import MOVEMENT_TITLES, ExportRequest, export_filename, export_workbook
-from potrack.export_cells import DATETIME_FORMAT, REPLACEMENT, clean_text, safe_text
-from potrack.export_job import remove_export, start_export
-from potrack.movements import MovementFilter
+from potrack.ledger.search import MovementFilter
+from potrack.reports.excel.cells import DATETIME_FORMAT, REPLACEMENT, clean_text, safe_text
+from potrack.reports.excel.job import remove_export, start_export
+from potrack.reports.excel.workbook import MOVEMENT_TITLES, ExportRequest, export_filename, export_workbook
 from tests.test_reports import IST, MAR, Floor, ist
 from tests.test_reports import floor as floor
 

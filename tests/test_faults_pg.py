@@ -20,13 +20,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from potrack.config import settings
 from potrack.db import Database
 from potrack.db.models import User, WorkCenter
 from potrack.errors import InsufficientBalance, NotSaved
-from potrack.integrity import check_consistency
-from potrack.ledger import record_movement
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.writer import record_movement
 
 # Only ever the test's own database, and never the terminating connection itself.
 TERMINATE_ALL_SQL = (

@@ -9,10 +9,10 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.ledger import record_movement
-from potrack.pages import kiosk_panels
+from potrack.ledger.writer import record_movement
+from potrack.pages.kiosk import recent
 from tests.conftest import TEST_PASSWORD
 from tests.ui_helpers import settle, sign_in
 
@@ -36,13 +36,13 @@ async def kiosk_at(user: User, make_user: Callable[..., Actor], name: str, code:
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the reads of the last entries (one per call of the service from the kiosk panels)."""
     calls: list[int] = []
-    original = kiosk_panels.search_movements
+    original = recent.search_movements
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(kiosk_panels, 'search_movements', counted)
+    monkeypatch.setattr(recent, 'search_movements', counted)
     return calls
 
 

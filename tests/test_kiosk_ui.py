@@ -10,13 +10,13 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlalchemy import update
 
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import ProductionOrder, WorkCenter
 from potrack.db.types import utcnow
-from potrack.integrity import check_consistency
-from potrack.ledger import record_movement
-from potrack.movements import MovementFilter, search_movements
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.search import MovementFilter, search_movements
+from potrack.ledger.writer import record_movement
 from tests.conftest import TEST_PASSWORD
 from tests.ui_helpers import field_error, settle, sign_in
 
@@ -149,7 +149,7 @@ async def test_undo_after_the_window_is_refused(user: User, sqlite_db: Database,
 async def test_undo_goes_away_by_itself_when_its_window_closes(
     user: User, sqlite_db: Database, make_user, monkeypatch
 ) -> None:
-    from potrack.pages import kiosk_panels
+    from potrack.pages.kiosk import recent as kiosk_panels
 
     monkeypatch.setattr(kiosk_panels, 'UNDO_WINDOW_S', 1)  # what the kiosk offers; the ledger keeps its own rule
     await open_kiosk(user, make_user)
@@ -204,14 +204,14 @@ async def test_a_change_by_someone_else_appears_without_reload(
 
 
 async def test_an_admins_work_center_change_reaches_an_open_kiosk(user: User, sqlite_db: Database, make_user) -> None:
-    from potrack import live
+    from potrack.live import feed
 
     await open_kiosk(user, make_user)
     user.find(marker='order').type('PO-77')
     await user.should_see(marker='wc-WC003')
     with sqlite_db.engine.begin() as conn:
         conn.execute(update(WorkCenter).where(WorkCenter.code == 'WC003').values(is_active=False))
-    live.deliver(live.Change(0, '', 'masters'))
+    feed.deliver(feed.Change(0, '', 'masters'))
     await settle(user)
     await user.should_not_see(marker='wc-WC003')
     assert user.find(marker='order').elements.pop().value == 'PO-77'  # type: ignore[attr-defined]

@@ -9,10 +9,8 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from potrack import ledger
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.db.migrate import upgrade
 from potrack.db.models import (
     ACTIVITY_STEP,
     Department,
@@ -23,8 +21,10 @@ from potrack.db.models import (
     WorkCenter,
 )
 from potrack.errors import Conflict, InsufficientBalance, InvalidInput, NotAllowed, NotFound, SignedOut
-from potrack.integrity import check_consistency
-from potrack.ledger import record_movement, reverse_movement
+from potrack.ledger import writer
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.writer import record_movement, reverse_movement
+from potrack.ops.upgrade import upgrade
 from tests.test_admin_services import heard
 
 
@@ -264,7 +264,7 @@ def test_each_orders_newest_time_is_kept_within_a_step_for_searches(
     later = start + ACTIVITY_STEP / 2
     much_later = start + ACTIVITY_STEP * 3
     clock = iter([start, later, much_later, much_later + ACTIVITY_STEP * 2])
-    monkeypatch.setattr(ledger, 'utcnow', lambda: next(clock))
+    monkeypatch.setattr(writer, 'utcnow', lambda: next(clock))
 
     def record(center: str, kind: str, request_id: str | None = None) -> None:
         record_movement(

@@ -19,13 +19,13 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from potrack.accounts import insert_user
-from potrack.actors import Actor
+from potrack.accounts.users import insert_user
+from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import Department, User, WorkCenter
 from potrack.errors import InsufficientBalance
-from potrack.integrity import check_consistency
-from potrack.ledger import MovementResult, record_movement
+from potrack.ledger.integrity import check_consistency
+from potrack.ledger.writer import MovementResult, record_movement
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.postgres

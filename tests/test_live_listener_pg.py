@@ -10,7 +10,8 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from potrack import live, live_listener
+from potrack.live import feed
+from potrack.live import listener as live_listener
 
 pytestmark = pytest.mark.postgres
 
@@ -30,10 +31,10 @@ def psql(url: str) -> psycopg2.extensions.connection:
 
 
 @pytest.fixture
-def heard(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[live_listener.Listener, list[live.Change]]]:
+def heard(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[live_listener.Listener, list[feed.Change]]]:
     monkeypatch.setattr(live_listener, 'HEARTBEAT_S', 0.5)
-    changes: list[live.Change] = []
-    unsubscribe = live.subscribe(changes.append)
+    changes: list[feed.Change] = []
+    unsubscribe = feed.subscribe(changes.append)
     listener = live_listener.Listener(pg_url)
     listener.start()
     assert listener.connected.wait(10)
@@ -42,17 +43,17 @@ def heard(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[live_l
     unsubscribe()
 
 
-def notify(conn: psycopg2.extensions.connection, change: live.Change) -> None:
+def notify(conn: psycopg2.extensions.connection, change: feed.Change) -> None:
     with conn.cursor() as cur:
-        cur.execute('SELECT pg_notify(%s, %s)', (live.CHANNEL, change.to_json()))
+        cur.execute('SELECT pg_notify(%s, %s)', (feed.CHANNEL, change.to_json()))
 
 
 def test_a_killed_listener_reconnects_asks_for_a_resync_and_hears_again(pg_url: str, heard) -> None:
     listener, changes = heard
     conn = psql(pg_url)
     try:
-        notify(conn, live.Change(1, 'PO-1'))
-        wait_until(lambda: live.Change(1, 'PO-1') in changes)
+        notify(conn, feed.Change(1, 'PO-1'))
+        wait_until(lambda: feed.Change(1, 'PO-1') in changes)
         with conn.cursor() as cur:
             cur.execute(
                 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
@@ -60,9 +61,9 @@ def test_a_killed_listener_reconnects_asks_for_a_resync_and_hears_again(pg_url: 
                 (live_listener.APPLICATION_NAME,),
             )
         wait_until(lambda: listener.reconnects == 1 and listener.connected.is_set())
-        assert live.RESYNC in changes
-        notify(conn, live.Change(2, 'PO-2'))
-        wait_until(lambda: live.Change(2, 'PO-2') in changes)
+        assert feed.RESYNC in changes
+        notify(conn, feed.Change(2, 'PO-2'))
+        wait_until(lambda: feed.Change(2, 'PO-2') in changes)
     finally:
         conn.close()
 
@@ -86,12 +87,12 @@ def test_a_quiet_connection_is_checked_by_a_heartbeat(pg_url: str, heard) -> Non
 
 def test_only_a_committed_new_movement_is_announced(pg_db, admin, wc) -> None:
     from potrack.errors import InsufficientBalance
-    from potrack.ledger import record_movement
+    from potrack.ledger.writer import record_movement
 
     conn = psql(pg_db.url)
     try:
         with conn.cursor() as cur:
-            cur.execute(f'LISTEN {live.CHANNEL}')
+            cur.execute(f'LISTEN {feed.CHANNEL}')
         here = wc('WC001')
         first = {'work_center_id': here, 'order_number': 'PO-N1', 'quantity': 5, 'request_id': 'r1'}
         record_movement(admin, **first, movement_type='IN')
@@ -101,7 +102,7 @@ def test_only_a_committed_new_movement_is_announced(pg_db, admin, wc) -> None:
         assert again.already_recorded  # a replay changes nothing and announces nothing
         time.sleep(0.3)
         conn.poll()
-        assert [live.Change.from_json(n.payload) for n in conn.notifies] == [live.Change(here, 'PO-N1')]
+        assert [feed.Change.from_json(n.payload) for n in conn.notifies] == [feed.Change(here, 'PO-N1')]
     finally:
         conn.close()
 
@@ -115,14 +116,14 @@ def test_a_burst_of_notices_is_handed_over_in_order_each_change_once(
     try:
         with conn.cursor() as cur:  # separate transactions, as separate kiosks would send them
             for change in (
-                live.Change(1, 'PO-1'),
-                live.Change(2, 'PO-2'),
-                live.Change(1, 'PO-1'),
-                live.Change(3, 'PO-3'),
+                feed.Change(1, 'PO-1'),
+                feed.Change(2, 'PO-2'),
+                feed.Change(1, 'PO-1'),
+                feed.Change(3, 'PO-3'),
             ):
-                cur.execute('SELECT pg_notify(%s, %s)', (live.CHANNEL, change.to_json()))
-        wait_until(lambda: live.Change(3, 'PO-3') in changes)
+                cur.execute('SELECT pg_notify(%s, %s)', (feed.CHANNEL, change.to_json()))
+        wait_until(lambda: feed.Change(3, 'PO-3') in changes)
         time.sleep(0.2)
-        assert changes == [live.Change(1, 'PO-1'), live.Change(2, 'PO-2'), live.Change(3, 'PO-3')]
+        assert changes == [feed.Change(1, 'PO-1'), feed.Change(2, 'PO-2'), feed.Change(3, 'PO-3')]
     finally:
         conn.close()

@@ -9,12 +9,12 @@ import pytest
 from nicegui import app
 from nicegui.testing import User
 
-from potrack import metrics
-from potrack.api_tokens import issue_token
+from potrack.accounts.signin import SignInFailed, sign_in
+from potrack.accounts.tokens import issue_token
+from potrack.common import metrics
 from potrack.db import Database, use_database
 from potrack.errors import InsufficientBalance
-from potrack.ledger import record_movement, reverse_movement
-from potrack.signin import SignInFailed, sign_in
+from potrack.ledger.writer import record_movement, reverse_movement
 from tests.api_helpers import bearer, error_of
 from tests.conftest import TEST_PASSWORD
 

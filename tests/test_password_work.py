@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from potrack import password_work, security
+from potrack.accounts import password_work, security
 
 
 def where_bcrypt_ran(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[str, int]]:

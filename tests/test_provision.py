@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, SQLModel, select
 
-from potrack.accounts import insert_user
+from potrack.accounts.security import verify_password
+from potrack.accounts.users import insert_user
 from potrack.config import reset_settings
 from potrack.db import Database, use_database
 from potrack.db.models import Department, User, WorkCenter, WorkCenterDepartment
-from potrack.db.provision import default_password_active, provision
 from potrack.errors import InvalidInput
-from potrack.masters import insert_department, insert_work_center
-from potrack.security import verify_password
+from potrack.masters.catalog import insert_department, insert_work_center
+from potrack.ops.provision import default_password_active, provision
 from tests.conftest import _fresh_postgres
 
 WORK_CENTERS = [

@@ -20,15 +20,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from potrack import ledger
-from potrack.actors import Actor
-from potrack.balances import order_balances, work_center_totals
+from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database
 from potrack.db.models import ProductionOrder, WorkCenter
 from potrack.errors import InvalidInput, NotAllowed
-from potrack.ledger import record_movement, reverse_movement
-from potrack.movements import MovementFilter, iter_movements, search_movements
+from potrack.ledger import writer
+from potrack.ledger.balances import order_balances, work_center_totals
+from potrack.ledger.search import MovementFilter, iter_movements, search_movements
+from potrack.ledger.writer import record_movement, reverse_movement
 
 SCOPE_MESSAGE = 'You may not see one of the work centers asked for.'
 
@@ -464,7 +464,7 @@ def test_newest_first_by_prefix_finds_every_match_however_old_or_out_of_clock_or
         ('BLK-1', 'OUT', timedelta(minutes=30)),
     ]
     clock = iter(start + offset for _, _, offset in plan)
-    monkeypatch.setattr(ledger, 'utcnow', lambda: next(clock))
+    monkeypatch.setattr(writer, 'utcnow', lambda: next(clock))
     for order, kind, _ in plan:
         record_movement(admin, work_center_id=wc('WC001'), order_number=order, quantity=1, movement_type=kind)
     monkeypatch.undo()

@@ -17,15 +17,15 @@ import pytest
 import pytz
 from sqlalchemy import update
 
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database
 from potrack.db.models import ProductionOrder
 from potrack.errors import InvalidInput, NotAllowed
-from potrack.ledger import record_movement, reverse_movement
-from potrack.movements import MovementFilter, search_movements
-from potrack.report_filters import filter_choices, period_range
-from potrack.reports import daily_flow, work_center_summary
+from potrack.ledger.search import MovementFilter, search_movements
+from potrack.ledger.writer import record_movement, reverse_movement
+from potrack.reports.filters import filter_choices, period_range
+from potrack.reports.summaries import daily_flow, work_center_summary
 
 IST = pytz.timezone('Asia/Kolkata')
 MAR = {day: date(2026, 3, day) for day in range(1, 32)}

@@ -18,12 +18,12 @@ from nicegui.functions.navigate import History
 from nicegui.testing import User
 from openpyxl import load_workbook
 
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.export_job import EXPORT_DIR_PREFIX
-from potrack.ledger import record_movement
-from potrack.pages import reports_tables
-from potrack.pages.reports_query import ReportQuery, parse_query, query_string
+from potrack.ledger.writer import record_movement
+from potrack.pages.reports import tables
+from potrack.pages.reports.query import ReportQuery, parse_query, query_string
+from potrack.reports.excel.job import EXPORT_DIR_PREFIX
 from tests.conftest import TEST_PASSWORD
 from tests.ui_helpers import field_error, settle, sign_in
 
@@ -153,13 +153,13 @@ async def test_the_rows_show_before_the_totals_are_counted(
     user: User, floor: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     counted = threading.Event()
-    real_totals = reports_tables.movement_totals
+    real_totals = tables.movement_totals
 
     def slow_totals(*args: Any, **kwargs: Any) -> Any:
         assert counted.wait(10)  # a count over a million movements, held until the rows were seen
         return real_totals(*args, **kwargs)
 
-    monkeypatch.setattr(reports_tables, 'movement_totals', slow_totals)
+    monkeypatch.setattr(tables, 'movement_totals', slow_totals)
     await sign_in(user, 'anita', TEST_PASSWORD)
     await user.open('/reports?period=all')
     await wait_for(user, lambda: len(table_rows(user, 'movements-table')) == 5)

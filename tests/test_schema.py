@@ -19,8 +19,9 @@ from sqlmodel import SQLModel, select
 
 import potrack.db.models  # noqa: F401  (puts the tables on SQLModel.metadata)
 from potrack.db import Database
-from potrack.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from potrack.db.migrate import alembic_config, current_revision, head_revision
 from potrack.db.models import OrderActivity
+from potrack.ops.upgrade import upgrade
 
 # SQLAlchemy cannot reflect an index on an expression from SQLite, so autogenerate says it skipped it.
 # That index is checked by hand below; any other warning is a finding.

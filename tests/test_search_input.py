@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
-from potrack.actors import Actor
-from potrack.balances import order_balances
+from potrack.accounts.user_list import list_users
+from potrack.common.actors import Actor
+from potrack.common.validation import search_text
 from potrack.db import Database
-from potrack.ledger import record_movement
-from potrack.movements import MovementFilter, search_movements
-from potrack.users_query import list_users
-from potrack.validation import search_text
+from potrack.ledger.balances import order_balances
+from potrack.ledger.search import MovementFilter, search_movements
+from potrack.ledger.writer import record_movement
 from tests.api_helpers import api, token_for
 
 

@@ -7,18 +7,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text, update
 
-from potrack import signin
-from potrack.actors import Actor
+from potrack.accounts import signin
+from potrack.accounts.security import token_digest
+from potrack.accounts.sessions import end_session, validate_session
+from potrack.accounts.signin import SignInFailed, change_password, sign_in
+from potrack.accounts.user_admin import reset_password, set_user_active, unlock_user
+from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import UserSession
 from potrack.db.types import utcnow
 from potrack.errors import Conflict, InvalidInput, NotAllowed, SignedOut
-from potrack.ledger import record_movement
-from potrack.masters import list_work_centers
-from potrack.security import token_digest
-from potrack.sessions import end_session, validate_session
-from potrack.signin import SignInFailed, change_password, sign_in
-from potrack.users_admin import reset_password, set_user_active, unlock_user
+from potrack.ledger.writer import record_movement
+from potrack.masters.catalog import list_work_centers
 from tests.conftest import TEST_PASSWORD
 
 
@@ -244,7 +244,7 @@ async def test_a_refused_action_from_a_page_is_logged_as_denied(
     sqlite_db: Database, make_user, wc, caplog: pytest.LogCaptureFixture
 ) -> None:
     from potrack.errors import NotAllowed
-    from potrack.ledger import record_movement
+    from potrack.ledger.writer import record_movement
     from potrack.pages.guard import PageContext
 
     make_user('anita', 'Production')

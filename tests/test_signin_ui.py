@@ -9,12 +9,12 @@ import pytest
 from nicegui.testing import User
 from sqlalchemy import update
 
+from potrack.accounts.sessions import validate_session
+from potrack.accounts.user_admin import reset_password, set_user_active
 from potrack.db import Database
 from potrack.db.models import UserSession
 from potrack.db.types import utcnow
 from potrack.pages.guard import SESSION_COOKIE, safe_next
-from potrack.sessions import validate_session
-from potrack.users_admin import reset_password, set_user_active
 from tests.conftest import TEST_PASSWORD
 from tests.ui_helpers import field_error, session_cookie, settle, sign_in
 
@@ -73,7 +73,7 @@ async def test_wrong_password_says_so_and_keeps_the_user_name(user: User, sqlite
 
 
 async def test_lockout_after_five_failures_then_admin_unlock(user: User, sqlite_db: Database, make_user, admin) -> None:
-    from potrack.users_admin import unlock_user
+    from potrack.accounts.user_admin import unlock_user
 
     anita = make_user('anita')
     for _ in range(5):
@@ -115,8 +115,8 @@ async def test_signing_in_again_ends_the_browsers_earlier_session(user: User, sq
 async def test_a_sign_in_ticket_works_only_in_the_browser_that_signed_in(
     user: User, sqlite_db: Database, make_user
 ) -> None:
+    from potrack.accounts.signin import sign_in as service_sign_in
     from potrack.pages.auth_routes import tickets
-    from potrack.signin import sign_in as service_sign_in
 
     make_user('anita')
     token = service_sign_in('anita', TEST_PASSWORD, source='x').token

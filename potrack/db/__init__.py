@@ -1,4 +1,4 @@
-"""Tables, engine and session factory, migrations, first-start provisioning."""
+"""Tables, engine and session factory, migrations. Imports nothing above it (only config and errors)."""
 
 from potrack.db.engine import Database, database, use_database
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from potrack.db.engine import Database
-from potrack.integrity import catch_up_activity
 
 MIGRATIONS_DIR = Path(__file__).parent / 'migrations'
 
@@ -21,11 +22,12 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(db: Database) -> None:
+def upgrade(db: Database, then: Callable[[Connection], None] | None = None) -> None:
     """Apply every migration not yet applied; a database already at head is left alone.
 
-    Then each order's activity time is caught up (integrity.catch_up_activity): instances of an older
-    potrack, still running during a rolling upgrade, record movements without it.
+    `then(conn)` runs after the migrations in the same transaction, under the same lock and without
+    the statement timeout: derived data that must be brought up to date with the schema (the ledger's
+    catch-up, called by ops.upgrade; db imports nothing above it).
     """
     cfg = alembic_config()
     with db.engine.begin() as conn:
@@ -36,7 +38,8 @@ def upgrade(db: Database) -> None:
             conn.exec_driver_sql('SET LOCAL statement_timeout = 0')
         cfg.attributes['connection'] = conn
         command.upgrade(cfg, 'head')
-        catch_up_activity(conn)
+        if then is not None:
+            then(conn)
 
 
 def current_revision(db: Database) -> str | None:

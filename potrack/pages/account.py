@@ -6,12 +6,12 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import ui
 
+from potrack.accounts.security import PASSWORD_MAX_BYTES, PASSWORD_MIN_LEN
+from potrack.accounts.signin import change_password
 from potrack.errors import PotrackError
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
 from potrack.pages.layout import bare, frame
-from potrack.security import PASSWORD_MAX_BYTES, PASSWORD_MIN_LEN
-from potrack.signin import change_password
 from potrack.timeutil import format_local
 
 

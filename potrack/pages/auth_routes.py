@@ -10,11 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from nicegui import run
 
-from potrack.authlog import auth_event
+from potrack.accounts.authlog import auth_event
+from potrack.accounts.sessions import end_session
 from potrack.config import settings
 from potrack.db.engine import database
 from potrack.pages.guard import SESSION_COOKIE, safe_next, signin_url, source_address
-from potrack.sessions import end_session
 
 TICKET_TTL_S = 30
 router = APIRouter()

@@ -19,11 +19,11 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import run, ui
 
-from potrack import password_work
-from potrack.actors import Actor
-from potrack.authlog import auth_event
+from potrack.accounts import password_work
+from potrack.accounts.authlog import auth_event
+from potrack.accounts.sessions import TOUCH_EVERY_S, SessionUser, validate_session
+from potrack.common.actors import Actor
 from potrack.errors import NotAllowed, NotSaved, SignedOut
-from potrack.sessions import TOUCH_EVERY_S, SessionUser, validate_session
 
 SESSION_COOKIE = 'potrack_session'
 T = TypeVar('T')

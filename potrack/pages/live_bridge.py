@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import Event
 
-from potrack import live, live_listener
 from potrack.db.engine import database
+from potrack.live import feed, listener
 
-changes: Event[live.Change] = Event()
+changes: Event[feed.Change] = Event()
 _unsubscribe: Callable[[], None] | None = None
 
 
-def subscribe(callback: Callable[[live.Change], Awaitable[None] | None]) -> None:
+def subscribe(callback: Callable[[feed.Change], Awaitable[None] | None]) -> None:
     """Call `callback(change)` on this page's client for every change, until the client goes away."""
     changes.subscribe(callback)
 
@@ -33,13 +33,13 @@ def start() -> None:
     if _unsubscribe is not None:
         _unsubscribe()
 
-    def hand_over(change: live.Change) -> None:
+    def hand_over(change: feed.Change) -> None:
         loop.call_soon_threadsafe(changes.emit, change)
 
-    _unsubscribe = live.subscribe(hand_over)
+    _unsubscribe = feed.subscribe(hand_over)
     db = database()
     if db.is_postgres:
-        live_listener.start(db.url)
+        listener.start(db.url)
 
 
 def stop() -> None:
@@ -47,4 +47,4 @@ def stop() -> None:
     if _unsubscribe is not None:
         _unsubscribe()
         _unsubscribe = None
-    live_listener.stop()
+    listener.stop()

@@ -7,10 +7,10 @@ import asyncio
 from fastapi import Request
 from nicegui import ui
 
+from potrack.accounts.signin import SignInFailed, sign_in, signin_delay_s
 from potrack.pages.auth_routes import browser_id, tickets
 from potrack.pages.guard import offload_password, safe_next, source_address
 from potrack.pages.layout import bare
-from potrack.signin import SignInFailed, sign_in, signin_delay_s
 
 REASONS = {
     'ended': 'Your session has ended. Please sign in again.',

@@ -8,10 +8,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from potrack.actors import Actor
+from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database
-from potrack.ledger import record_movement
+from potrack.ledger.writer import record_movement
 from tests.browser.pilot import click, see, shot, sign_in
 from tests.browser.test_journeys import add_operator, sqlite_url
 from tests.conftest import TEST_PASSWORD

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from potrack.api_tokens import issue_token
+from potrack.accounts.tokens import issue_token
 from potrack.db import Database
-from potrack.integrity import check_consistency
+from potrack.ledger.integrity import check_consistency
 from tests.browser.pilot import see, shot, sign_in
 from tests.browser.test_live_pg import wait_listeners
 from tests.conftest import TEST_PASSWORD

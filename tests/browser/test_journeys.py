@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from potrack.accounts import insert_user
+from potrack.accounts.users import insert_user
 from potrack.config import reset_settings
 from potrack.db import Database
 from tests.browser.pilot import click, page_text, see, shot, sign_in, type_into, wait_for

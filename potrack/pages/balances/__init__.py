@@ -1,0 +1,1 @@
+"""Balances: `page` (totals per work center, live) and `grid` (balances per order, paged, live)."""

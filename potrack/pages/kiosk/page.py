@@ -1,0 +1,295 @@
+"""The operator's kiosk: choose a work center, scan an order, key a quantity, press IN or OUT."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable
+
+from fastapi import Request
+from fastapi.responses import Response
+from nicegui import app, ui
+
+from potrack.common.validation import normalize_order_number
+from potrack.errors import NotSaved, PotrackError
+from potrack.ledger.writer import UNDO_REASON, MovementResult, record_movement, reverse_movement
+from potrack.live import feed
+from potrack.masters.catalog import WorkCenterInfo, list_work_centers
+from potrack.pages import live_bridge
+from potrack.pages.forms import clear_errors, show_refusal
+from potrack.pages.guard import PageContext, open_page
+from potrack.pages.kiosk.keypad import keypad, quick_steps
+from potrack.pages.kiosk.recent import OrderCard, RecentEntries, RecentFeed
+from potrack.pages.layout import frame
+
+LAST_WC_KEY = 'kiosk_work_center'
+REPEAT_TAP_S = 2.0  # an IN/OUT tap on the empty form this soon after a save is the rest of a double tap
+OWN_NOTICE_S = 10.0  # the change notice of this page's own save arrives within this time, or is not waited for
+
+
+class Kiosk:
+    def __init__(self, ctx: PageContext, work_centers: list[WorkCenterInfo]) -> None:
+        self.ctx = ctx
+        self.work_centers = {wc.id: wc for wc in work_centers}
+        remembered = app.storage.user.get(LAST_WC_KEY)
+        self.wc_id: int | None = remembered if remembered in self.work_centers else None
+        if self.wc_id is None and len(work_centers) == 1:
+            self.wc_id = work_centers[0].id
+        self.request_id = uuid.uuid4().hex
+        self.request_key: tuple[object, ...] | None = None
+        self.saved_at = 0.0
+        # This page's own saves, until their change notices arrive: the card already shows them.
+        self.own_saves: deque[tuple[int, str, float]] = deque(maxlen=16)
+        self.build()
+
+    def build(self) -> None:
+        self.cards_row = ui.row().classes('w-full gap-3').mark('wc-cards')
+        self.build_cards()
+        with ui.row().classes('w-full gap-4 items-start max-md:flex-col'):
+            with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
+                self.build_form()
+            with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
+                self.card = OrderCard(self.ctx, self.work_centers)
+                self.recent = RecentEntries(self.ctx, self.undo)
+        self.paint_cards()
+
+    def build_cards(self) -> None:
+        self.cards_row.clear()
+        self.cards: dict[int, ui.button] = {}
+        with self.cards_row:
+            for wc in self.work_centers.values():
+                card = (
+                    ui.button(on_click=lambda i=wc.id: self.choose(i))
+                    .props('no-caps unelevated align=left')
+                    .classes('potrack-card flex-1 min-w-40 text-left')
+                    .mark(f'wc-{wc.code}')
+                )
+                with card, ui.column().classes('gap-0 items-start'):
+                    ui.label(wc.code).classes('text-2xl font-bold')
+                    ui.label(wc.name).classes('text-base')
+                self.cards[wc.id] = card
+
+    async def reload_work_centers(self) -> None:
+        """An admin changed work centers or department links: show the new set, keep the typed entry."""
+        try:
+            work_centers = await self.ctx.call(list_work_centers, active_only=True)
+        except PotrackError:
+            return
+        self.work_centers.clear()
+        self.work_centers.update({wc.id: wc for wc in work_centers})
+        if self.wc_id not in self.work_centers:
+            self.wc_id = work_centers[0].id if len(work_centers) == 1 else None
+        self.build_cards()
+        self.paint_cards()
+        await self.recent.show(self.wc_id)
+
+    def build_form(self) -> None:
+        with ui.card().classes('w-full gap-3'):
+            self.order = (
+                ui.input('Order number', placeholder='Scan or type, then Enter')
+                .props('outlined autofocus clearable enterkeyhint=next autocomplete=off input-class=text-2xl')
+                .classes('w-full')
+                .mark('order')
+            )
+            self.qty = (
+                ui.input('Quantity (pieces)')
+                .props('outlined inputmode=numeric enterkeyhint=done autocomplete=off input-class=text-2xl')
+                .classes('w-full')
+                .mark('quantity')
+            )
+            self.fields = {'order_number': self.order, 'quantity': self.qty}
+            self.order.on('keydown.enter', self.order_entered)
+            self.order.on('blur', self.order_entered)
+            with ui.row().classes('w-full gap-3 flex-nowrap'):
+                self.in_button = (
+                    ui.button('IN', icon='login', on_click=lambda: self.save('IN'))
+                    .props('color=green-7 unelevated')
+                    .classes('flex-1 potrack-big-button')
+                    .mark('in')
+                )
+                self.out_button = (
+                    ui.button('OUT', icon='logout', on_click=lambda: self.save('OUT'))
+                    .props('color=amber-8 unelevated')
+                    .classes('flex-1 potrack-big-button')
+                    .mark('out')
+                )
+            with ui.card().classes('w-full').props('flat bordered') as self.status_box:
+                self.status = ui.label('').classes('text-xl').props('role=status aria-live=polite').mark('status')
+            self.status_box.set_visibility(False)
+            quick_steps(self.qty)
+            keypad(self.qty)
+
+    def paint_cards(self) -> None:
+        for wc_id, card in self.cards.items():
+            card.props(f'color={"teal-7" if wc_id == self.wc_id else "grey-8"}')
+        ready = self.wc_id is not None
+        self.in_button.set_enabled(ready)
+        self.out_button.set_enabled(ready)
+        if not ready:
+            self.say('Choose your work center first.', 'info')
+
+    async def choose(self, wc_id: int) -> None:
+        self.wc_id = wc_id
+        app.storage.user[LAST_WC_KEY] = wc_id
+        self.paint_cards()
+        self.status_box.set_visibility(False)
+        await self.recent.show(wc_id)
+        await self.card.show(self.card.order, wc_id)
+        self.order.run_method('focus')
+
+    async def order_entered(self) -> None:
+        raw = self.order.value or ''
+        if not raw.strip():
+            await self.card.show('', self.wc_id)
+            return
+        try:
+            order = normalize_order_number(raw)
+        except PotrackError as exc:
+            show_refusal(exc, self.fields)
+            return
+        clear_errors({'order_number': self.order})
+        if order != raw:
+            self.order.value = order
+        self.qty.run_method('focus')
+        if order != self.card.order:
+            await self.card.show(order, self.wc_id)
+
+    def say(self, text: str, kind: str) -> None:
+        colors = {'ok': 'bg-green-9 text-white', 'error': 'bg-red-9 text-white', 'info': 'bg-blue-grey-8 text-white'}
+        self.status_box.classes(replace=f'w-full {colors[kind]}')
+        self.status.set_text(text)
+        self.status_box.set_visibility(True)
+
+    def current_request_id(self, kind: str) -> str:
+        # The same entry pressed again (double tap, retry after "not saved") keeps its request id, so the
+        # ledger records it once; any change to the entry makes it a new request.
+        key = (self.wc_id, self.order.value, self.qty.value, kind)
+        if key != self.request_key:
+            self.request_key, self.request_id = key, uuid.uuid4().hex
+        return self.request_id
+
+    async def save(self, kind: str) -> None:
+        if self.wc_id is None:
+            self.say('Choose your work center first.', 'error')
+            return
+        if self.form_empty() and time.monotonic() - self.saved_at < REPEAT_TAP_S:
+            return  # the second tap of a double tap, after the first one's save cleared the form
+        clear_errors(self.fields)
+        request_id = self.current_request_id(kind)
+        self.in_button.disable()
+        self.out_button.disable()
+        try:
+            result: MovementResult = await self.ctx.call(
+                record_movement,
+                work_center_id=self.wc_id,
+                order_number=self.order.value,
+                quantity=self.qty.value,
+                movement_type=kind,
+                request_id=request_id,
+            )
+        except NotSaved as exc:
+            self.say(f'{exc.message} Your entry is still here.', 'error')
+            return
+        except PotrackError as exc:
+            show_refusal(exc, self.fields)
+            self.say(exc.message, 'error')
+            return
+        else:
+            # Cleared before the buttons come back, so that no tap can send this entry's form again.
+            self.request_key = None
+            self.qty.value = ''
+            self.order.value = ''
+            self.saved_at = time.monotonic()
+        finally:
+            self.in_button.enable()
+            self.out_button.enable()
+        self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
+        verb = 'received' if kind == 'IN' else 'sent on'
+        already = ' (this entry was already recorded)' if result.already_recorded else ''
+        self.say(
+            f'Saved{already}: {result.quantity} of {result.order_number} {verb} at {result.work_center_code}. '
+            f'Balance here now: {result.balance}.',
+            'ok',
+        )
+        self.order.run_method('focus')
+        if not self.card.apply(result):
+            await self.card.show(result.order_number, self.wc_id)
+        await self.recent.refresh()
+
+    def form_empty(self) -> bool:
+        return not str(self.order.value or '').strip() and not str(self.qty.value or '').strip()
+
+    async def undo(self, movement_id: int) -> None:
+        try:
+            result = await self.ctx.call(reverse_movement, movement_id=movement_id, reason=UNDO_REASON)
+        except PotrackError as exc:
+            self.say(exc.message, 'error')
+            await self.recent.refresh()
+            return
+        self.say(
+            f'Undone: {result.movement_type} {-result.quantity} of {result.order_number}. '
+            f'Balance here now: {result.balance}.',
+            'ok',
+        )
+        self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
+        if not self.card.apply(result):
+            await self.card.show(result.order_number, self.wc_id)
+        await self.recent.refresh()
+
+    def on_change(self, change: feed.Change) -> Awaitable[None] | None:
+        """Every open page hears every change; only those this page shows start any work (and a task)."""
+        if change.kind == 'masters':
+            return self.reload_work_centers()
+        if change.kind not in ('movement', 'resync'):
+            return None
+        recent = change.kind == 'resync' or change.work_center_id == self.wc_id
+        card = change.kind == 'resync' or (
+            change.order_number == self.card.order
+            and change.work_center_id in self.work_centers
+            and not self.own_notice(change)
+        )
+        return self.refresh_panels(recent=recent, card=card) if recent or card else None
+
+    def own_notice(self, change: feed.Change) -> bool:
+        """The notice of a save of this page (the card applied it already): take it off the list."""
+        now = time.monotonic()
+        for item in self.own_saves:
+            work_center_id, order, when = item
+            if (work_center_id, order) == (change.work_center_id, change.order_number) and now - when < OWN_NOTICE_S:
+                self.own_saves.remove(item)
+                return True
+        return False
+
+    async def refresh_panels(self, *, recent: bool, card: bool) -> None:
+        if recent:
+            await self.recent.refresh()
+        if card:
+            await self.card.refresh()
+
+
+def register() -> None:
+    RecentFeed.reset()
+
+    @ui.page('/kiosk')
+    async def kiosk_page(request: Request) -> Response | None:
+        ctx = await open_page(request)
+        if isinstance(ctx, Response):
+            return ctx
+        try:
+            work_centers = await ctx.call(list_work_centers, active_only=True)
+        except NotSaved as exc:
+            with frame(ctx, 'Kiosk'):
+                ui.label(f'{exc.message} Reload the page in a moment.').classes('text-xl').mark('kiosk-unavailable')
+            return None
+        with frame(ctx, 'Kiosk'):
+            if not work_centers:
+                ui.label('Your department has no active work centers. Ask an administrator.').classes('text-xl').mark(
+                    'no-work-centers'
+                )
+                return None
+            kiosk = Kiosk(ctx, work_centers)
+            live_bridge.subscribe(kiosk.on_change)
+            if kiosk.wc_id is not None:
+                await kiosk.recent.show(kiosk.wc_id)
+        return None

@@ -1,0 +1,326 @@
+"""The kiosk's side panels: where an order's pieces are, and the last entries at this work center."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from nicegui import ui
+
+from potrack.accounts.sessions import TOUCH_EVERY_S
+from potrack.common.actors import Actor
+from potrack.db.types import utcnow
+from potrack.errors import PotrackError, SignedOut
+from potrack.ledger.balances import OrderBalanceRow, order_balances
+from potrack.ledger.search import MovementFilter, MovementRow, search_movements
+from potrack.ledger.writer import UNDO_WINDOW_S, MovementResult
+from potrack.masters.catalog import WorkCenterInfo
+from potrack.pages.forms import show_refusal
+from potrack.pages.guard import PageContext
+from potrack.timeutil import format_local, to_local, zone_label
+
+RECENT_ROWS = 10
+FEED_MIN_INTERVAL_S = 0.5  # a busy work center's list of last entries is re-read at most this often
+FeedKey = tuple[int, int | None, bool]  # work center, department, admin: the same key sees the same rows
+
+
+class OrderCard:
+    """As soon as an order number is entered: its balance here and at the other work centers you see."""
+
+    def __init__(self, ctx: PageContext, work_centers: dict[int, WorkCenterInfo]) -> None:
+        self.ctx = ctx
+        self.work_centers = work_centers
+        self.order = ''
+        self.here: int | None = None
+        with ui.card().classes('w-full gap-2').mark('order-card'):
+            self.title = ui.label('Scan or type an order number').classes('text-lg font-bold')
+            self.summary = ui.label('').classes('text-2xl potrack-num').mark('order-available')
+            self.table = (
+                ui.table(
+                    columns=[
+                        {'name': 'wc', 'label': 'Work center', 'field': 'wc', 'align': 'left'},
+                        {'name': 'qty_in', 'label': 'IN', 'field': 'qty_in'},
+                        {'name': 'qty_out', 'label': 'OUT', 'field': 'qty_out'},
+                        {'name': 'balance', 'label': 'Here now', 'field': 'balance'},
+                    ],
+                    rows=[],
+                    row_key='wc',
+                )
+                .props('dense flat no-data-label="No pieces of this order at your work centers yet"')
+                .classes('w-full')
+                .mark('order-table')
+            )
+            self.table.set_visibility(False)
+
+    async def show(self, order: str, here: int | None) -> None:
+        self.order, self.here = order, here
+        await self.refresh()
+
+    def apply(self, result: MovementResult) -> bool:
+        """Show a save's new balance here without reading; False when the card shows another order or place.
+
+        The change notice of the save refreshes the whole card moments later (kiosk.on_change).
+        """
+        if result.order_number != self.order or result.work_center_id != self.here:
+            return False
+        rows = [dict(r) for r in self.table.rows if r['wc'] != result.work_center_code]
+        rows.append(
+            {
+                'wc': result.work_center_code,
+                'qty_in': result.qty_in,
+                'qty_out': result.qty_out,
+                'balance': result.balance,
+            }
+        )
+        self.title.set_text(self.order)
+        self.summary.set_text(f'{result.balance} available to send at {result.work_center_code}')
+        self.table.rows = sorted(rows, key=lambda r: str(r['wc']))
+        self.table.set_visibility(True)
+        return True
+
+    async def refresh(self) -> None:
+        if not self.order:
+            self.title.set_text('Scan or type an order number')
+            self.summary.set_text('')
+            self.table.set_visibility(False)
+            return
+        try:
+            page = await self.ctx.call(order_balances, order=self.order, match='exact', open_only=False, limit=100)
+        except PotrackError as exc:
+            show_refusal(exc)
+            return
+        rows: list[OrderBalanceRow] = sorted(page.rows, key=lambda r: r.work_center_code)
+        self.title.set_text(self.order)
+        here = next((r for r in rows if r.work_center_id == self.here), None)
+        wc = self.work_centers.get(self.here or 0)
+        where = wc.code if wc else 'this work center'
+        self.summary.set_text(f'{here.balance if here else 0} available to send at {where}')
+        self.table.rows = [
+            {'wc': r.work_center_code, 'qty_in': r.qty_in, 'qty_out': r.qty_out, 'balance': r.balance} for r in rows
+        ]
+        self.table.set_visibility(bool(rows))
+        if not rows:
+            self.summary.set_text(f'No pieces of {self.order} recorded yet')
+
+
+@dataclass
+class UndoCandidate:
+    movement_id: int
+    text: str
+    deadline: datetime
+
+
+class RecentFeed:
+    """The last entries at one work center, read once for every kiosk there whose user sees the same rows.
+
+    Each movement asks every kiosk at its work center to refresh. Read per kiosk, 12 kiosks at a work
+    center made 12 identical queries per entry, and at 50 kiosks the thread pool fell far behind
+    (bench/kiosk_load.py). Users with the same department and role see the same rows, so one read
+    serves them all. One read runs at a time per feed; requests arriving meanwhile fold into one more
+    read after it, at most one per FEED_MIN_INTERVAL_S. The read runs as one of the kiosks' users, in
+    turn, so that every kiosk's session is still checked at least every TOUCH_EVERY_S while the feed
+    is busy.
+    """
+
+    feeds: ClassVar[dict[FeedKey, RecentFeed]] = {}
+
+    def __init__(self, work_center_id: int) -> None:
+        self.work_center_id = work_center_id
+        self.panels: weakref.WeakSet[RecentEntries] = weakref.WeakSet()
+        self.requester: RecentEntries | None = None
+        self.running = False
+        self.read_started = False  # set by the worker thread once the read is about to query
+        self.again = False
+        self.last_start = 0.0
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget every feed (at app start: pages of an earlier app lifetime must not be read for)."""
+        cls.feeds = {}
+
+    @classmethod
+    def of(cls, key: FeedKey) -> RecentFeed:
+        feed = cls.feeds.get(key)
+        if feed is None:
+            feed = cls.feeds[key] = cls(key[0])
+        return feed
+
+    async def refresh(self, requester: RecentEntries) -> None:
+        self.requester = requester
+        if self.running:
+            # A change committed before the read starts is in it; only later ones need one more read.
+            self.again = self.again or self.read_started
+            return
+        self.running = True
+        try:
+            self.again = True
+            refused = 0
+            while self.again and refused < 3:
+                self.again = False
+                self.read_started = False
+                # A burst of entries: at most one read per FEED_MIN_INTERVAL_S; notices meanwhile fold into it.
+                await asyncio.sleep(max(0.0, self.last_start + FEED_MIN_INTERVAL_S - time.monotonic()))
+                reader = self._reader()
+                if reader is None:
+                    break
+                self.last_start = time.monotonic()
+                try:
+                    rows = await reader.read(self.work_center_id, self._started)
+                except SignedOut:  # that page is on its way to sign-in: read for another one
+                    self.panels.discard(reader)
+                    self.again, refused = True, refused + 1
+                    continue
+                except PotrackError:
+                    break
+                shown = [_recent_row(m) for m in rows]
+                for panel in list(self.panels):
+                    panel.show_rows(self.work_center_id, rows, shown)
+        finally:
+            self.running = False
+            self.requester = None
+
+    def _started(self) -> None:
+        self.read_started = True
+
+    def _reader(self) -> RecentEntries | None:
+        alive = [p for p in self.panels if p.shows(self.work_center_id)]
+        if not alive:
+            return None
+        stalest = min(alive, key=lambda p: p.last_read)
+        if self.requester in alive and time.monotonic() - stalest.last_read <= TOUCH_EVERY_S:
+            return self.requester
+        return stalest
+
+
+class RecentEntries:
+    """The last entries at the chosen work center, with Undo for your own latest one for 2 minutes."""
+
+    def __init__(self, ctx: PageContext, on_undo: Callable[[int], Awaitable[None]]) -> None:
+        self.ctx = ctx
+        self.work_center_id: int | None = None
+        self.on_undo = on_undo
+        self.candidate: UndoCandidate | None = None
+        self.feed: RecentFeed | None = None
+        self.last_read = 0.0  # when the feed last read as this page's user
+        with ui.card().classes('w-full gap-2'):
+            # One timer per page, created once and ticking only while Undo is offered: a timer per offer
+            # cost 2.6 ms of server CPU per entry and 120 kB per kiosk (bench/kiosk_load.py).
+            self.expiry = ui.timer(1.0, self._expire, active=False)
+            ui.label(f'Last {RECENT_ROWS} entries here').classes('text-lg font-bold')
+            self.undo_button = (
+                ui.button('Undo', icon='undo', on_click=self._undo)
+                .props('color=amber-8 no-caps size=lg')
+                .classes('w-full')
+                .mark('undo')
+            )
+            self.undo_button.set_visibility(False)
+            self.table = (
+                ui.table(
+                    columns=[
+                        {'name': 'time', 'label': f'Time ({zone_label()})', 'field': 'time', 'align': 'left'},
+                        {'name': 'order', 'label': 'Order', 'field': 'order', 'align': 'left'},
+                        {'name': 'type', 'label': 'Type', 'field': 'type'},
+                        {'name': 'qty', 'label': 'Qty', 'field': 'qty'},
+                        {'name': 'user', 'label': 'By', 'field': 'user', 'align': 'left'},
+                    ],
+                    rows=[],
+                    row_key='id',
+                )
+                .props('dense flat no-data-label="No entries at this work center yet"')
+                .classes('w-full')
+                .mark('recent-table')
+            )
+
+    async def show(self, work_center_id: int | None) -> None:
+        self.work_center_id = work_center_id
+        if self.feed is not None:
+            self.feed.panels.discard(self)
+        self.feed = None
+        if work_center_id is not None:
+            user = self.ctx.session_user.user
+            self.feed = RecentFeed.of((work_center_id, user.department_id, user.is_admin))
+            self.feed.panels.add(self)
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        if self.feed is None:
+            self.table.rows = []
+            self.undo_button.set_visibility(False)
+            return
+        await self.feed.refresh(self)
+
+    def shows(self, work_center_id: int) -> bool:
+        return self.work_center_id == work_center_id and not self.table.is_deleted
+
+    async def read(self, work_center_id: int, started: Callable[[], None]) -> list[MovementRow]:
+        """The feed's read, as this page's user and in this page's context (a refusal shows here)."""
+        self.last_read = time.monotonic()
+        with self.table:
+            try:
+                return await self.ctx.call(_last_entries, work_center_id, started)
+            except PotrackError as exc:
+                show_refusal(exc)
+                raise
+
+    def show_rows(self, work_center_id: int, rows: list[MovementRow], shown: list[dict[str, object]]) -> None:
+        if not self.shows(work_center_id):
+            return
+        self.table.rows = shown
+        self.candidate = _undo_candidate(rows, self.ctx.actor.user_id)
+        self.undo_button.set_visibility(self.candidate is not None)
+        if self.candidate:
+            self.undo_button.set_text(self.candidate.text)
+        # Hide Undo when its window closes, also on a kiosk where nothing else happens meanwhile.
+        self.expiry.active = self.candidate is not None
+
+    def _expire(self) -> None:
+        if self.candidate is None:
+            self.expiry.active = False
+        elif self.candidate.deadline <= utcnow():
+            self.expiry.active = False
+            self.candidate = None
+            self.undo_button.set_visibility(False)
+
+    async def _undo(self) -> None:
+        if self.candidate:
+            await self.on_undo(self.candidate.movement_id)
+
+
+def _last_entries(actor: Actor, work_center_id: int, started: Callable[[], None]) -> list[MovementRow]:
+    started()  # in the worker thread: from here on, every committed change is in what this reads
+    flt = MovementFilter(work_center_ids=(work_center_id,))
+    return search_movements(actor, flt, limit=RECENT_ROWS, with_totals=False).rows
+
+
+def _recent_row(m: MovementRow) -> dict[str, object]:
+    kind = m.movement_type if m.reverses_id is None else f'{m.movement_type} undone'
+    return {
+        'id': m.id,
+        'time': to_local(m.created_at).strftime('%H:%M:%S'),
+        'order': m.order_number,
+        'type': kind,
+        'qty': m.quantity,
+        'user': m.user_full_name or m.username,
+    }
+
+
+def _undo_candidate(rows: list[MovementRow], user_id: int) -> UndoCandidate | None:
+    """Your newest entry here, if not yet undone and still within the window (the ledger decides for real)."""
+    reversed_ids = {m.reverses_id for m in rows if m.reverses_id is not None}
+    mine = next((m for m in rows if m.user_id == user_id and m.reverses_id is None), None)
+    if mine is None or mine.id in reversed_ids:
+        return None
+    deadline = mine.created_at + timedelta(seconds=UNDO_WINDOW_S)
+    if deadline <= utcnow():
+        return None
+    return UndoCandidate(
+        mine.id,
+        f'Undo {mine.movement_type} {mine.quantity} of {mine.order_number} '
+        f'(until {format_local(deadline, with_seconds=True)[-8:]})',
+        deadline,
+    )

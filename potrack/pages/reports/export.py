@@ -1,0 +1,119 @@
+"""The Export button: the workbook is written in a worker process while a bar shows its progress.
+
+The page polls the job from a timer (reading two shared counters costs nothing), so neither the event
+loop nor a thread waits on the export. The finished file is served once from an unguessable URL and
+deleted after KEEP_EXPORT_S, or when the page goes away.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable
+from functools import partial
+
+from nicegui import app, context, ui
+
+from potrack.errors import PotrackError, SignedOut
+from potrack.pages.forms import show_refusal
+from potrack.pages.guard import PageContext, signin_url
+from potrack.reports.excel.job import KEEP_EXPORT_S, ExportJob, remove_export, start_export
+from potrack.reports.excel.workbook import ExportRequest
+
+POLL_S = 0.3
+XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+
+
+class ExportPanel:
+    def __init__(self, ctx: PageContext, current: Callable[[], ExportRequest]) -> None:
+        self.ctx = ctx
+        self.current = current
+        self.job: ExportJob | None = None
+        # Status on the left of the button, in a fixed width, so the button never moves under the finger.
+        with ui.row().classes('items-center gap-3 no-wrap'):
+            with ui.column().classes('gap-1 w-72 items-end'):
+                self.bar = ui.linear_progress(value=0, show_value=False, size='10px').mark('export-progress')
+                self.status = ui.label('').classes('text-sm opacity-80 text-right break-all').mark('export-status')
+            self.stop = ui.button('Stop', icon='close', on_click=self.cancel).props('flat no-caps').mark('export-stop')
+            self.button = (
+                ui.button('Export to Excel', icon='download', on_click=self.start)
+                .props('unelevated size=lg no-caps color=teal-7')
+                .mark('export-button')
+            )
+        self.bar.set_visibility(False)
+        self.stop.set_visibility(False)
+        self.timer = ui.timer(POLL_S, self.tick, active=False)
+        context.client.on_delete(self.abandon)
+
+    async def start(self) -> None:
+        try:
+            self.job = await self.ctx.call(start_export, self.current())
+        except PotrackError as exc:
+            show_refusal(exc)
+            return
+        self.button.disable()
+        self.bar.set_visibility(True)
+        self.stop.set_visibility(True)
+        self.bar.set_value(0)
+        self.status.set_text('Starting the export…')
+        self.timer.activate()
+
+    def tick(self) -> None:
+        job = self.job
+        if job is None:
+            return
+        state = job.poll()
+        if state == 'waiting':
+            self.status.set_text('Waiting for other exports to finish…')
+        elif state == 'running':
+            total = job.total
+            if total is None:
+                self.status.set_text('Counting the movements…')
+            else:
+                self.bar.set_value(job.done / total if total else 1)
+                self.status.set_text(f'Writing {job.done:,} of {total:,} movements…')
+        else:
+            self.finish(job)
+
+    def finish(self, job: ExportJob) -> None:
+        self.timer.deactivate()
+        self.job = None
+        self.button.enable()
+        self.bar.set_visibility(False)
+        self.stop.set_visibility(False)
+        if job.result is not None:
+            self.status.set_text(f'Ready: {job.result.filename} ({job.result.movements:,} movements).')
+            self.hand_over(job)
+        elif isinstance(job.error, SignedOut):
+            ui.navigate.to(signin_url(self.ctx.path, 'ended'))
+        elif job.error is not None:
+            self.status.set_text('Not exported.')
+            show_refusal(job.error)
+        else:
+            self.status.set_text('Export stopped.')
+
+    def hand_over(self, job: ExportJob) -> None:
+        """Serve the file once, from a URL only this page knows; what `ui.download.file` does, spelled
+        out so the route and the file can be dropped on our own schedule."""
+        assert job.result is not None
+        path = job.result.path
+        url = app.add_static_file(local_file=path, single_use=True)
+        ui.download.from_url(url, job.result.filename, XLSX)
+        forget = partial(self.forget, urllib.parse.unquote(url), job)
+        ui.timer(KEEP_EXPORT_S, forget, once=True)
+        context.client.on_delete(forget)
+
+    @staticmethod
+    def forget(route: str, job: ExportJob) -> None:
+        app.remove_route(route)
+        if job.result is not None:
+            remove_export(job.result.path)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.finish(self.job)
+
+    def abandon(self) -> None:
+        """The page is gone: stop the worker; there is no UI left to update."""
+        if self.job is not None:
+            self.job.cancel()
