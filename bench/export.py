@@ -10,7 +10,7 @@ Then:
      - baseline: the exact rows of the Movements sheet, fetched beforehand and pickled (untimed), written
        by plain openpyxl write-only `ws.append` + `save` in a process of its own at the export worker's
        priority — no styles, no database, no other sheets;
-     - export: what the page's button does (`export_job.start_export`: a worker process that reads the
+     - export: what the page's button does (`reports.excel.job.start_export`: a worker process that reads the
        database, writes Summary + Balances + Movements with formats, and sends the result back), timed
        from the request to the finished file; its peak RSS (VmHWM) sampled from /proc.
      Wall time and CPU time (user + system of the process) are both reported: on a shared machine the
@@ -53,8 +53,9 @@ from potrack.db import Database, use_database
 from potrack.ledger.search import MovementFilter
 from potrack.ledger.writer import record_movement
 from potrack.ops.demo.loader import run_demo
+from potrack.reports.excel.data_sheets import movement_rows
 from potrack.reports.excel.job import WORKER_NICE, remove_export, start_export
-from potrack.reports.excel.workbook import ExportRequest, _movement_rows, actor_by_username
+from potrack.reports.excel.workbook import ExportRequest, actor_by_username
 
 RATIO_GOAL = 1.3
 RSS_GOAL_MB = 150.0
@@ -112,7 +113,7 @@ def pickle_sheet_rows(db: Database, actor: Actor) -> tuple[Path, int]:
     with db.read() as session:
         rows = [
             (r[0].astimezone(tz).replace(tzinfo=None, microsecond=0), *r[1:])
-            for r in _movement_rows(session, actor, MovementFilter())
+            for r in movement_rows(session, actor, MovementFilter())
         ]
     path = DATA / 'rows.pickle'
     path.write_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))

@@ -216,7 +216,7 @@ def bench_search(db: Database, conn: Any, actor: Actor, case: SearchCase, runs: 
     search_sql = [(sql, p) for k, sql, p in sent if k in ('newest-first bound', 'recent probe', 'rows')]
     rows_sql = [(sql, p) for k, sql, p in sent if k == 'rows']
     totals_sql = [(sql, p) for k, sql, p in sent if k == 'totals']
-    # For comparison: the rows query as it was before the newest-first bound (movements.py).
+    # For comparison: the rows query as it was before the newest-first bound (ledger/newest_first.py).
     with db.read() as session, Capture(db) as plain:
         where = search.movement_conditions(session, actor, case.flt)
         session.exec(search._rows_query(where or [], 'created_at', True).offset(0).limit(500)).all()
@@ -292,8 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     print('    page shows as soon as they come; totals after: movement_totals, the totals line it fills in next;')
     print('    one call: both at once (the REST API); raw same: the SQL of the search (probe, bound, rows) replayed')
     print('    through psycopg2; raw rows: its rows query alone; raw totals: the totals query; unbounded: the rows')
-    print('    query as it was before the newest-first bound (movements.py); on PostgreSQL probe and bound are')
-    print('    subqueries of the rows query, so raw same = raw rows. Goal: search p50 ≤ 25 ms.')
+    print('    query as it was before the newest-first bound (ledger/newest_first.py); on PostgreSQL probe and')
+    print('    bound are subqueries of the rows query, so raw same = raw rows. Goal: search p50 ≤ 25 ms.')
     print_table(
         [
             'case',

@@ -187,7 +187,7 @@ async def test_the_openapi_schema_documents_the_api(user: User, sqlite_db: Datab
     assert 'HTTPBearer' in schema['components']['securitySchemes']
 
 
-# A content type the hot path (potrack.api_fast) leaves to the FastAPI route; the route must answer alike.
+# A content type the hot path (potrack.api.fast) leaves to the FastAPI route; the route must answer alike.
 ROUTE_ONLY = {'Content-Type': 'application/json;charset=utf-8'}
 
 

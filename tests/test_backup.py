@@ -14,7 +14,8 @@ from potrack.accounts.tokens import issue_token
 from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.migrate import current_revision, head_revision
-from potrack.ledger.writer import record_movement, reverse_movement
+from potrack.ledger.reversal import reverse_movement
+from potrack.ledger.writer import record_movement
 from potrack.ops.backup import PG_CUSTOM_MAGIC, SQLITE_MAGIC, BackupError, backup, restore, table_counts
 from potrack.ops.upgrade import upgrade
 

@@ -15,10 +15,10 @@ from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database, use_database
 from potrack.db.models import Department, User
-from potrack.ledger import search
+from potrack.ledger import newest_first
 from potrack.ledger.integrity import check_consistency
 from potrack.ledger.search import MovementFilter, search_movements
-from potrack.ops.demo import loader
+from potrack.ops.demo import orders
 from potrack.ops.demo.loader import run_demo
 
 
@@ -151,7 +151,7 @@ def test_bulk_load_into_orders_that_have_balances_recomputes_them(
     check_demo_data(db, first, 300)
     assert any(line.startswith('Consistency check: every balance equals') for line in first)
     before = order_numbers(db)
-    monkeypatch.setattr(loader, '_next_order_number', lambda db, prefix: 1)  # reuse the same order numbers
+    monkeypatch.setattr(orders, '_next_order_number', lambda db, prefix: 1)  # reuse the same order numbers
     second = run(db, 700, fast=True, seed=4)
     assert before <= order_numbers(db)
     check_demo_data(db, first + second, 1000)
@@ -182,7 +182,7 @@ def test_cli_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
 
 
 def check_prefix_search(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """search_movements' newest-first shortcut for prefixes (movements._newest_first_bound) changes no result.
+    """search_movements' newest-first shortcut for prefixes (newest_first.newest_first_bound) changes no result.
 
     With a probe of 100 rows most prefixes take the bound from order_balance; with 2000 (about all the
     movements here) the probe finds enough and the plain walk runs.
@@ -208,7 +208,7 @@ def check_prefix_search(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
                 .scalars()
             )
         for limit, probe_rows in [(5, 2000), (50, 100), (50, 2000)]:
-            monkeypatch.setattr(search, 'RECENT_PROBE_ROWS', probe_rows)
+            monkeypatch.setattr(newest_first, 'RECENT_PROBE_ROWS', probe_rows)
             page = search_movements(admin, flt, limit=limit, db=db)
             assert [r.id for r in page.rows] == expected[:limit], (flt, limit, probe_rows)
             assert page.totals.count == len(expected), flt

@@ -22,8 +22,9 @@ from potrack.db.models import Department, OrderBalance, ProductionOrder, User
 from potrack.errors import InvalidInput, NotAllowed
 from potrack.ledger.search import MovementFilter
 from potrack.reports.excel.cells import DATETIME_FORMAT, REPLACEMENT, clean_text, safe_text
+from potrack.reports.excel.data_sheets import MOVEMENT_TITLES
 from potrack.reports.excel.job import remove_export, start_export
-from potrack.reports.excel.workbook import MOVEMENT_TITLES, ExportRequest, export_filename, export_workbook
+from potrack.reports.excel.workbook import ExportRequest, export_filename, export_workbook
 from tests.test_reports import IST, MAR, Floor, ist
 from tests.test_reports import floor as floor
 

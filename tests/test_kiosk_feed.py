@@ -1,4 +1,4 @@
-"""Kiosks at one work center share the read of its last entries (potrack.pages.kiosk_panels.RecentFeed)."""
+"""Kiosks at one work center share the read of its last entries (potrack.pages.kiosk.recent.RecentFeed)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,8 @@ from potrack.db.models import (
 from potrack.errors import Conflict, InsufficientBalance, InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.ledger import writer
 from potrack.ledger.integrity import check_consistency
-from potrack.ledger.writer import record_movement, reverse_movement
+from potrack.ledger.reversal import reverse_movement
+from potrack.ledger.writer import record_movement
 from potrack.ops.upgrade import upgrade
 from tests.test_admin_services import heard
 

@@ -14,7 +14,8 @@ from potrack.accounts.tokens import issue_token
 from potrack.common import metrics
 from potrack.db import Database, use_database
 from potrack.errors import InsufficientBalance
-from potrack.ledger.writer import record_movement, reverse_movement
+from potrack.ledger.reversal import reverse_movement
+from potrack.ledger.writer import record_movement
 from tests.api_helpers import bearer, error_of
 from tests.conftest import TEST_PASSWORD
 

@@ -27,8 +27,9 @@ from potrack.db.models import ProductionOrder, WorkCenter
 from potrack.errors import InvalidInput, NotAllowed
 from potrack.ledger import writer
 from potrack.ledger.balances import order_balances, work_center_totals
+from potrack.ledger.reversal import reverse_movement
 from potrack.ledger.search import MovementFilter, iter_movements, search_movements
-from potrack.ledger.writer import record_movement, reverse_movement
+from potrack.ledger.writer import record_movement
 
 SCOPE_MESSAGE = 'You may not see one of the work centers asked for.'
 

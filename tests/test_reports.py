@@ -22,8 +22,9 @@ from potrack.config import reset_settings
 from potrack.db import Database
 from potrack.db.models import ProductionOrder
 from potrack.errors import InvalidInput, NotAllowed
+from potrack.ledger.reversal import reverse_movement
 from potrack.ledger.search import MovementFilter, search_movements
-from potrack.ledger.writer import record_movement, reverse_movement
+from potrack.ledger.writer import record_movement
 from potrack.reports.filters import filter_choices, period_range
 from potrack.reports.summaries import daily_flow, work_center_summary
 

@@ -4,7 +4,7 @@ Deactivating a user, resetting their password or changing their department or ro
 sessions in the same transaction, so a page they still have open is refused at its next action. The
 system never loses its last active admin: it cannot be deactivated or demoted, and no admin can
 deactivate or demote themselves. Every change is an audit event in the same transaction and is
-announced to open admin pages. Listing: users_query.
+announced to open admin pages. Listing: user_list.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ class ApiFirst:
     def __init__(self, app: ASGIApp, api: ASGIApp) -> None:
         self.app = app
         self.api = api
-        # The hot path (potrack.api_fast), within the same body limit; the rest of the API behind it.
+        # The hot path (potrack.api.fast), within the same body limit; the rest of the API behind it.
         self.fast = BodyLimitMiddleware(FastMovements(api))  # type: ignore[arg-type]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -151,7 +151,7 @@ async def post_movement(
         ),
     ] = None,
 ) -> MovementOut:
-    # Well-formed requests are answered by potrack.api_fast before they reach this route; both record
+    # Well-formed requests are answered by potrack.api.fast before they reach this route; both record
     # through record_via_api.
     response.status_code, out = await record_via_api(token, body, idempotency_key)
     return out

@@ -15,8 +15,9 @@ from sqlmodel import col, select
 from potrack.common.actors import Actor, require_admin
 from potrack.db.engine import Database, database
 from potrack.db.models import ProductionOrder
+from potrack.ledger.reversal import reverse_movement
 from potrack.ledger.search import MovementFilter, MovementRow, search_movements
-from potrack.ledger.writer import MovementResult, reverse_movement
+from potrack.ledger.writer import MovementResult
 
 
 @dataclass(frozen=True)

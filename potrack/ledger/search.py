@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import TIMESTAMP, Interval, Select, and_, case, cast, func, literal, literal_column
+from sqlalchemy import Select, case, func
 from sqlmodel import Session, select
 
 from potrack.common.actors import Actor, load_user, scoped_work_center_ids
 from potrack.common.paging import check_paging
-from potrack.common.work_center_codes import all_work_center_ids
 from potrack.db.engine import Database, database
-from potrack.db.models import ACTIVITY_STEP, IN, OUT
-from potrack.db.tables import ACTIVITY, BALANCES, USERS
+from potrack.db.models import IN, OUT
 from potrack.db.tables import CENTERS as WC
 from potrack.db.tables import DEPARTMENTS as DEPTS
 from potrack.db.tables import MOVEMENTS as PO
+from potrack.db.tables import USERS
 from potrack.errors import InvalidInput
-from potrack.ledger.balances import order_filter, order_needle
+from potrack.ledger.balances import order_filter
+from potrack.ledger.newest_first import newest_first_bound
 from potrack.timeutil import day_range_utc
 
 
@@ -91,7 +91,7 @@ def _conditions(session: Session, actor: Actor, flt: MovementFilter) -> list[Any
 
 
 @dataclass(frozen=True)
-class _Selection:
+class Selection:
     """What a filter selects within the actor's scope, as WHERE conditions on ProductionOrder."""
 
     ids: set[int]  # the work centers in scope
@@ -103,7 +103,7 @@ class _Selection:
         return self.others if self.order is None else [self.others[0], self.order, *self.others[1:]]
 
 
-def _selection(session: Session, actor: Actor, flt: MovementFilter) -> _Selection | None:
+def _selection(session: Session, actor: Actor, flt: MovementFilter) -> Selection | None:
     """The filter's conditions within the actor's scope; None when nothing can match."""
     user = load_user(session, actor)
     ids = scoped_work_center_ids(session, user, list(flt.work_center_ids) or None)
@@ -122,7 +122,7 @@ def _selection(session: Session, actor: Actor, flt: MovementFilter) -> _Selectio
         others.append(PO.c.movement_type == flt.movement_type)
     if flt.user_id is not None:
         others.append(PO.c.user_id == flt.user_id)
-    return _Selection(ids, others, order)
+    return Selection(ids, others, order)
 
 
 def movement_conditions(session: Session, actor: Actor, flt: MovementFilter) -> list[Any] | None:
@@ -173,94 +173,6 @@ def _row(values: Any) -> MovementRow:
     return MovementRow(*values)
 
 
-# Slack added to the newest movement time of the orders a prefix selects (see _newest_first_bound): a
-# clock stepped back between two movements of an order must not hide the earlier one; and order_activity
-# lags by up to ACTIVITY_STEP.
-BOUND_SLACK = timedelta(minutes=15) + ACTIVITY_STEP
-# How many of the newest movements _newest_first_bound looks at to see whether a prefix is common there.
-RECENT_PROBE_ROWS = 2000
-
-
-def _newest_first_bound(
-    session: Session, db: Database, flt: MovementFilter, selection: _Selection, wanted: int
-) -> Any | None:
-    """For a newest-first search by order-number prefix: `created_at <= t`, t at the newest match, or None.
-
-    Order numbers are given out in sequence, so a prefix selects a block of orders from the same days.
-    Sorting by created_at with a LIMIT, PostgreSQL walks the created_at index from now backwards and
-    filters, expecting matches spread evenly over time; for a block a few weeks old it reads most of
-    the ledger before the first match (0.25–0.6 s at a million movements). The newest movement of those
-    orders is in order_activity (one row per order) and order_balance (one per work center and order),
-    written in the same transaction as each movement and found through their order-number indexes
-    (_newest_balance); starting the walk there reads about as many rows as it returns. The condition
-    only removes rows newer than every match, so results are unchanged; without such a row it is left out.
-
-    Reading those rows costs time in proportion to the orders the prefix selects, so it is
-    skipped when the walk's first RECENT_PROBE_ROWS rows (the filter without the order number) already
-    hold the `wanted` matches: then the walk stops within them anyway (a broad prefix such as "PO-").
-    """
-    if flt.match != 'prefix' or selection.order is None:
-        return None
-    postgres = session.connection().dialect.name == 'postgresql'
-    probe = _recent_hits(flt, selection) if wanted <= RECENT_PROBE_ROWS else None
-    newest = _newest_balance(flt, selection, postgres, all_work_center_ids(db))
-    if postgres:
-        # One statement with the rows: both subqueries run once, before the walk (InitPlans), and the
-        # balance rows are read only when the probe falls short. Two round trips fewer per search.
-        infinity = cast(literal_column("'infinity'"), TIMESTAMP(timezone=True))
-        bound = func.coalesce(newest.scalar_subquery() + literal(BOUND_SLACK, Interval()), infinity)
-        if probe is not None:
-            bound = case((probe.scalar_subquery() >= wanted, infinity), else_=bound)
-        return PO.c.created_at <= bound
-    if probe is not None and session.connection().execute(probe).scalar_one() >= wanted:
-        return None
-    newest_at = session.connection().execute(newest).scalar_one()
-    return None if newest_at is None else PO.c.created_at <= newest_at + BOUND_SLACK
-
-
-def _recent_hits(flt: MovementFilter, selection: _Selection) -> Select[Any]:
-    """How many of the RECENT_PROBE_ROWS newest movements of the filter match the order number."""
-    recent = (
-        select(PO.c.order_number)
-        .where(*selection.others)
-        .order_by(PO.c.created_at.desc())
-        .limit(RECENT_PROBE_ROWS)
-        .subquery()
-    )
-    return select(func.count()).select_from(recent).where(order_filter(recent.c.order_number, flt.order, flt.match))
-
-
-def _newest_balance(
-    flt: MovementFilter, selection: _Selection, postgres: bool, every_wc: frozenset[int]
-) -> Select[Any]:
-    """The newest movement time (ACTIVITY_STEP early at most) among the orders the prefix selects in scope.
-
-    A scope of every work center (`every_wc`, possibly a moment old) reads order_activity: one index entry
-    per order, where order_balance has one per (work center, order): 10,000 entries against 50,000 for a
-    10,000-order prefix (6–9 ms → 1.5 ms). Its time lags by up to ACTIVITY_STEP (in the bound's slack).
-    Should a work center created a moment ago be counted in, the bound can only come out later, which
-    costs time, never a match. A narrower scope reads the balance rows of its own work centers: an order's
-    newest movement elsewhere could be days later than in this scope, and the walk would start there.
-    """
-    if every_wc and selection.ids >= every_wc:
-        activity = _prefix_range(ACTIVITY.c.order_number, flt.order, postgres)
-        return select(func.max(ACTIVITY.c.last_movement_at)).where(activity)
-    return select(func.max(BALANCES.c.last_movement_at)).where(
-        _prefix_range(BALANCES.c.order_number, flt.order, postgres), BALANCES.c.work_center_id.in_(selection.ids)
-    )
-
-
-def _prefix_range(column: Any, text: str, postgres: bool) -> Any:
-    """The order-number prefix as a range of the text_pattern_ops index on PostgreSQL: the same rows as
-    LIKE 'prefix%', without LIKE re-checked on each of them (a fifth of the bound's time at 50,000 rows)."""
-    needle = order_needle(text)
-    last = ord(needle[-1]) if needle else 0
-    if not postgres or not needle or last >= 0xD7FF:  # past there the next code point may not be a character
-        return order_filter(column, text, 'prefix')
-    # Byte order of UTF-8 is code point order, so every text starting with the needle lies in between.
-    return and_(column.op('~>=~')(needle), column.op('~<~')(needle[:-1] + chr(last + 1)))
-
-
 def _totals(session: Session, where: list[Any]) -> MovementTotals:
     qty = PO.c.quantity
     kind = PO.c.movement_type
@@ -298,7 +210,7 @@ def search_movements(
             return MovementPage([], offset, limit)
         where = rows_where = selection.where
         if sort == 'created_at' and descending:
-            bound = _newest_first_bound(session, db, flt, selection, offset + limit)
+            bound = newest_first_bound(session, db, flt, selection, offset + limit)
             rows_where = where if bound is None else [*where, bound]
         query = _rows_query(rows_where, sort, descending).offset(offset).limit(limit)
         # Core, not the ORM's execute: no ORM loading machinery for 500 plain rows (a few ms a page).

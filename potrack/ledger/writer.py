@@ -1,4 +1,4 @@
-"""The ledger's one write path: record IN/OUT and reverse a movement.
+"""The ledger's one write path: record IN/OUT (and, for `reversal`, its opposite).
 
 Each call is one transaction following DESIGN.md's write path: validate, check the actor and the
 work center, make sure the balance row exists and lock it, refuse an OUT above the balance, insert
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
-from potrack.common import audit, metrics
-from potrack.common.actors import Actor, load_user
+from potrack.common import metrics
+from potrack.common.actors import Actor
 from potrack.common.validation import (
-    clean_reason,
     normalize_order_number,
     normalize_request_id,
     parse_movement_type,
@@ -30,20 +28,14 @@ from potrack.db.engine import Database, RetryableWrite, database
 from potrack.db.models import (
     IN,
     OUT,
-    Department,
     ProductionOrder,
-    User,
-    WorkCenter,
-    WorkCenterDepartment,
 )
 from potrack.db.types import utcnow
-from potrack.errors import Conflict, InsufficientBalance, NotAllowed, NotFound
+from potrack.errors import Conflict, InsufficientBalance
 from potrack.ledger import steps
-from potrack.live import announce, feed
+from potrack.live import feed
 
 log = logging.getLogger(__name__)
-UNDO_WINDOW_S = 120
-UNDO_REASON = 'undone at kiosk'
 
 
 @dataclass(frozen=True)
@@ -93,10 +85,10 @@ def record_movement(
 
     def unit(conn: Connection) -> MovementResult:
         entry, locked, drawn = steps.entry_and_lock(conn, db.is_postgres, actor, work_center_id, order, rid)
-        return _write(conn, db, entry, order, mtype, qty, rid, locked=locked, drawn=drawn)
+        return write_entry(conn, db, entry, order, mtype, qty, rid, locked=locked, drawn=drawn)
 
     result = db.write_core(unit)
-    _announce(db, result)
+    announce_result(db, result)
     if not result.already_recorded:
         # DEBUG: the ledger itself is the record of every movement; at hundreds a second from the API a
         # log line each cost 4% of an instance's CPU and buried the warnings that matter.
@@ -112,68 +104,7 @@ def record_movement(
     return result
 
 
-@metrics.counted_movements
-def reverse_movement(
-    actor: Actor, *, movement_id: int, reason: Any, request_id: str | None = None, db: Database | None = None
-) -> MovementResult:
-    """Cancel a movement by recording its opposite, with a reason; history is never edited.
-
-    Admins may reverse any movement they can see; other users only their own latest entry at that
-    work center within UNDO_WINDOW_S. Raises InvalidInput, SignedOut, NotAllowed, NotFound, Conflict
-    (already reversed, or a reversal itself), InsufficientBalance (the pieces have moved on) and NotSaved.
-    """
-    why = clean_reason(reason)
-    rid = normalize_request_id(request_id)
-    db = db or database()
-
-    def unit(session: Session) -> MovementResult:
-        user = load_user(session, actor)
-        original = session.get(ProductionOrder, movement_id)
-        if original is None or not _may_see(session, user, original.work_center_id):
-            raise NotFound(f'There is no movement #{movement_id} that you can see.')
-        wc = session.get(WorkCenter, original.work_center_id)
-        assert wc is not None
-        if original.reverses_id is not None:
-            raise Conflict(f'Movement #{movement_id} is itself a correction; record a new entry instead.')
-        earlier = session.exec(select(ProductionOrder).where(ProductionOrder.reverses_id == original.id)).first()
-        if earlier is not None and earlier.request_id != rid:
-            raise Conflict(f'Movement #{movement_id} was already reversed (by movement #{earlier.id}).')
-        if not user.is_admin and earlier is None:
-            _check_undo_allowed(session, user, original)
-        assert user.id is not None and wc.id is not None
-        result = _write(
-            session.connection(),
-            db,
-            steps.EntryContext(user.id, wc.id, wc.code),
-            original.order_number,
-            original.movement_type,
-            original.quantity,
-            rid,
-            reverses=original,
-            reason=why,
-        )
-        if not result.already_recorded:
-            audit.record(
-                session,
-                actor_id=user.id,
-                action='movement.reverse',
-                entity='production_order',
-                entity_id=original.id,
-                before=_movement_summary(original),
-                after={'reversal_id': result.movement_id, 'reason': why},
-            )
-            # Besides the movement: admin tables follow corrections without reloading on every movement.
-            announce.queue_in_transaction(db, session, announce.CORRECTIONS)
-        return result
-
-    result = db.write(unit)
-    _announce(db, result)
-    if not result.already_recorded:
-        announce.deliver_after_commit(db, announce.CORRECTIONS)
-    return result
-
-
-def _write(
+def write_entry(
     conn: Connection,
     db: Database,
     entry: steps.EntryContext,
@@ -302,56 +233,7 @@ def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_i
     )
 
 
-def _may_see(session: Session, user: User, work_center_id: int) -> bool:
-    if user.is_admin:
-        return True
-    if user.department_id is None:
-        return False
-    link = session.exec(
-        select(WorkCenterDepartment.work_center_id)
-        .join(Department, col(Department.id) == col(WorkCenterDepartment.department_id))
-        .where(
-            WorkCenterDepartment.work_center_id == work_center_id,
-            WorkCenterDepartment.department_id == user.department_id,
-            Department.is_active,
-        )
-    ).first()
-    return link is not None
-
-
-def _check_undo_allowed(session: Session, user: User, original: ProductionOrder) -> None:
-    if original.user_id != user.id:
-        raise NotAllowed('You can only undo your own entries; ask an administrator to correct this one.')
-    if utcnow() - original.created_at > timedelta(seconds=UNDO_WINDOW_S):
-        raise NotAllowed(
-            f'Undo is possible for {UNDO_WINDOW_S // 60} minutes after an entry; ask an administrator to correct it.'
-        )
-    latest = session.exec(
-        select(ProductionOrder.id)
-        .where(
-            ProductionOrder.user_id == user.id,
-            ProductionOrder.work_center_id == original.work_center_id,
-            col(ProductionOrder.reverses_id).is_(None),
-        )
-        .order_by(col(ProductionOrder.id).desc())
-        .limit(1)
-    ).first()
-    if latest != original.id:
-        raise NotAllowed('Only your latest entry at this work center can be undone.')
-
-
-def _movement_summary(m: ProductionOrder) -> dict[str, Any]:
-    return {
-        'order_number': m.order_number,
-        'work_center_id': m.work_center_id,
-        'movement_type': m.movement_type,
-        'quantity': m.quantity,
-        'user_id': m.user_id,
-        'created_at': m.created_at.isoformat(),
-    }
-
-
-def _announce(db: Database, result: MovementResult) -> None:
+def announce_result(db: Database, result: MovementResult) -> None:
     # PostgreSQL already sent its NOTIFY with the commit; the listener delivers it to this process too.
     if not db.is_postgres and not result.already_recorded:
         feed.deliver(feed.Change(result.work_center_id, result.order_number))

@@ -13,14 +13,16 @@ from nicegui import app, ui
 
 from potrack.common.validation import normalize_order_number
 from potrack.errors import NotSaved, PotrackError
-from potrack.ledger.writer import UNDO_REASON, MovementResult, record_movement, reverse_movement
+from potrack.ledger.reversal import UNDO_REASON, reverse_movement
+from potrack.ledger.writer import MovementResult, record_movement
 from potrack.live import feed
 from potrack.masters.catalog import WorkCenterInfo, list_work_centers
 from potrack.pages import live_bridge
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
 from potrack.pages.kiosk.keypad import keypad, quick_steps
-from potrack.pages.kiosk.recent import OrderCard, RecentEntries, RecentFeed
+from potrack.pages.kiosk.order_card import OrderCard
+from potrack.pages.kiosk.recent import RecentEntries, RecentFeed
 from potrack.pages.layout import frame
 
 LAST_WC_KEY = 'kiosk_work_center'

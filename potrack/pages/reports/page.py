@@ -1,6 +1,6 @@
 """Reports: search every movement a person may see, balances now, charts, and the Excel export.
 
-The filters live in the URL (see `reports_query`), so a report can be bookmarked and shared; each tab
+The filters live in the URL (see `query`), so a report can be bookmarked and shared; each tab
 loads its data when it is shown after the filters changed.
 """
 

@@ -1,7 +1,7 @@
 """order_activity: the newest movement time per order, for newest-first searches by order-number prefix
 
 A newest-first search by prefix starts its walk at the newest movement of the orders the prefix selects
-(movements._newest_first_bound). Read from order_balance that is one index entry per (work center,
+(newest_first.newest_first_bound). Read from order_balance that is one index entry per (work center,
 order): 50,000 for a 10,000-order prefix, 6-9 ms; here it is one per order (1.5 ms, bench/queries.py).
 Filled from order_balance, whose last_movement_at is each pair's newest movement.
 

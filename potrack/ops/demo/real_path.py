@@ -1,0 +1,109 @@
+"""The real write path: every planned movement through the ledger, as a kiosk would, then backdated.
+
+The ledger stamps each movement with the time it is recorded; `_backdate` (demo only) then moves the
+demo's own new rows to their planned times in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from itertools import chain
+
+from sqlalchemy import bindparam, update
+from sqlmodel import Session
+
+from potrack.common.actors import Actor
+from potrack.db.engine import Database
+from potrack.db.tables import ACTIVITY, BALANCES, MOVEMENTS
+from potrack.db.types import UTCDateTime
+from potrack.ledger.writer import record_movement
+from potrack.ops.demo.orders import Line, Plan, planned_movements
+from potrack.ops.demo.progress import elapsed
+
+
+def load_real(db: Database, plan: Plan, line: Line, out: Callable[[str], None]) -> int:
+    """Record every movement through the ledger, in time order, then backdate them. Returns the order count."""
+    started = time.monotonic()
+    made: list[tuple[int, float]] = []  # movement id, planned time
+    latest: dict[tuple[int, str], tuple[float, int]] = {}  # (work center, order) → its last planned time, user
+    orders = 0
+    step = max(1, plan.movements // 10)
+    ledger_log = logging.getLogger('potrack.ledger')
+    level = ledger_log.level
+    ledger_log.setLevel(logging.WARNING)  # one log line per demo movement helps nobody
+    try:
+        for i, mv in enumerate(chain.from_iterable(planned_movements(plan, line)), 1):
+            result = record_movement(
+                Actor(mv.user_id),
+                work_center_id=mv.work_center_id,
+                order_number=mv.order_number,
+                quantity=mv.quantity,
+                movement_type=mv.movement_type,
+                request_id=f'demo-{plan.token}-{i:08d}',
+                db=db,
+            )
+            made.append((result.movement_id, mv.at))
+            latest[(mv.work_center_id, mv.order_number)] = (mv.at, mv.user_id)
+            orders = max(orders, mv.order_seq + 1)
+            if i % step == 0 or i == plan.movements:
+                out(f'  recorded {i:,} / {plan.movements:,} ({100 * i // plan.movements}%), {elapsed(started)}')
+    finally:
+        ledger_log.setLevel(level)
+    _backdate(db, made, latest)
+    out(f'  backdated {len(made):,} movements and {len(latest):,} balance rows to their planned times')
+    return orders
+
+
+def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[int, str], tuple[float, int]]) -> None:
+    """DEMO ONLY — nothing else in potrack ever edits the ledger.
+
+    The ledger stamps each movement with the time it was recorded, i.e. all within the last minute.
+    For a believable history this one transaction moves the demo's own new rows to their planned
+    times: production_order.created_at by id, and order_balance.last_movement_at / last_user_id to
+    the latest planned movement of each (work center, order). Quantities are not touched, so every
+    balance still equals the sums of its movements.
+    """
+    movements, balances, activity = MOVEMENTS, BALANCES, ACTIVITY
+    at_type = UTCDateTime()
+
+    def unit(session: Session) -> None:
+        conn = session.connection()
+        if made:
+            conn.execute(
+                update(movements)
+                .where(movements.c.id == bindparam('b_id'))
+                .values(created_at=bindparam('b_at', type_=at_type)),
+                [{'b_id': mid, 'b_at': _utc(at)} for mid, at in made],
+            )
+        if latest:
+            conn.execute(
+                update(balances)
+                .where(
+                    balances.c.work_center_id == bindparam('b_wc'),
+                    balances.c.order_number == bindparam('b_order'),
+                )
+                .values(last_movement_at=bindparam('b_at', type_=at_type), last_user_id=bindparam('b_user')),
+                [
+                    {'b_wc': wc, 'b_order': order, 'b_at': _utc(at), 'b_user': user}
+                    for (wc, order), (at, user) in latest.items()
+                ],
+            )
+            # Each demo order's activity time back to its newest planned movement (only moved forward elsewhere).
+            newest: dict[str, float] = {}
+            for (_, order), (at, _) in latest.items():
+                newest[order] = max(at, newest.get(order, at))
+            conn.execute(
+                update(activity)
+                .where(activity.c.order_number == bindparam('b_order'))
+                .values(last_movement_at=bindparam('b_at', type_=at_type)),
+                [{'b_order': order, 'b_at': _utc(at)} for order, at in newest.items()],
+            )
+
+    db.write(unit)
+
+
+def _utc(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)

@@ -1,0 +1,91 @@
+"""The kiosk's order card: where an order's pieces are, as soon as its number is entered."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from potrack.errors import PotrackError
+from potrack.ledger.balances import OrderBalanceRow, order_balances
+from potrack.ledger.writer import MovementResult
+from potrack.masters.catalog import WorkCenterInfo
+from potrack.pages.forms import show_refusal
+from potrack.pages.guard import PageContext
+
+
+class OrderCard:
+    """As soon as an order number is entered: its balance here and at the other work centers you see."""
+
+    def __init__(self, ctx: PageContext, work_centers: dict[int, WorkCenterInfo]) -> None:
+        self.ctx = ctx
+        self.work_centers = work_centers
+        self.order = ''
+        self.here: int | None = None
+        with ui.card().classes('w-full gap-2').mark('order-card'):
+            self.title = ui.label('Scan or type an order number').classes('text-lg font-bold')
+            self.summary = ui.label('').classes('text-2xl potrack-num').mark('order-available')
+            self.table = (
+                ui.table(
+                    columns=[
+                        {'name': 'wc', 'label': 'Work center', 'field': 'wc', 'align': 'left'},
+                        {'name': 'qty_in', 'label': 'IN', 'field': 'qty_in'},
+                        {'name': 'qty_out', 'label': 'OUT', 'field': 'qty_out'},
+                        {'name': 'balance', 'label': 'Here now', 'field': 'balance'},
+                    ],
+                    rows=[],
+                    row_key='wc',
+                )
+                .props('dense flat no-data-label="No pieces of this order at your work centers yet"')
+                .classes('w-full')
+                .mark('order-table')
+            )
+            self.table.set_visibility(False)
+
+    async def show(self, order: str, here: int | None) -> None:
+        self.order, self.here = order, here
+        await self.refresh()
+
+    def apply(self, result: MovementResult) -> bool:
+        """Show a save's new balance here without reading; False when the card shows another order or place.
+
+        The change notice of the save refreshes the whole card moments later (kiosk.on_change).
+        """
+        if result.order_number != self.order or result.work_center_id != self.here:
+            return False
+        rows = [dict(r) for r in self.table.rows if r['wc'] != result.work_center_code]
+        rows.append(
+            {
+                'wc': result.work_center_code,
+                'qty_in': result.qty_in,
+                'qty_out': result.qty_out,
+                'balance': result.balance,
+            }
+        )
+        self.title.set_text(self.order)
+        self.summary.set_text(f'{result.balance} available to send at {result.work_center_code}')
+        self.table.rows = sorted(rows, key=lambda r: str(r['wc']))
+        self.table.set_visibility(True)
+        return True
+
+    async def refresh(self) -> None:
+        if not self.order:
+            self.title.set_text('Scan or type an order number')
+            self.summary.set_text('')
+            self.table.set_visibility(False)
+            return
+        try:
+            page = await self.ctx.call(order_balances, order=self.order, match='exact', open_only=False, limit=100)
+        except PotrackError as exc:
+            show_refusal(exc)
+            return
+        rows: list[OrderBalanceRow] = sorted(page.rows, key=lambda r: r.work_center_code)
+        self.title.set_text(self.order)
+        here = next((r for r in rows if r.work_center_id == self.here), None)
+        wc = self.work_centers.get(self.here or 0)
+        where = wc.code if wc else 'this work center'
+        self.summary.set_text(f'{here.balance if here else 0} available to send at {where}')
+        self.table.rows = [
+            {'wc': r.work_center_code, 'qty_in': r.qty_in, 'qty_out': r.qty_out, 'balance': r.balance} for r in rows
+        ]
+        self.table.set_visibility(bool(rows))
+        if not rows:
+            self.summary.set_text(f'No pieces of {self.order} recorded yet')
