@@ -265,17 +265,15 @@ def update_user(
         user.full_name, user.email, user.department_id, user.is_admin = full, mail, department_id, bool(is_admin)
         session.add(user)
         after = _snapshot(user, new_dept)
-        changed = [key for key in after if after[key] != before[key]]
-        if changed:
-            audit.record(
-                session,
-                actor_id=admin.id,
-                action='user.update',
-                entity='user',
-                entity_id=user_id,
-                before={k: before[k] for k in changed},
-                after={k: after[k] for k in changed},
-            )
+        audit.record_changes(
+            session,
+            actor_id=admin.id,
+            action='user.update',
+            entity='user',
+            entity_id=user_id,
+            before=before,
+            after=after,
+        )
         return user_info(session, user)
 
     info = write_announced(db, unit, USERS)

@@ -35,3 +35,27 @@ def record(
             after=_dump(after),
         )
     )
+
+
+def record_changes(
+    session: Session,
+    *,
+    actor_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """Add one audit event holding only the fields that changed; none when nothing did (a save without edits)."""
+    changed = [key for key in after if after[key] != before.get(key)]
+    if changed:
+        record(
+            session,
+            actor_id=actor_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before={k: before.get(k) for k in changed},
+            after={k: after[k] for k in changed},
+        )

@@ -1,7 +1,7 @@
 """PostgreSQL LISTEN for the change feed: one thread per app instance, reconnecting by itself.
 
 Every instance on the same database hears every committed change (NOTIFY is sent at commit), and
-hands it to its local subscribers via `live.deliver`. After a reconnect it delivers a `resync` change:
+hands it to its local subscribers via `feed.deliver`. After a reconnect it delivers a `resync` change:
 notices sent while it was away are lost, so pages re-read what they show.
 """
 

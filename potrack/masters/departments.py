@@ -75,17 +75,15 @@ def update_department(
         dept.name, dept.description = clean, desc
         session.add(dept)
         after = {'name': clean, 'description': desc}
-        changed = [key for key in after if after[key] != before[key]]
-        if changed:
-            audit.record(
-                session,
-                actor_id=admin.id,
-                action='department.update',
-                entity='department',
-                entity_id=department_id,
-                before={k: before[k] for k in changed},
-                after={k: after[k] for k in changed},
-            )
+        audit.record_changes(
+            session,
+            actor_id=admin.id,
+            action='department.update',
+            entity='department',
+            entity_id=department_id,
+            before=before,
+            after=after,
+        )
         session.flush()
         return _info(session, dept)
 

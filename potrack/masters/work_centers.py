@@ -114,17 +114,15 @@ def update_work_center(
         wc.code, wc.name, wc.description = clean_code, clean_name, desc
         session.add(wc)
         after = {'code': clean_code, 'name': clean_name, 'description': desc}
-        changed = [key for key in after if after[key] != before[key]]
-        if changed:
-            audit.record(
-                session,
-                actor_id=admin.id,
-                action='work_center.update',
-                entity='work_center',
-                entity_id=work_center_id,
-                before={k: before[k] for k in changed},
-                after={k: after[k] for k in changed},
-            )
+        audit.record_changes(
+            session,
+            actor_id=admin.id,
+            action='work_center.update',
+            entity='work_center',
+            entity_id=work_center_id,
+            before=before,
+            after=after,
+        )
         return wc_info(wc)
 
     try:

@@ -1,6 +1,6 @@
 """Brings the change feed onto NiceGUI's event loop as an `Event` that pages subscribe to.
 
-`live.deliver` runs in a worker thread (SQLite: right after the commit; PostgreSQL: the listener), so
+`feed.deliver` runs in a worker thread (SQLite: right after the commit; PostgreSQL: the listener), so
 the hand-over goes through `call_soon_threadsafe`. Subscriptions die with their page's client.
 """
 

@@ -1,6 +1,6 @@
 """Reports: what the filters pick, summed per work center and per local calendar day, within the actor's scope.
 
-The movement selection itself (filters, scope, paging, streaming) lives in `movements`; this module adds
+The movement selection itself (filters, scope, paging, streaming) lives in `ledger.search`; this module adds
 the aggregates the reports page and the Excel export show beside it. Dates are local calendar days
 (IST unless POTRACK_TIMEZONE says otherwise); stored times are UTC.
 """

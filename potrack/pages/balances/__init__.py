@@ -1,1 +1,4 @@
-"""Balances: `page` (totals per work center, live) and `grid` (balances per order, paged, live)."""
+"""Balances: `page` (totals per work center, live) and `grid` (balances per order, paged, live).
+
+Like every page room: imports the shell at the top of `pages/`, the services and nicegui.
+"""
