@@ -72,7 +72,7 @@ def configure_logging() -> None:
 
 
 def serve(db: Database) -> None:
-    """Serve the app on `db` (reachable, migrated and provisioned: cli._open_database) until Ctrl+C."""
+    """Serve the app on `db` (reachable, migrated and provisioned: cli.database.open_database) until Ctrl+C."""
     from potrack.ops.provision import DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD, default_password_active
 
     cfg = settings()
