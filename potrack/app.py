@@ -31,7 +31,7 @@ def setup() -> None:
     app.add_static_files('/assets', ASSETS_DIR)
     app.include_router(auth_router)
     install_api(app)
-    metrics.registry.gauge(metrics.LIVE_CLIENTS, 'Browser pages connected to this instance right now.', live_clients)
+    metrics.watch_live_clients(live_clients)
     ui.add_head_html(HEAD_HTML, shared=True)
     for module in (signin, account, home, kiosk, balances, admin, reports):
         module.register()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import httpx
 import pytest
 from nicegui import app
 from nicegui.testing import User
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 from potrack.accounts.signin import SignInFailed, sign_in
 from potrack.accounts.tokens import issue_token
+from potrack.app import live_clients
 from potrack.common import metrics
 from potrack.db import Database, use_database
 from potrack.errors import InsufficientBalance
@@ -20,7 +24,7 @@ from tests.api_helpers import bearer, error_of
 from tests.conftest import TEST_PASSWORD
 
 LABEL = r'[a-z_]+="(?:[^"\\]|\\.)*"'
-SAMPLE_RE = re.compile(rf'^[a-z_]+(\{{{LABEL}(,{LABEL})*\}})? ([-+0-9.e]+|nan)$')
+SAMPLE_RE = re.compile(rf'^[a-z_]+(\{{{LABEL}(,{LABEL})*\}})? ([-+0-9.e]+|nan|NaN)$')
 
 
 def value(text: str, sample: str) -> float:
@@ -35,23 +39,44 @@ def remote_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app, client=('10.1.2.3', 4567)), base_url='http://test')
 
 
-def test_counters_histogram_and_text_format() -> None:
-    reg = metrics.Registry()
-    reg.counter('demo_total', 'A demo "counter".')
-    reg.histogram('demo_seconds', 'A demo histogram.')
-    reg.gauge('demo_gauge', 'A demo gauge.', lambda: 3)
-    reg.inc('demo_total', {'kind': 'a"b\\c'})
-    reg.observe('demo_seconds', 0.02, {'path': 'api'})
-    reg.observe('demo_seconds', 30, {'path': 'api'})
-    text = reg.render()
-    assert 'demo_total{kind="a\\"b\\\\c"} 1' in text
-    assert 'demo_seconds_bucket{path="api",le="0.01"} 0' in text
-    assert 'demo_seconds_bucket{path="api",le="0.025"} 1' in text
-    assert 'demo_seconds_bucket{path="api",le="+Inf"} 2' in text
-    assert 'demo_seconds_count{path="api"} 2' in text
-    assert 'demo_gauge 3' in text
+def families(text: str | None = None) -> dict[str, Metric]:
+    """/metrics' text as Prometheus reads it, by family name (a counter's family name drops `_total`)."""
+    text = metrics.exposition().decode() if text is None else text
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def test_exposition_parses_and_holds_every_metric() -> None:
+    metrics.request_took('healthz', 0.02)
+    text = metrics.exposition().decode()
+    found = families()
+    kinds = {name: family.type for name, family in found.items()}
+    assert kinds == {
+        'potrack_movements_recorded': 'counter',
+        'potrack_movements_refused': 'counter',
+        'potrack_signins': 'counter',
+        'potrack_http_request_duration_seconds': 'histogram',
+        'potrack_live_clients': 'gauge',
+    }  # and nothing else: no `_created` series, no process collectors
+    for name in (metrics.MOVEMENTS_RECORDED, metrics.MOVEMENTS_REFUSED, metrics.SIGNINS):
+        assert f'# TYPE {name} counter' in text
+    bounds = [
+        float(sample.labels['le'])
+        for sample in found['potrack_http_request_duration_seconds'].samples
+        if sample.name.endswith('_bucket') and sample.labels['path'] == 'healthz'
+    ]
+    assert bounds == [*metrics.LATENCY_BUCKETS_S, math.inf]
     for line in text.splitlines():
         assert line.startswith('# ') or SAMPLE_RE.match(line), line
+
+
+def test_live_clients_are_read_at_scrape_time_and_a_broken_reader_is_nan() -> None:
+    try:
+        metrics.watch_live_clients(lambda: 3)
+        assert families()['potrack_live_clients'].samples[0].value == 3
+        metrics.watch_live_clients(lambda: 1 / 0)
+        assert math.isnan(families()['potrack_live_clients'].samples[0].value)
+    finally:
+        metrics.watch_live_clients(live_clients)
 
 
 def test_ledger_and_signin_feed_the_counters(db: Database, admin, make_user, wc) -> None:
@@ -89,7 +114,8 @@ async def test_local_requests_read_metrics(user: User, sqlite_db: Database) -> N
     for name in ('movements_recorded_total', 'movements_refused_total', 'signins_total', 'live_clients'):
         assert f'# TYPE potrack_{name} ' in text
     assert value(text, 'potrack_live_clients') >= 1
-    assert 'potrack_http_request_duration_seconds_bucket{path="page",le="+Inf"}' in text
+    latency = families(text)['potrack_http_request_duration_seconds'].samples
+    assert any(s.name.endswith('_bucket') and s.labels == {'path': 'page', 'le': '+Inf'} for s in latency)
 
 
 async def test_remote_requests_need_an_admin_token(user: User, sqlite_db: Database, admin, make_user) -> None:

@@ -54,7 +54,7 @@ async def metrics_endpoint(
             return PlainTextResponse('metrics: loopback address or an admin API token only\n', status_code=401)
         if not caller.is_admin:
             return PlainTextResponse('metrics: an admin API token is needed\n', status_code=403)
-    return PlainTextResponse(metrics.registry.render(), media_type=PROMETHEUS_CONTENT_TYPE)
+    return PlainTextResponse(metrics.exposition(), media_type=PROMETHEUS_CONTENT_TYPE)
 
 
 @metrics_router.get('/api/v1/openapi.json', include_in_schema=False)

@@ -45,9 +45,7 @@ class LatencyMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
-            metrics.registry.observe(
-                metrics.REQUEST_SECONDS, time.perf_counter() - started, {'path': path_group(scope.get('path', ''))}
-            )
+            metrics.request_took(path_group(scope.get('path', '')), time.perf_counter() - started)
 
 
 async def _too_large(send: Send) -> None:
