@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from potrack.ops.provision import provision  # noqa: E402
 from potrack.ops.upgrade import upgrade  # noqa: E402
 
 PG_URL = os.environ.get('POTRACK_TEST_DATABASE_URL', '').strip()
-PG_SKIP_REASON = 'PostgreSQL tests skipped: set POTRACK_TEST_DATABASE_URL=postgresql://user@host/db to run them'
+PG_SKIP_REASON = 'needs PostgreSQL: set POTRACK_TEST_DATABASE_URL=postgresql://user@host/db to run them'
 TABLES = [
     'audit_event',
     'user_session',
@@ -64,9 +65,16 @@ def _fresh_signin_throttle() -> Iterator[None]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    skipped = [r for r in terminalreporter.stats.get('skipped', []) if PG_SKIP_REASON in str(r.longrepr)]
-    if skipped:
-        terminalreporter.write_line(f'{len(skipped)} {PG_SKIP_REASON}', yellow=True, bold=True)
+    """Every skip states its reason: one line per reason, with how many tests it skipped."""
+    reasons = Counter(_skip_reason(report) for report in terminalreporter.stats.get('skipped', []))
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f'{count} skipped: {reason}', yellow=True, bold=True)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):  # (file, line, 'Skipped: reason')
+        return str(report.longrepr[2]).removeprefix('Skipped: ')
+    return str(report.longrepr)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -26,7 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / 'test-artifacts'
 def _require_browser() -> None:
     if Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists():
         return
-    reason = f'browser tests need Chromium ({CHROMIUM}) and chromedriver ({CHROMEDRIVER})'
+    reason = f'needs Chromium ({CHROMIUM}) and chromedriver ({CHROMEDRIVER}): apt-get install chromium chromium-driver'
     if os.environ.get('POTRACK_REQUIRE_BROWSER'):
         pytest.fail(reason)
     pytest.skip(reason)
