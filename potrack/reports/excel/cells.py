@@ -14,13 +14,28 @@ from typing import Any
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.fonts import DEFAULT_FONT
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-HEADER_FONT = Font(bold=True, color='FFFFFF')
-HEADER_FILL = PatternFill('solid', fgColor='0F766E')  # potrack's teal, readable with white text
-BOLD = Font(bold=True)
-TITLE_FONT = Font(bold=True, size=14)
+FONT_NAME = DEFAULT_FONT.name  # Calibri, the workbook's default font
+
+
+def named_font(**style: Any) -> Font:
+    """The workbook's default font with `style` on top.
+
+    A `Font` without a name is drawn in the viewer's fallback font (LibreOffice picks a serif one), so a
+    bold label would stand in another typeface than the plain cell beside it.
+    """
+    base = {'name': FONT_NAME, 'sz': DEFAULT_FONT.sz, 'family': DEFAULT_FONT.family, 'scheme': DEFAULT_FONT.scheme}
+    return Font(**(base | style))
+
+
+HEADER_FONT = named_font(b=True, color='FFFFFF')
+TEAL = '0F766E'  # potrack's teal, readable with white text
+HEADER_FILL = PatternFill('solid', fgColor=TEAL)
+BOLD = named_font(b=True)
+TITLE_FONT = named_font(b=True, sz=14)
 DATETIME_FORMAT = 'yyyy-mm-dd hh:mm:ss'
 DATETIME_WIDTH = 20
 MAX_WIDTH = 60

@@ -118,6 +118,11 @@ MOVEMENT_TITLES = (
 )
 
 
+def movement_titles() -> tuple[str, ...]:
+    """The Movements header as written (this sheet and the CSV export): the time column names the zone."""
+    return (f'Time ({zone_label()})', *MOVEMENT_TITLES[1:])
+
+
 def movements_sheet(
     ws: WriteOnlyWorksheet,
     session: Session,
@@ -129,8 +134,7 @@ def movements_sheet(
 ) -> int:
     w = _widths(session, ids)
     reason = _longest(session, ProductionOrder.reason, col(ProductionOrder.reverses_id).is_not(None))
-    titles = list(MOVEMENT_TITLES)
-    titles[0] = f'Time ({zone_label()})'
+    titles = movement_titles()
     longest = [DATETIME_WIDTH, w['order'], w['code'], w['wc_name'], 4, 9, w['username'], w['full_name']]
     longest += [w['department'], 10, reason, 10]
     start_table(ws, titles, [fit_width(t, n) for t, n in zip(titles, longest, strict=True)])

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.label import DataLabelList
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from potrack.config import settings
@@ -15,6 +16,7 @@ from potrack.db.models import User
 from potrack.ledger.search import MovementFilter
 from potrack.reports.excel.cells import (
     DATETIME_FORMAT,
+    TEAL,
     TITLE_FONT,
     DateTimeColumn,
     header_row,
@@ -22,6 +24,7 @@ from potrack.reports.excel.cells import (
     set_widths,
     styled,
 )
+from potrack.reports.excel.printing import page_break_after, print_setup
 from potrack.reports.filters import PERIODS
 from potrack.reports.summaries import WorkCenterSummary
 
@@ -30,6 +33,11 @@ TABLE_TITLES = (
     *('Last movement', 'Last by'),
 )
 WIDTHS = (24, 30, 12, 11, 11, 15, 13, 13, 21, 28)
+# The chart has a printed page of its own (landscape A4, the sheet scaled to the table's width of about
+# 38 cm): a little narrower than the table, so it never widens what is scaled, and low enough to leave
+# room for the repeated header row.
+CHART_WIDTH_CM, CHART_HEIGHT_CM = 34.0, 17.0
+IN_COLOR, OUT_COLOR = '4472C4', 'ED7D31'  # Office blue and orange: told apart in print and by most eyes
 MATCH_WORDS = {'prefix': 'starts with', 'contains': 'contains', 'exact': 'is'}
 
 
@@ -75,9 +83,17 @@ def filter_lines(info: SummaryInfo) -> list[tuple[str, str]]:
     ]
 
 
+def table_header_row(info: SummaryInfo) -> int:
+    """The row of the table's header: below four lines of who and when, a blank, the filters under their title,
+    and a blank."""
+    return 6 + len(filter_lines(info)) + 2
+
+
 def write_summary(ws: WriteOnlyWorksheet, info: SummaryInfo) -> None:
-    """Fill the Summary sheet (write-only: top to bottom, chart anchored below the table)."""
+    """Fill the Summary sheet (write-only: top to bottom, the chart on a printed page of its own below the table)."""
     set_widths(ws, WIDTHS)
+    header = table_header_row(info)
+    print_setup(ws, info.now, title_row=header)
     tz = settings().tz
     zone = info.now.astimezone(tz).tzname()
     ws.append([styled(ws, 'potrack report', font=TITLE_FONT)])
@@ -94,13 +110,14 @@ def write_summary(ws: WriteOnlyWorksheet, info: SummaryInfo) -> None:
     titles = list(TABLE_TITLES)
     titles[8] = f'Last movement ({zone})'
     ws.append(header_row(ws, titles))
-    header = 6 + len(filter_lines(info)) + 2
     when = DateTimeColumn(ws, tz)
     for r in info.rows:
         ws.append(_table_row(ws, r, when))
     _total_row(ws, info.rows)
     if info.rows:
-        ws.add_chart(_chart(ws, header, header + len(info.rows)), f'A{header + len(info.rows) + 3}')
+        total = header + len(info.rows) + 1
+        page_break_after(ws, total)
+        ws.add_chart(_chart(ws, header, header + len(info.rows)), f'A{total + 2}')
     else:
         ws.append([safe_text(ws, 'You may not see any work center, so there is nothing to sum.')])
 
@@ -130,17 +147,48 @@ def _total_row(ws: WriteOnlyWorksheet, rows: list[WorkCenterSummary]) -> None:
 
 
 def _chart(ws: WriteOnlyWorksheet, header: int, last: int) -> BarChart:
-    """IN and OUT of the selection and the balance now, per work center (columns D, E and G)."""
+    """IN and OUT of the selection (columns D and E) as bars, and the balance now (G) as points on an axis of
+    its own: beside IN and OUT in the tens of thousands, a balance of a few hundred would be a bar too thin
+    to see."""
     chart = BarChart()
     chart.type = 'col'
-    chart.title = 'IN, OUT and balance now per work center'
-    chart.y_axis.title = 'pieces'
-    chart.x_axis.title = 'work center'
-    chart.width, chart.height = 22.0, 10.0
-    for column in (4, 5, 7):
+    chart.title = 'IN and OUT per work center, and the balance now'
+    chart.y_axis.title = 'IN and OUT (pieces, left axis)'
+    chart.y_axis.scaling.min = 0  # bars cut off at 35,000 would make OUT look a fraction of IN
+    chart.width, chart.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
+    for column in (4, 5):
         chart.add_data(Reference(ws, min_col=column, min_row=header, max_row=last), titles_from_data=True)
+    for series, color in zip(chart.series, (IN_COLOR, OUT_COLOR), strict=True):
+        series.graphicalProperties.solidFill = color
+        series.graphicalProperties.line.solidFill = color
     chart.set_categories(Reference(ws, min_col=1, min_row=header + 1, max_row=last))
+    chart.legend.position = 'b'
     # openpyxl 3.1 hides axes unless told otherwise (delete=True by default); Excel then draws no labels.
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+    chart += _balance_points(ws, header, last)
     return chart
+
+
+def _balance_points(ws: WriteOnlyWorksheet, header: int, last: int) -> LineChart:
+    """The balance now as labelled markers without a line (work centers are not a sequence), on a second
+    value axis at the right."""
+    points = LineChart()
+    points.add_data(Reference(ws, min_col=7, min_row=header, max_row=last), titles_from_data=True)
+    balance = points.series[0]
+    balance.marker.symbol = 'diamond'
+    balance.marker.size = 11
+    balance.marker.graphicalProperties.solidFill = TEAL
+    balance.marker.graphicalProperties.line.solidFill = TEAL
+    balance.graphicalProperties.line.noFill = True
+    balance.smooth = False
+    points.dataLabels = DataLabelList(
+        dLblPos='t', showVal=True, showLegendKey=False, showCatName=False, showSerName=False, showPercent=False
+    )
+    points.y_axis.axId = 200  # not the bars' axis (100): its own scale
+    points.y_axis.title = 'balance now (pieces, right axis)'
+    points.y_axis.scaling.min = 0
+    points.y_axis.crosses = 'max'  # drawn where the category axis ends: at the right
+    points.y_axis.majorGridlines = None  # the bars' gridlines are enough
+    points.y_axis.delete = False
+    return points

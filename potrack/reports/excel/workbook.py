@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
@@ -27,6 +28,7 @@ from potrack.db.types import utcnow
 from potrack.errors import InvalidInput, NotFound
 from potrack.ledger.search import MovementFilter
 from potrack.reports.excel.data_sheets import Progress, balances_sheet, movements_sheet
+from potrack.reports.excel.printing import print_setup
 from potrack.reports.excel.summary_sheet import SummaryInfo, write_summary
 from potrack.reports.summaries import summary_in
 from potrack.timeutil import zone_label
@@ -107,10 +109,19 @@ def export_workbook(
         wb = Workbook(write_only=True)
         write_summary(wb.create_sheet('Summary'), info)
         ids = {row.work_center_id for row in summary}
-        balances = balances_sheet(wb.create_sheet('Balances'), session, ids, request)
-        movements = movements_sheet(wb.create_sheet('Movements'), session, actor, request.flt, ids, total, progress)
+        balances = balances_sheet(_table_sheet(wb, 'Balances', now), session, ids, request)
+        moves = _table_sheet(wb, 'Movements', now)
+        movements = movements_sheet(moves, session, actor, request.flt, ids, total, progress)
     wb.save(path)
     return ExportResult(path, path.name, movements, balances)
+
+
+def _table_sheet(wb: Workbook, title: str, now: datetime) -> WriteOnlyWorksheet:
+    """A new sheet that prints one page wide with its header row on every page; gridlines on paper, where
+    no frozen pane or screen grid separates the rows any more."""
+    ws = wb.create_sheet(title)
+    print_setup(ws, now, gridlines=True)
+    return ws
 
 
 def _username(session: Session, user_id: int | None) -> str | None:
