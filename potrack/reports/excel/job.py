@@ -1,9 +1,9 @@
-"""Running an Excel export in a worker process, so kiosks keep working while a big workbook is written.
+"""Running an export in a worker process, so kiosks keep working while a big workbook (or CSV) is written.
 
-openpyxl is pure Python: in a thread it would hold the GIL for minutes and every kiosk's request would
-queue behind it. A spawned process has its own interpreter; it runs at a lower priority, reports its
-progress through shared counters, and sends back the result or the refusal. The page polls `poll()`
-from a timer: nothing ever blocks the event loop or a thread of its pool.
+openpyxl, like the csv module's row loop, is pure Python: in a thread it would hold the GIL for
+minutes and every kiosk's request would queue behind it. A spawned process has its own interpreter; it
+runs at a lower priority, reports its progress through shared counters, and sends back the result or the
+refusal. The page polls `poll()` from a timer: nothing ever blocks the event loop or a thread of its pool.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -28,6 +29,7 @@ from potrack.common.actors import Actor
 from potrack.db.engine import Database, database, use_database
 from potrack.db.types import utcnow
 from potrack.errors import PotrackError
+from potrack.reports.excel.data_sheets import Progress
 from potrack.reports.excel.workbook import ExportRequest, ExportResult, export_filename, export_workbook, scope_check
 
 log = logging.getLogger(__name__)
@@ -70,19 +72,32 @@ def sweep_exports(max_age_s: float = STALE_EXPORT_S) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+# What a worker runs: writer(actor, what, path, progress, now, db) -> a result with `path` and `filename`.
+# A module-level function, so that the spawned process can import it by name.
+Writer = Callable[..., Any]
+
+
+def write_workbook(
+    actor: Actor, request: ExportRequest, path: Path, progress: Progress, now: datetime, db: Database
+) -> ExportResult:
+    return export_workbook(actor, request, path, progress=progress, now=now, db=db)
+
+
 class ExportJob:
     """One export: waiting for a slot, running in a worker process, then done or failed."""
 
-    def __init__(self, actor: Actor, request: ExportRequest, db_url: str, filename: str, now: datetime) -> None:
+    def __init__(
+        self, actor: Actor, what: Any, db_url: str, filename: str, now: datetime, writer: Writer = write_workbook
+    ) -> None:
         self.path = new_export_path(filename)
         self.state = 'waiting'
         self.error: PotrackError | None = None
-        self.result: ExportResult | None = None
+        self.result: Any = None  # ExportResult, or what `writer` returns
         context = mp.get_context('spawn')  # never fork a process that runs an event loop and threads
         self._done = context.Value('q', 0, lock=False)  # written by the worker only
         self._total = context.Value('q', -1, lock=False)
         self._inbox, self._outbox = context.Pipe(duplex=False)
-        args = (db_url, actor, request, str(self.path), now, self._done, self._total, self._outbox)
+        args = (db_url, writer, actor, what, str(self.path), now, self._done, self._total, self._outbox)
         self._process = context.Process(target=_work, args=args, name='potrack-export', daemon=True)
 
     @property
@@ -124,7 +139,7 @@ class ExportJob:
                 remove_export(self.path)
         return self.state
 
-    def wait(self, timeout_s: float = 3600.0, interval_s: float = 0.1) -> ExportResult:
+    def wait(self, timeout_s: float = 3600.0, interval_s: float = 0.1) -> Any:
         """Block until the export ends (CLI, tests, benchmarks); returns the result or raises the refusal."""
         deadline = time.monotonic() + timeout_s
         while self.poll() not in ('done', 'failed', 'cancelled'):
@@ -191,15 +206,16 @@ def start_export(actor: Actor, request: ExportRequest, *, db: Database | None = 
 
 def _work(
     db_url: str,
+    writer: Writer,
     actor: Actor,
-    request: ExportRequest,
+    what: Any,
     path: str,
     now: datetime,
     done: Any,
     total: Any,
     outbox: Connection,
 ) -> None:
-    """The worker process: write the workbook, send ('ok', result) or ('refused', kind, message, field)."""
+    """The worker process: run `writer`, send ('ok', result) or ('refused', kind, message, field)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICE)  # exports wait; kiosks do not
@@ -213,7 +229,7 @@ def _work(
         done.value = written
 
     try:
-        result = export_workbook(actor, request, Path(path), progress=progress, now=now, db=db)
+        result = writer(actor, what, Path(path), progress, now, db)
         outbox.send(('ok', result))
     except PotrackError as exc:
         outbox.send(('refused', type(exc).__name__, exc.message, exc.field))
