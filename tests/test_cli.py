@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -12,13 +14,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text, update
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+import potrack as potrack_package
 import potrack.db.engine as engine_module
 from potrack.accounts.security import verify_password
 from potrack.cli import main
 from potrack.common.actors import Actor
-from potrack.config import reset_settings
+from potrack.config import normalize_database_url, reset_settings
 from potrack.db import Database, use_database
 from potrack.db.migrate import head_revision
 from potrack.db.models import User
@@ -39,6 +43,10 @@ def potrack(
     """Run `potrack ARGS…` in this process against a fresh SQLite file; gives (exit status, stdout, stderr)."""
     monkeypatch.setenv('DATABASE_URL', db_url)
     monkeypatch.setenv('POTRACK_DATA_DIR', str(tmp_path))
+    # `serve` hands the root logger to this test's stdout (app.configure_logging): later tests must not log there.
+    root = logging.getLogger()
+    monkeypatch.setattr(root, 'handlers', list(root.handlers))
+    monkeypatch.setattr(root, 'level', root.level)
 
     def run(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
         if stdin is not None:
@@ -113,13 +121,13 @@ def test_create_admin_reads_the_password_from_stdin(potrack: Run, opened: Databa
         ('bossman', 'A password needs at least 8 characters.'),
     ],
 )
-def test_create_admin_refuses_a_weak_password(potrack: Run, opened: Database, password: str, message: str) -> None:
+def test_create_admin_refuses_a_weak_password(potrack: Run, tmp_path: Path, password: str, message: str) -> None:
     assert potrack('create-admin', 'boss', '--password-stdin', stdin=password + '\n') == (
         1,
         '',
         f'potrack: {message}\n',
     )
-    assert user(opened, 'boss') is None
+    assert not (tmp_path / 'x.db').exists()  # refused before the database was opened, let alone provisioned
 
 
 def test_create_admin_refuses_a_bad_user_name(potrack: Run) -> None:
@@ -129,6 +137,35 @@ def test_create_admin_refuses_a_bad_user_name(potrack: Run) -> None:
         err
         == 'potrack: A user name has 3 to 40 characters: letters, digits and . _ - , starting with a letter or digit.\n'
     )
+
+
+def test_create_admin_with_an_empty_stdin_says_so(potrack: Run, tmp_path: Path) -> None:
+    assert potrack('create-admin', 'bob', '--password-stdin', stdin='') == (
+        1,
+        '',
+        'potrack: no password on stdin (--password-stdin reads its first line); nothing changed\n',
+    )
+    assert not (tmp_path / 'x.db').exists()
+
+
+def test_create_admin_fed_by_a_pipe_without_password_stdin_says_to_add_it(tmp_path: Path) -> None:
+    # `echo PASS | potrack create-admin bob`, with no terminal to ask on (a new session has none).
+    env = {**os.environ, 'POTRACK_DATA_DIR': str(tmp_path), 'DATABASE_URL': f'sqlite:///{tmp_path / "x.db"}'}
+    done = subprocess.run(
+        [sys.executable, '-m', 'potrack', 'create-admin', 'bob'],
+        input='Night-Shift-2026\n',
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        start_new_session=True,
+    )
+    assert (done.returncode, done.stdout) == (1, '')
+    assert done.stderr == (
+        'potrack: stdin is not a terminal: to pipe the password in, add --password-stdin; nothing changed\n'
+    )
+    assert not (tmp_path / 'x.db').exists()
 
 
 def test_create_admin_for_an_existing_user_resets_it(potrack: Run, opened: Database) -> None:
@@ -205,7 +242,10 @@ def test_an_unreachable_postgresql_is_one_line_without_the_password(
     monkeypatch.setenv('DATABASE_URL', 'postgresql://postgres:s3cret@127.0.0.1:1/x')
     with pytest.raises(SystemExit) as done:
         potrack('migrate')
-    assert done.value.code == 'potrack: cannot reach the database postgresql+psycopg2://postgres:***@127.0.0.1:1/x'
+    assert str(done.value.code).startswith(
+        'potrack: cannot reach the database postgresql+psycopg2://postgres:***@127.0.0.1:1/x (Connection refused'
+    )
+    assert 's3cret' not in str(done.value.code)
 
 
 def test_an_unreachable_postgresql_exits_non_zero_with_one_line_on_stderr(tmp_path: Path) -> None:
@@ -216,7 +256,8 @@ def test_an_unreachable_postgresql_exits_non_zero_with_one_line_on_stderr(tmp_pa
     assert done.returncode != 0
     assert done.stdout == ''
     assert done.stderr.splitlines() == [
-        'potrack: cannot reach the database postgresql+psycopg2://postgres@127.0.0.1:1/x'
+        'potrack: cannot reach the database postgresql+psycopg2://postgres@127.0.0.1:1/x '
+        '(Connection refused; is the server running on that host and accepting TCP/IP connections?)'
     ]
 
 
@@ -231,3 +272,86 @@ def test_a_sqlite_file_that_cannot_be_created_is_one_line(
     message = str(done.value.code)
     assert message.startswith(f'potrack: cannot reach the database sqlite:///{tmp_path / "afile" / "x.db"}')
     assert '\n' not in message
+
+
+def test_version_prints_the_installed_version(potrack: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        potrack('--version')
+    assert done.value.code == 0
+    assert capsys.readouterr() == (f'potrack {importlib.metadata.version("potrack")}\n', '')
+    assert importlib.metadata.version('potrack') == potrack_package.__version__ == '0.1.0'
+
+
+@pytest.mark.parametrize(
+    ('count', 'message'),
+    [
+        ('-5', "potrack demo: argument --movements: '-5' is not a whole number from 0 to 10,000,000"),
+        ('lots', "potrack demo: argument --movements: 'lots' is not a whole number from 0 to 10,000,000"),
+        ('10000001', "potrack demo: argument --movements: '10000001' is not a whole number from 0 to 10,000,000"),
+    ],
+)
+def test_demo_refuses_a_bad_count_before_touching_the_database(
+    potrack: Run, capsys: pytest.CaptureFixture[str], tmp_path: Path, count: str, message: str
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        potrack('demo', '--movements', count)
+    assert done.value.code == 2
+    assert capsys.readouterr() == ('', f'{message} (see potrack demo --help)\n')
+    assert not (tmp_path / 'x.db').exists()
+
+
+def test_a_mistyped_command_is_one_line(potrack: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        potrack('chek')
+    assert done.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert err.startswith("potrack: argument COMMAND: invalid choice: 'chek' (choose from ")
+    assert err.endswith(' (see potrack --help)\n') and err.count('\n') == 1
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_that_does_not_exist_is_named(pg_url: str, tmp_path: Path) -> None:
+    missing = make_url(pg_url).set(database='potrack_no_such_db')
+    env = {**os.environ, 'POTRACK_DATA_DIR': str(tmp_path), 'DATABASE_URL': missing.render_as_string(False)}
+    done = subprocess.run(
+        [sys.executable, '-m', 'potrack', 'check'], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    label = make_url(normalize_database_url(missing.render_as_string(False))).render_as_string(hide_password=True)
+    assert (done.returncode, done.stdout) == (1, '')
+    assert done.stderr == (
+        f'potrack: cannot reach the database {label} (database "potrack_no_such_db" does not exist)\n'
+    )
+
+
+def test_an_sqlite_path_that_is_a_folder_says_why(potrack: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv('DATABASE_URL', f'sqlite:///{tmp_path}')
+    with pytest.raises(SystemExit) as done:
+        potrack('check')
+    assert done.value.code == f'potrack: cannot reach the database sqlite:///{tmp_path} (unable to open database file)'
+
+
+def test_a_database_of_a_newer_potrack_is_one_line_and_left_alone(potrack: Run, opened: Database, tmp_path: Path):
+    potrack('migrate')
+    with opened.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    opened.dispose()
+    before = (tmp_path / 'x.db').read_bytes()
+    with pytest.raises(SystemExit) as done:
+        potrack('check')
+    assert done.value.code == (
+        f'potrack: cannot upgrade the database sqlite:///{tmp_path / "x.db"} '
+        "(Can't locate revision identified by '9999'); "
+        'it may come from a newer potrack than 0.1.0, and nothing was changed'
+    )
+    assert (tmp_path / 'x.db').read_bytes() == before
+
+
+@pytest.mark.parametrize('out', ['missing-folder/report.xlsx', '/proc/report.xlsx'])
+def test_export_refuses_an_out_it_cannot_write_before_exporting(potrack: Run, tmp_path: Path, out: str) -> None:
+    target = out if out.startswith('/') else str(tmp_path / out)
+    code, stdout, stderr = potrack('export', '--out', target)
+    assert code == 1
+    assert stderr.strip().splitlines()[-1].startswith(f'potrack: Cannot write {target}: ')
+    assert 'movements' not in stderr + stdout  # refused before any row was read
+    assert 'Traceback' not in stderr

@@ -10,10 +10,12 @@ re-checks the user, so deactivating the user stops the token too. Revoking takes
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from potrack.accounts.security import token_digest
@@ -34,6 +36,9 @@ TOUCH_EVERY_S = 60
 BAD_TOKEN_MESSAGE = 'The API token is missing, unknown or revoked.'  # noqa: S105
 # Checking the token was a third of an API movement's server time; revoking empties the cache at once.
 CACHE_TTL_S = 10.0
+# The command line acts as no potrack user: whoever runs it on the server already holds the database
+# (create-admin is the same). Its audit events have no actor and say where they came from instead.
+CLI_VIA = 'command line'
 
 
 @dataclass(frozen=True)
@@ -84,27 +89,49 @@ def issue_token(actor: Actor, *, user_id: int, name: Any, db: Database | None = 
     """
     clean = clean_text(name, field='name', label='The token name', max_len=TOKEN_NAME_MAX_LEN)
     db = db or database()
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
 
     def unit(session: Session) -> IssuedToken:
         admin = require_admin(session, actor)
         user = session.get(User, user_id)
         if user is None or not user.is_active:
             raise NotFound('That user does not exist or is deactivated.', field='user')
-        row = ApiToken(user_id=user_id, name=clean, token_hash=token_digest(token), created_by=admin.id)
-        session.add(row)
-        session.flush()
-        audit.record(
-            session,
-            actor_id=admin.id,
-            action='api_token.issue',
-            entity='api_token',
-            entity_id=row.id,
-            after={'user': user.username, 'name': clean},
-        )
-        return IssuedToken(_info(row, user.username), token)
+        return _issue(session, user, clean, by=admin.id, context={})
 
     return write_announced(db, unit, USERS)  # the admin Tokens and Audit tabs reload
+
+
+def issue_token_from_cli(username: str, name: Any, *, os_user: str | None, db: Database | None = None) -> IssuedToken:
+    """The trusted shell (`potrack token issue`): a new token for the active user `username`, with its secret.
+
+    Audited as the command line's (see CLI_VIA). Raises InvalidInput (name), NotFound (no such active user).
+    """
+    clean = clean_text(name, field='name', label='The token name', max_len=TOKEN_NAME_MAX_LEN)
+    db = db or database()
+
+    def unit(session: Session) -> IssuedToken:
+        user = _user_named(session, username)
+        if not user.is_active:
+            raise NotFound(f'The user "{user.username}" is deactivated; reactivate them first.', field='user')
+        return _issue(session, user, clean, by=None, context=_cli_context(os_user))
+
+    return write_announced(db, unit, USERS)
+
+
+def _issue(session: Session, user: User, name: str, *, by: int | None, context: dict[str, Any]) -> IssuedToken:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    assert user.id is not None
+    row = ApiToken(user_id=user.id, name=name, token_hash=token_digest(token), created_by=by)
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=by,
+        action='api_token.issue',
+        entity='api_token',
+        entity_id=row.id,
+        after={'user': user.username, 'name': name, **context},
+    )
+    return IssuedToken(_info(row, user.username), token)
 
 
 def list_tokens(actor: Actor, *, db: Database | None = None) -> list[TokenInfo]:
@@ -112,12 +139,24 @@ def list_tokens(actor: Actor, *, db: Database | None = None) -> list[TokenInfo]:
     db = db or database()
     with db.read() as session:
         require_admin(session, actor)
-        rows = session.exec(
-            select(ApiToken, User.username)
-            .join(User, col(User.id) == col(ApiToken.user_id))
-            .order_by(col(ApiToken.id).desc())
-        ).all()
-        return [_info(row, username) for row, username in rows]
+        return _listed(session)
+
+
+def list_tokens_from_cli(*, username: str | None = None, db: Database | None = None) -> list[TokenInfo]:
+    """The trusted shell (`potrack token list`): every token, or those of `username`, newest first.
+
+    Raises NotFound (no such user, active or not).
+    """
+    db = db or database()
+    with db.read() as session:
+        return _listed(session, None if username is None else _user_named(session, username).id)
+
+
+def _listed(session: Session, user_id: int | None = None) -> list[TokenInfo]:
+    query = select(ApiToken, User.username).join(User, col(User.id) == col(ApiToken.user_id))
+    if user_id is not None:
+        query = query.where(col(ApiToken.user_id) == user_id)
+    return [_info(row, username) for row, username in session.exec(query.order_by(col(ApiToken.id).desc())).all()]
 
 
 def revoke_token(actor: Actor, *, token_id: int, db: Database | None = None) -> TokenInfo:
@@ -125,30 +164,55 @@ def revoke_token(actor: Actor, *, token_id: int, db: Database | None = None) -> 
 
     Raises NotAllowed, SignedOut, NotFound.
     """
-    db = db or database()
 
     def unit(session: Session) -> TokenInfo:
         admin = require_admin(session, actor)
-        row = session.get(ApiToken, token_id)
-        if row is None:
-            raise NotFound('That API token does not exist.')
-        owner = session.get(User, row.user_id)
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-            session.add(row)
-            audit.record(
-                session,
-                actor_id=admin.id,
-                action='api_token.revoke',
-                entity='api_token',
-                entity_id=row.id,
-                after={'user': owner.username if owner else None, 'name': row.name},
-            )
-        return _info(row, owner.username if owner else '?')
+        return _revoke(session, token_id, by=admin.id, context={})
 
+    return _revoked(db or database(), unit)
+
+
+def revoke_token_from_cli(token_id: int, *, os_user: str | None, db: Database | None = None) -> TokenInfo:
+    """The trusted shell (`potrack token revoke`): as revoke_token, audited as the command line's. Raises NotFound."""
+    context = _cli_context(os_user)
+    return _revoked(db or database(), lambda session: _revoke(session, token_id, by=None, context=context))
+
+
+def _revoked(db: Database, unit: Callable[[Session], TokenInfo]) -> TokenInfo:
     info = write_announced(db, unit, USERS)  # the admin Tokens and Audit tabs reload; other instances' caches empty
     _checked.clear()  # this instance's at once, whether or not its live listener runs
     return info
+
+
+def _revoke(session: Session, token_id: int, *, by: int | None, context: dict[str, Any]) -> TokenInfo:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f'There is no API token {token_id}.')
+    owner = session.get(User, row.user_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        audit.record(
+            session,
+            actor_id=by,
+            action='api_token.revoke',
+            entity='api_token',
+            entity_id=row.id,
+            after={'user': owner.username if owner else None, 'name': row.name, **context},
+        )
+    return _info(row, owner.username if owner else '?')
+
+
+def _user_named(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
+    if user is None:
+        raise NotFound(f'There is no user "{username.strip()}".', field='user')
+    return user
+
+
+def _cli_context(os_user: str | None) -> dict[str, Any]:
+    """What the audit event of a command-line action says instead of an acting user."""
+    return {'via': CLI_VIA, **({'os_user': os_user} if os_user else {})}
 
 
 def authenticate(token: str | None, *, db: Database | None = None, cached: bool = True) -> TokenUser:

@@ -10,14 +10,26 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
-from potrack.cli import backup, data, export, setup
+from sqlalchemy.exc import SQLAlchemyError
+
+from potrack import __version__
+from potrack.cli import backup, data, export, setup, tokens
 from potrack.config import ConfigError, reset_settings, settings
 from potrack.errors import PotrackError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, telling a mistake in one line: the usage is one --help away."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f'{self.prog}: {message} (see {self.prog} --help)\n')
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='potrack', description='Production order tracking for factories.')
+    parser = Parser(prog='potrack', description='Production order tracking for factories.')
+    parser.add_argument('--version', action='version', version=f'potrack {__version__}')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -25,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    for module in (setup, data, backup, export):
+    for module in (setup, data, backup, export, tokens):
         module.register(add)
     return parser
 
@@ -43,6 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except PotrackError as exc:
         print(f'potrack: {exc.message}', file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file or folder named on the command line that cannot be read or written
+        where = f'{exc.filename}: ' if exc.filename else ''
+        print(f'potrack: cannot use {where}{exc.strerror or exc}', file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # the database failed after it had answered the first check
+        cause = str(getattr(exc, 'orig', None) or exc).strip().splitlines()
+        print(f'potrack: the database failed: {cause[0] if cause else type(exc).__name__}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

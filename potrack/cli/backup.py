@@ -12,23 +12,23 @@ from potrack.config import settings
 def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from potrack.ops.backup import backup
+    from potrack.ops.backup import backup, describe_counts
 
-    db = open_database(migrate=False, provision=False)
+    db = open_database(migrate=False, provision=False, create=False)  # a mistyped SQLite path is refused
     counts = backup(db, Path(args.out))
-    print(f'wrote {Path(args.out).resolve()}: ' + ', '.join(f'{n:,} {t}' for t, n in counts.items()))
+    print(f'wrote {Path(args.out).resolve()}: {describe_counts(counts)}')
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from potrack.ops.backup import restore
+    from potrack.ops.backup import describe_counts, restore
 
-    db = open_database(migrate=False, provision=False)
+    db = open_database(migrate=False, provision=False, create=False)  # a failed restore leaves no new file
     result = restore(db, Path(args.file), force=args.force)
     print(f'restored {args.file} into {settings().database_label()}')
-    print('  ' + ', '.join(f'{n:,} {t}' for t, n in result.counts.items()))
+    print(f'  {describe_counts(result.counts)}')
     if not result.check.consistent:
         print(f'INCONSISTENT: {len(result.check.mismatches)} mismatch(es); run potrack check for details')
         return 1

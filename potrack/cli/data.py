@@ -30,13 +30,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1
 
 
+def movement_count(text: str) -> int:
+    """`--movements`: checked while the arguments are read, so a bad count never touches the database."""
+    from potrack.ops.demo.loader import MAX_MOVEMENTS
+
+    try:
+        count = int(text.replace(',', '').replace('_', ''))
+    except ValueError:
+        count = -1
+    if not 0 <= count <= MAX_MOVEMENTS:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number from 0 to {MAX_MOVEMENTS:,}')
+    return count
+
+
 def register(add: Add) -> None:
     p = add('demo', cmd_demo, 'load demo data: orders flowing WC001→WC005 over 30 days, one operator per department')
-    p.add_argument('--movements', type=int, default=2000, help='how many movements to create (default 2000)')
+    p.add_argument('--movements', type=movement_count, default=2000, help='how many movements to create (default 2000)')
     p.add_argument(
         '--fast',
         action=argparse.BooleanOptionalAction,
         default=None,
         help='bulk-load instead of the real write path (default: on for 100,000 or more)',
     )
-    add('check', cmd_check, 'verify that every balance equals the sums of its movements')
+    add(
+        'check',
+        cmd_check,
+        "verify that every balance equals the sums of its movements, none is negative, and every order's"
+        ' last-movement time (where newest-first searches start) is current; exit 1 and the first mismatches if not',
+    )

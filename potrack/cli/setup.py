@@ -28,20 +28,45 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from potrack.accounts.users import set_admin_from_cli
+    from potrack.accounts.security import check_new_password
+    from potrack.accounts.users import normalize_username, set_admin_from_cli
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip('\r\n')
-    else:
-        password = getpass.getpass(f'Password for {args.username}: ')
-        if getpass.getpass('Repeat it: ') != password:
-            print('potrack: the two passwords differ; nothing changed', file=sys.stderr)
-            return 1
+    password = _read_password(args.username, from_stdin=args.password_stdin)
+    if password is None:
+        return 1
+    check_new_password(password, username=normalize_username(args.username))  # before the database is touched
     db = open_database()
     info, created = set_admin_from_cli(args.username, password, db=db)
     verb = 'created admin' if created else 'reset admin'
     print(f'{verb} {info.username}: active, unlocked, may sign in now')
     return 0
+
+
+def _read_password(username: str, *, from_stdin: bool) -> str | None:
+    """The new password, from stdin's first line or asked twice at the terminal; None (said why) if none."""
+    stdin = sys.stdin  # None when the shell closed it (<&-)
+    if from_stdin:
+        try:
+            line = stdin.readline() if stdin else ''
+        except UnicodeDecodeError:
+            return _refused('the password on stdin is not valid text; nothing changed')
+        if not line:
+            return _refused('no password on stdin (--password-stdin reads its first line); nothing changed')
+        return line.rstrip('\r\n')
+    if stdin is None or not stdin.isatty():
+        return _refused('stdin is not a terminal: to pipe the password in, add --password-stdin; nothing changed')
+    try:
+        password = getpass.getpass(f'Password for {username}: ')
+        if getpass.getpass('Repeat it: ') != password:
+            return _refused('the two passwords differ; nothing changed')
+    except EOFError:  # Ctrl-D at the prompt
+        return _refused('no password given; nothing changed')
+    return password
+
+
+def _refused(reason: str) -> None:
+    print(f'potrack: {reason}', file=sys.stderr)
+    return None
 
 
 def register(add: Add) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -139,6 +140,25 @@ def _explicit_transactions(engine: Engine) -> None:
                 cur.execute('ROLLBACK')
 
 
+# psycopg2 says 'connection to server at "127.0.0.1", port 5432 failed: FATAL:  database "x" does not exist'.
+_CONNECTION_PREAMBLE = re.compile(r'^connection to server (?:at|on) .*? failed: ')
+_SEVERITY = re.compile(r'^(?:FATAL|ERROR):\s+')
+
+
+def _cause(error: BaseException | None) -> str:
+    """The driver's reason in one line ('database "x" does not exist'), without the preamble around it.
+
+    The host and port are left out: the caller prints the URL beside the reason.
+    """
+    lines: list[str] = []
+    for raw in str(error or '').splitlines():
+        line = _SEVERITY.sub('', _CONNECTION_PREAMBLE.sub('', raw.strip()))
+        # localhost tried over IPv6 and IPv4 fails twice the same way
+        if line and line.lower() not in (seen.lower() for seen in lines):
+            lines.append(line if not lines or not line[:2].istitle() else line[0].lower() + line[1:])
+    return '; '.join(lines) or 'no reason given'
+
+
 class Database:
     """One database: its engine, read sessions and retried write transactions."""
 
@@ -255,12 +275,16 @@ class Database:
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""
+        return self.unreachable_cause() is None
+
+    def unreachable_cause(self) -> str | None:
+        """Why the database does not answer a trivial query, in one line; None when it answers."""
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql('SELECT 1')
-            return True
-        except DBAPIError:
-            return False
+            return None
+        except DBAPIError as exc:
+            return _cause(exc.orig)
 
     def dispose(self) -> None:
         self.engine.dispose()
