@@ -7,6 +7,7 @@ prints its figures next to a baseline measured in the same run, and drops the da
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import time
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 # The benches create a few users; they measure the ledger and queries, not bcrypt.
@@ -74,6 +76,21 @@ def prepared_database(url: str, *, pool_size: int = 10) -> Database:
     upgrade(db)
     provision(db)
     return db
+
+
+def run_on_database(args: argparse.Namespace, purpose: str, run: Callable[[Database], None], sqlite_file: Path) -> None:
+    """`run(db)` on a prepared database: `sqlite_file` with --sqlite, else a scratch PostgreSQL database."""
+    with contextlib.ExitStack() as stack:
+        url = (
+            f'sqlite:///{sqlite_file}'
+            if args.sqlite
+            else stack.enter_context(scratch_database(args.url, purpose, keep=args.keep))
+        )
+        db = prepared_database(url)
+        try:
+            run(db)
+        finally:
+            db.dispose()
 
 
 def raw_connection(url: str) -> Any:

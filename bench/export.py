@@ -46,7 +46,7 @@ if __package__ in (None, ''):
 
 from openpyxl import Workbook
 
-from bench.common import base_parser, machine_note, prepared_database, ratio_line, scratch_database
+from bench.common import base_parser, machine_note, ratio_line, run_on_database
 from potrack.common.actors import Actor
 from potrack.config import settings
 from potrack.db import Database, use_database
@@ -246,19 +246,7 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=2, help='baseline and export runs each (best one counts)')
     parser.add_argument('--no-kiosk', action='store_true', help='skip the kiosk latency phase')
     args = parser.parse_args()
-    if args.sqlite:
-        db = prepared_database(f'sqlite:///{DATA}/potrack.db')
-        try:
-            run(db, args)
-        finally:
-            db.dispose()
-        return
-    with scratch_database(args.url, 'export', keep=args.keep) as url:
-        db = prepared_database(url)
-        try:
-            run(db, args)
-        finally:
-            db.dispose()
+    run_on_database(args, 'export', lambda db: run(db, args), DATA / 'potrack.db')
 
 
 if __name__ == '__main__':

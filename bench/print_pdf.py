@@ -34,7 +34,7 @@ if __name__ == '__main__':
 if __package__ in (None, ''):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import base_parser, prepared_database, scratch_database
+from bench.common import base_parser, run_on_database
 from potrack.db import Database, use_database
 from potrack.ops.demo.loader import run_demo
 from potrack.reports.excel.workbook import ExportRequest, actor_by_username, export_workbook
@@ -167,19 +167,7 @@ def main() -> None:
     parser.add_argument('--out', help='folder for the workbook, the PDF and the PNGs (default: a new temp folder)')
     parser.add_argument('--png', type=int, default=0, help='render the first N pages of each sheet to PNG')
     args = parser.parse_args()
-    if args.sqlite:
-        db = prepared_database(f'sqlite:///{DATA}/potrack.db')
-        try:
-            run(db, args)
-        finally:
-            db.dispose()
-        return
-    with scratch_database(args.url, 'print', keep=args.keep) as url:
-        db = prepared_database(url)
-        try:
-            run(db, args)
-        finally:
-            db.dispose()
+    run_on_database(args, 'print', lambda db: run(db, args), DATA / 'potrack.db')
 
 
 if __name__ == '__main__':
