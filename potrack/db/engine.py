@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from potrack.config import Settings, normalize_database_url, settings
+from potrack.db.causes import driver_reason
 from potrack.db.dbapi import run_on_cursor
 from potrack.errors import NotSaved
 
@@ -138,25 +138,6 @@ def _explicit_transactions(engine: Engine) -> None:
         if dbapi_conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
             with dbapi_conn.cursor() as cur:
                 cur.execute('ROLLBACK')
-
-
-# psycopg2 says 'connection to server at "127.0.0.1", port 5432 failed: FATAL:  database "x" does not exist'.
-_CONNECTION_PREAMBLE = re.compile(r'^connection to server (?:at|on) .*? failed: ')
-_SEVERITY = re.compile(r'^(?:FATAL|ERROR):\s+')
-
-
-def _cause(error: BaseException | None) -> str:
-    """The driver's reason in one line ('database "x" does not exist'), without the preamble around it.
-
-    The host and port are left out: the caller prints the URL beside the reason.
-    """
-    lines: list[str] = []
-    for raw in str(error or '').splitlines():
-        line = _SEVERITY.sub('', _CONNECTION_PREAMBLE.sub('', raw.strip()))
-        # localhost tried over IPv6 and IPv4 fails twice the same way
-        if line and line.lower() not in (seen.lower() for seen in lines):
-            lines.append(line if not lines or not line[:2].istitle() else line[0].lower() + line[1:])
-    return '; '.join(lines) or 'no reason given'
 
 
 class Database:
@@ -284,7 +265,7 @@ class Database:
                 conn.exec_driver_sql('SELECT 1')
             return None
         except DBAPIError as exc:
-            return _cause(exc.orig)
+            return driver_reason(exc.orig)
 
     def dispose(self) -> None:
         self.engine.dispose()
