@@ -1,5 +1,5 @@
-"""The Export buttons: Excel (the workbook, written in a worker process) and CSV (its Movements, written by
-a thread of their own), while a bar shows the progress.
+"""The Export buttons: Excel (the workbook) and CSV (its Movements), each written by an export job in a
+worker process, while a bar shows the progress.
 
 The page polls the job from a timer (reading two counters costs nothing), so neither the event loop nor
 a thread of its pool waits on the export. The finished file is served once from an unguessable URL and
@@ -59,27 +59,28 @@ class ExportPanel:
         self.ctx = ctx
         self.current = current
         self.job: Job | None = None
-        # Status on the left of the button, in a fixed width, so the button never moves under the finger.
-        with ui.row().classes('items-center gap-3 no-wrap'):
-            with ui.column().classes('gap-1 w-72 items-end'):
-                self.bar = ui.linear_progress(value=0, show_value=False, size='10px').mark('export-progress')
-                self.status = ui.label('').classes('text-sm opacity-80 text-right break-all').mark('export-status')
-            self.stop = ui.button('Stop', icon='close', on_click=self.cancel).props('flat no-caps').mark('export-stop')
-            self.button = (
-                ui.button('Export to Excel', icon='download', on_click=self.start_excel)
-                .props('unelevated size=lg no-caps color=teal-7')
-                .mark('export-button')
-            )
-            # "CSV" on screen; its accessible name says what it does and still contains the visible word. The
-            # Excel button's colours: an outline teal reads too faint on the dark theme.
-            self.csv_button = (
-                ui.button('CSV', icon='download', on_click=self.start_csv)
-                .props('unelevated size=lg no-caps color=teal-7 aria-label="Export the movements to CSV"')
-                .tooltip('The movements as a CSV file, for other systems')
-                .mark('export-csv-button')
-            )
+        # The buttons first, Stop after them and the progress below: nothing moves under the finger when an
+        # export starts, at any width. teal-8: white on it is 5.3:1 (teal-7 was 4.3:1, under 4.5).
+        with ui.column().classes('gap-1'):
+            with ui.row().classes('items-center gap-3 no-wrap'):
+                self.button = (
+                    ui.button('Export to Excel', icon='download', on_click=self.start_excel)
+                    .props('unelevated size=lg no-caps color=teal-8')
+                    .mark('export-button')
+                )
+                # "CSV" on screen; its accessible name says what it does and still contains the visible word.
+                self.csv_button = (
+                    ui.button('CSV', icon='download', on_click=self.start_csv)
+                    .props('unelevated size=lg no-caps color=teal-8 aria-label="Export the movements to CSV"')
+                    .tooltip('The movements as a CSV file, for other systems')
+                    .mark('export-csv-button')
+                )
+                self.stop = ui.button('Stop', icon='close', on_click=self.cancel)
+                self.stop.props('flat size=lg no-caps').mark('export-stop')
+            self.bar = ui.linear_progress(value=0, show_value=False, size='10px').mark('export-progress')
+            self.status = ui.label('').classes('text-sm opacity-80 break-all').mark('export-status')
         self.bar.set_visibility(False)
-        self.stop.set_visibility(False)
+        self.show_stop(False)
         self.timer = ui.timer(POLL_S, self.tick, active=False)
         context.client.on_delete(self.abandon)
 
@@ -98,10 +99,17 @@ class ExportPanel:
             show_refusal(exc)
             return
         self.bar.set_visibility(True)
-        self.stop.set_visibility(True)
+        self.show_stop(True)
         self.bar.set_value(0)
         self.status.set_text('Starting the export…')
         self.timer.activate()
+
+    def show_stop(self, shown: bool) -> None:
+        # Hidden but holding its place (visibility, not display): a right-aligned panel keeps its buttons still.
+        if shown:
+            self.stop.classes(remove='invisible')
+        else:
+            self.stop.classes(add='invisible')
 
     def enable_buttons(self, enabled: bool) -> None:
         for button in (self.button, self.csv_button):
@@ -129,7 +137,7 @@ class ExportPanel:
         self.job = None
         self.enable_buttons(True)
         self.bar.set_visibility(False)
-        self.stop.set_visibility(False)
+        self.show_stop(False)
         if job.result is not None:
             self.status.set_text(f'Ready: {job.result.filename} ({job.result.movements:,} movements).')
             self.hand_over(job)
