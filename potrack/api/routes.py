@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import WithJsonSchema
 
 from potrack.accounts import tokens
 from potrack.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiRoute
@@ -45,7 +46,11 @@ from potrack.masters.catalog import list_work_centers
 T = TypeVar('T')
 IDEMPOTENCY_KEY_MAX_LEN = 40  # the ledger's request id holds 64; the rest is the per-user prefix
 IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key'
+# The key as the schema declares it: what _request_id takes (REQUEST_ID_RE, at most the length above).
+IDEMPOTENCY_KEY_PATTERN = f'^{REQUEST_ID_RE.pattern}$'
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+# _check_day's years as a pattern, for the schema: JSON Schema has no bounds for a date.
+DAY_PATTERN = '^2[0-9]{3}-[0-9]{2}-[0-9]{2}$'
 
 bearer = HTTPBearer(auto_error=False, description='An API token issued in the Admin page ("pt_...").')
 API_V1 = '/api/v1'
@@ -97,6 +102,15 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 WorkCenterCodes = Annotated[list[str], Query(description='Work center codes; repeat for several.', max_length=50)]
 Match = Annotated[Literal['prefix', 'contains', 'exact'], Query()]
 OrderText = Annotated[str, Query(max_length=40)]
+# Declared, not enforced by FastAPI: _request_id and _check_day refuse with sentences that name the limit,
+# and the hot path (potrack.api.fast) gets the same refusal from _request_id.
+IDEMPOTENCY_KEY_SCHEMA = {
+    'type': 'string',
+    'minLength': 1,
+    'maxLength': IDEMPOTENCY_KEY_MAX_LEN,
+    'pattern': IDEMPOTENCY_KEY_PATTERN,
+}
+Day = WithJsonSchema({'type': 'string', 'format': 'date', 'pattern': DAY_PATTERN})
 
 
 def _request_id(user_id: int, key: str | None) -> str | None:
@@ -149,6 +163,7 @@ async def post_movement(
             f'the same key with other content is refused (409). 1 to {IDEMPOTENCY_KEY_MAX_LEN} letters, digits '
             'or - _ . : characters, such as a UUID.',
         ),
+        WithJsonSchema(IDEMPOTENCY_KEY_SCHEMA),
     ] = None,
 ) -> MovementOut:
     # Well-formed requests are answered by potrack.api.fast before they reach this route; both record
@@ -180,8 +195,8 @@ async def get_movements(
     order: OrderText = '',
     match: Match = 'prefix',
     work_center: WorkCenterCodes = [],  # noqa: B006  (FastAPI copies defaults per request)
-    date_from: Annotated[date | None, Query(description='First local calendar day, included.')] = None,
-    date_to: Annotated[date | None, Query(description='Last local calendar day, included.')] = None,
+    date_from: Annotated[date | None, Query(description='First local calendar day, included.'), Day] = None,
+    date_to: Annotated[date | None, Query(description='Last local calendar day, included.'), Day] = None,
     type: Annotated[Literal['IN', 'OUT'] | None, Query()] = None,
     user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     sort: Annotated[

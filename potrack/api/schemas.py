@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from potrack.config import ORDER_NUMBER_MAX_LEN, QUANTITY_MAX
+
+# What the ledger accepts, as the schema can say it (normalize_order_number also trims, folds full-width
+# forms and upper-cases): declared for clients and schemathesis, enforced by the ledger with its messages.
+ORDER_NUMBER_PATTERN = r'^[A-Za-z0-9][A-Za-z0-9\-_/.]*$'
 
 ERROR_CODES = (
     'invalid_input',
@@ -35,13 +39,23 @@ class ErrorBody(BaseModel):
 
 
 class MovementIn(BaseModel):
-    model_config = ConfigDict(extra='forbid')
+    model_config = ConfigDict(extra='forbid', strict=True)
 
-    # Loose types on purpose: the ledger's own checks give the messages the kiosk shows ("Enter an order
-    # number.", "At most 1,000,000 pieces…"), and they are the one place the rules live.
-    order_number: str = Field(max_length=ORDER_NUMBER_MAX_LEN * 4, examples=['PO-2026-0012'])
-    work_center: str = Field(max_length=20, description='Work center code, e.g. WC001.', examples=['WC001'])
-    quantity: int = Field(ge=1, le=QUANTITY_MAX, examples=[12])
+    # Strict JSON types: `true`, `2.0`, `1e3` and `"5"` are not a count of pieces, and a number is not an
+    # order number. Within those, the order number's rules are the ledger's own checks, which give the
+    # messages the kiosk shows ("Enter an order number."); the schema only declares them (pattern, length).
+    order_number: StrictStr = Field(
+        max_length=ORDER_NUMBER_MAX_LEN * 4,
+        examples=['PO-2026-0012'],
+        json_schema_extra={'pattern': ORDER_NUMBER_PATTERN, 'maxLength': ORDER_NUMBER_MAX_LEN},
+    )
+    work_center: StrictStr = Field(max_length=20, description='Work center code, e.g. WC001.', examples=['WC001'])
+    quantity: StrictInt = Field(
+        ge=1,
+        le=QUANTITY_MAX,
+        examples=[12],
+        description='Pieces, as a JSON integer: 2.0, 1e3, "5" and true are refused.',
+    )
     type: Literal['IN', 'OUT'] = Field(description='IN: received at the work center; OUT: sent on.')
 
 
