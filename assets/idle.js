@@ -1,6 +1,14 @@
 // Idle sign-out for shared kiosks: counts down in the last minute, any touch or key resets it.
 // The server enforces the limit on its own, a little later (actors.IDLE_GRACE_S), since it hears of
 // activity at most every PING_EVERY_MS; this makes the limit visible and ends the session cleanly.
+// Sign-out is a POST from a page of this site (the server refuses a GET and other sites' POSTs): the
+// answer's redirect clears the session cookie, and the page then opens where it points (sign-in).
+window.potrackSignOut = (reason) => {
+  const url = reason ? `/auth/signout?reason=${encodeURIComponent(reason)}` : '/auth/signout';
+  fetch(url, { method: 'POST', credentials: 'same-origin' })
+    .then((response) => (response.redirected ? response.url : '/'), () => '/')
+    .then((next) => window.location.assign(next));
+};
 window.potrackIdle = (() => {
   let limitS = 600, last = Date.now(), lastPing = 0, timer = null, box = null;
   const PING_EVERY_MS = 20000;
@@ -28,7 +36,7 @@ window.potrackIdle = (() => {
   }
   function tick() {
     const left = Math.ceil(limitS - (Date.now() - last) / 1000);
-    if (left <= 0) { clearInterval(timer); window.location.href = '/auth/signout?reason=idle'; return; }
+    if (left <= 0) { clearInterval(timer); window.potrackSignOut('idle'); return; }
     if (left <= 60) show(left); else hide();
   }
   return {

@@ -127,16 +127,82 @@ async def test_a_sign_in_ticket_works_only_in_the_browser_that_signed_in(
     assert SESSION_COOKIE not in response.cookies
 
 
-async def test_sign_out_ends_the_session_on_the_server(user: User, sqlite_db: Database, make_user) -> None:
+async def signed_in_token(user: User, make_user) -> str:
     make_user('anita')
     await sign_in(user, 'anita', TEST_PASSWORD)
     token = session_cookie(user)
-    await user.open('/auth/signout')
-    await user.should_see('You have signed out.')
+    assert token is not None and validate_session(token).user.username == 'anita'
+    return token
+
+
+async def test_sign_out_ends_the_session_on_the_server(user: User, sqlite_db: Database, make_user) -> None:
+    """What the account menu and the idle timer send (assets/idle.js): a POST from a page of this site."""
+    token = await signed_in_token(user, make_user)
+    response = await user.http_client.post('/auth/signout', headers={'Origin': 'http://test'})
+    assert response.status_code == 303 and response.headers['location'] == '/signin?next=/&reason=signedout'
+    assert session_cookie(user) is None  # the answer cleared the cookie
     from potrack.errors import SignedOut
 
     with pytest.raises(SignedOut):
         validate_session(token)
+    await user.open(response.headers['location'])
+    await user.should_see('You have signed out.')
+
+
+async def test_idle_sign_out_says_why(user: User, sqlite_db: Database, make_user) -> None:
+    token = await signed_in_token(user, make_user)
+    # No Origin (an older browser): the Referer of the page that sent it counts instead.
+    response = await user.http_client.post('/auth/signout?reason=idle', headers={'Referer': 'http://test/kiosk'})
+    assert response.status_code == 303 and response.headers['location'].endswith('reason=idle')
+    from potrack.errors import SignedOut
+
+    with pytest.raises(SignedOut):
+        validate_session(token)
+
+
+@pytest.mark.parametrize(
+    'headers',
+    [
+        {'Origin': 'https://evil.example'},
+        {'Origin': 'http://test.evil.example'},
+        {'Origin': 'http://test:8081'},  # another port of the same host: another origin
+        {'Origin': 'null'},  # a sandboxed frame or a data: page
+        {'Referer': 'https://evil.example/page'},
+        {'Origin': 'https://evil.example', 'Referer': 'http://test/kiosk'},  # Origin wins
+        {},  # neither: nothing says the request comes from this site
+    ],
+)
+async def test_a_sign_out_from_another_site_is_refused(
+    user: User, sqlite_db: Database, make_user, headers: dict[str, str]
+) -> None:
+    token = await signed_in_token(user, make_user)
+    response = await user.http_client.post('/auth/signout', headers={'Host': 'test:80', **headers})
+    assert response.status_code == 403
+    assert session_cookie(user) == token
+    assert validate_session(token).user.username == 'anita'
+
+
+async def test_the_old_sign_out_link_signs_nobody_out(user: User, sqlite_db: Database, make_user) -> None:
+    """A link or an image on any site used to sign a kiosk out with a GET: now it only opens the home page."""
+    token = await signed_in_token(user, make_user)
+    for url in ('/auth/signout', '/auth/signout?reason=idle'):
+        response = await user.http_client.get(url)
+        assert response.status_code == 303 and response.headers['location'] == '/'
+        assert session_cookie(user) == token
+    assert validate_session(token).user.username == 'anita'
+    await user.open('/auth/signout')
+    assert title_of(user) == 'Kiosk'
+
+
+def test_the_account_menu_signs_out_by_post() -> None:
+    """The menu's sign-out and the idle timer both use potrackSignOut, which POSTs (never a link to the URL)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    idle = (root / 'assets' / 'idle.js').read_text()
+    assert "fetch(url, { method: 'POST', credentials: 'same-origin' })" in idle
+    assert "potrackSignOut('idle')" in idle and "location.href = '/auth/signout" not in idle
+    assert "js_handler='() => window.potrackSignOut()'" in (root / 'potrack' / 'pages' / 'layout.py').read_text()
 
 
 @pytest.mark.parametrize(

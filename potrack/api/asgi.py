@@ -18,6 +18,7 @@ from potrack.api.middleware import API_PREFIX, BodyLimitMiddleware, LatencyMiddl
 from potrack.api.routes import bearer, offload
 from potrack.api.routes import router as api_router
 from potrack.common import metrics
+from potrack.common.http_headers import SecurityHeaders
 from potrack.errors import SignedOut
 
 PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -108,7 +109,7 @@ def api_app() -> FastAPI:
 
 
 def install(app: FastAPI) -> None:
-    """Put the API in front of `app` (NiceGUI's), with request latency measured for both (before the start).
+    """Put the API in front of `app` (NiceGUI's), with request latency and security headers for both (before the start).
 
     NiceGUI adds its own middleware in ui.run, after this, so the API is placed around the finished stack
     rather than added as a middleware. Safe to call again on the same app (the test fixture does).
@@ -116,5 +117,7 @@ def install(app: FastAPI) -> None:
     api = api_app()
     build = getattr(app, '_potrack_build_stack', None) or app.build_middleware_stack
     app._potrack_build_stack = build  # type: ignore[attr-defined]
-    app.build_middleware_stack = lambda: LatencyMiddleware(ApiFirst(build(), api))  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: SecurityHeaders(  # type: ignore[method-assign]
+        LatencyMiddleware(ApiFirst(build(), api)), strict_paths=(API_PREFIX, '/metrics')
+    )
     app.middleware_stack = None  # built again on the next request

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from nicegui import run
 
 from potrack.accounts.authlog import auth_event
@@ -17,6 +18,7 @@ from potrack.db.engine import database
 from potrack.pages.guard import SESSION_COOKIE, safe_next, signin_url, source_address
 
 TICKET_TTL_S = 30
+DEFAULT_PORTS = {'http': 80, 'https': 443}
 router = APIRouter()
 
 
@@ -75,8 +77,31 @@ async def complete_signin(request: Request, ticket: str = '') -> RedirectRespons
     return response
 
 
-@router.get('/auth/signout')
-async def signout(request: Request, reason: str = '') -> RedirectResponse:
+def same_origin(request: Request) -> bool:
+    """Whether the browser says this request comes from a page of this site (Origin, else Referer).
+
+    Compared with the Host the request was sent to: the host name always, the port when Host names one (a
+    proxy's `proxy_set_header Host $host` drops it). No header, or `Origin: null`, is not this site.
+    """
+    claimed = request.headers.get('origin') or request.headers.get('referer') or ''
+    host = request.headers.get('host', '')
+    try:
+        source = urlsplit(claimed)
+        target = urlsplit(f'//{host}')
+        if source.scheme not in ('http', 'https') or not source.hostname or not target.hostname:
+            return False
+        if source.hostname != target.hostname:
+            return False
+        return target.port is None or (source.port or DEFAULT_PORTS[source.scheme]) == target.port
+    except ValueError:  # a malformed port or address
+        return False
+
+
+@router.post('/auth/signout', response_model=None)
+async def signout(request: Request, reason: str = '') -> RedirectResponse | PlainTextResponse:
+    """Sign this browser out: a POST from a page of this site only, so no link elsewhere can do it."""
+    if not same_origin(request):
+        return PlainTextResponse('Sign-out is only accepted from a page of this site.\n', status_code=403)
     user_id = await run.io_bound(
         end_session, request.cookies.get(SESSION_COOKIE), 'idle' if reason == 'idle' else 'signed out'
     )
@@ -85,6 +110,16 @@ async def signout(request: Request, reason: str = '') -> RedirectResponse:
     response = RedirectResponse(signin_url('/', 'idle' if reason == 'idle' else 'signedout'), status_code=303)
     response.delete_cookie(SESSION_COOKIE, path='/', httponly=True, samesite='lax', secure=settings().https)
     return response
+
+
+@router.get('/auth/signout')
+async def signout_link() -> RedirectResponse:
+    """The old sign-out link signs nobody out: it opens the home page, which asks for sign-in if needed.
+
+    A redirect rather than a 405: a bookmark or a kiosk still running a cached idle.js (which navigated
+    here) lands on a working page instead of an error text, and the server ends an idle session itself.
+    """
+    return RedirectResponse('/', status_code=303)
 
 
 @router.get('/healthz')

@@ -47,7 +47,8 @@ def frame(ctx: PageContext, title: str) -> Iterator[ui.column]:
                 ui.separator()
                 ui.menu_item('My account', on_click=lambda: ui.navigate.to('/account'))
                 ui.menu_item('Light / dark theme', on_click=toggle_dark)
-                ui.menu_item('Sign out', on_click=lambda: ui.navigate.to('/auth/signout')).mark('signout')
+                # In the browser (assets/idle.js): a POST, and it works even while the websocket is down.
+                ui.menu_item('Sign out').on('click', js_handler='() => window.potrackSignOut()').mark('signout')
     ui.on('potrack_activity', ctx.touch)
     ui.run_javascript(f'window.potrackIdle && window.potrackIdle.start({int(ctx.session_user.idle_timeout_s)})')
     with ui.column().classes('w-full max-w-screen-xl mx-auto p-3 gap-4') as content:

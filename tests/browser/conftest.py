@@ -132,6 +132,7 @@ def browser(request: pytest.FixtureRequest) -> Iterator[Callable[[str], object]]
         shutil.rmtree(downloads, ignore_errors=True)
         downloads.mkdir(parents=True, exist_ok=True)
         options.add_experimental_option('prefs', {'download.default_directory': str(downloads)})
+        options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})  # the console, for CSP violations
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.implicitly_wait(0)
         driver.potrack_name = name  # type: ignore[attr-defined]
