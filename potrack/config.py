@@ -57,6 +57,23 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f'{name} must be true or false, got {raw!r}')
 
 
+# FULL syncs the WAL at every commit, so a movement the kiosk saw saved survives a power cut; NORMAL
+# syncs only at checkpoints and may lose the last commits then (a killed process loses nothing either way).
+SQLITE_SYNCHRONOUS = ('FULL', 'NORMAL')
+
+
+def _sqlite_synchronous(env: Mapping[str, str]) -> str:
+    raw = env.get('POTRACK_SQLITE_SYNCHRONOUS', '').strip()
+    if not raw:
+        return 'FULL'
+    if raw.upper() not in SQLITE_SYNCHRONOUS:
+        raise ConfigError(
+            f'POTRACK_SQLITE_SYNCHRONOUS must be FULL (the default: a power cut loses no saved entry) '
+            f'or NORMAL (faster; a power cut may lose the last saved entries), got {raw!r}'
+        )
+    return raw.upper()
+
+
 def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
     raw = env.get('DATABASE_URL', '').strip()
     if not raw:
@@ -98,6 +115,7 @@ class Settings:
     statement_timeout_ms: int
     idle_in_transaction_timeout_ms: int
     sqlite_busy_timeout_ms: int
+    sqlite_synchronous: str
     write_attempts: int
     signin_slowdown_ms: int
     api_threads: int
@@ -159,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         statement_timeout_ms=_int(env, 'POTRACK_STATEMENT_TIMEOUT_MS', 30000, minimum=1),
         idle_in_transaction_timeout_ms=_int(env, 'POTRACK_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60000, minimum=1),
         sqlite_busy_timeout_ms=_int(env, 'POTRACK_SQLITE_BUSY_TIMEOUT_MS', 5000, minimum=1),
+        sqlite_synchronous=_sqlite_synchronous(env),
         write_attempts=_int(env, 'POTRACK_WRITE_ATTEMPTS', 5, minimum=1),
         signin_slowdown_ms=_int(env, 'POTRACK_SIGNIN_SLOWDOWN_MS', 500),
         # Measured (bench/api.py, 2 cores): 4 threads 670-725 movements/s, 6 threads 480-545, 8 threads 510;

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from potrack.accounts.sessions import create_session, validate_session
 from potrack.accounts.signin import sign_in as service_sign_in
+from potrack.accounts.tokens import authenticate, issue_token
 from potrack.accounts.user_admin import create_account
 from potrack.accounts.user_list import list_users
 from potrack.db import Database
@@ -193,6 +194,32 @@ async def test_reset_password_shows_the_new_one_once(user: User, sqlite_db: Data
     password = text(user, 'password-secret')
     assert service_sign_in('anita', password, source='t').user.must_change_password
     assert 'must change password' in row_where(user, 'users-table', username='anita')['status']
+
+
+async def test_reset_offers_to_revoke_the_users_api_tokens(user: User, sqlite_db: Database, make_user, admin) -> None:
+    anita = make_user('anita')
+    tokens = [issue_token(admin, user_id=anita.user_id, name=name).token for name in ('scanner', 'report')]
+    await open_admin(user, make_user)
+    await choose(user, 'users-table', username='anita')
+    await click(user, 'user-reset')
+    offer = element(user, 'reset-revoke-tokens')
+    assert (offer.text, offer.value) == ('Also revoke their 2 API tokens', True)
+    fill(user, reset_revoke_tokens=False)  # the admin unticks it: the tokens keep working
+    await click(user, 'reset-dialog-save')
+    await click(user, 'password-done')
+    assert [authenticate(t, cached=False).actor.user_id for t in tokens] == [anita.user_id] * 2
+
+    await click(user, 'user-reset')
+    assert element(user, 'reset-revoke-tokens').value is True  # ticked again by default
+    await click(user, 'reset-dialog-save')
+    await user.should_see('The API tokens of anita are revoked.')
+    await click(user, 'password-done')
+    for token in tokens:
+        with pytest.raises(SignedOut):
+            authenticate(token, cached=False)
+    await click(user, 'user-reset')
+    assert not present(user, 'reset-revoke-tokens')  # none left to offer
+    await click(user, 'reset-dialog-cancel')
 
 
 async def test_unlock_a_locked_user(user: User, sqlite_db: Database, make_user, admin) -> None:

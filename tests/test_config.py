@@ -140,3 +140,37 @@ def test_an_empty_session_secret_file_is_replaced_not_used(tmp_path: Path) -> No
     assert stored.read_text() == secret
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert load_settings({'POTRACK_DATA_DIR': str(tmp_path)}).session_secret == secret
+
+
+def _pragmas(tmp_path: Path, **env: str) -> tuple[int, str]:
+    """PRAGMA synchronous and journal_mode as a connection of potrack's SQLite engine reads them back."""
+    from sqlalchemy import text
+
+    from potrack.db import Database
+
+    cfg = load_settings({'POTRACK_DATA_DIR': str(tmp_path), **env})
+    db = Database(cfg=cfg)
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(text('PRAGMA synchronous')).scalar_one(), conn.execute(
+                text('PRAGMA journal_mode')
+            ).scalar_one()
+    finally:
+        db.dispose()
+
+
+def test_sqlite_is_durable_by_default(tmp_path: Path) -> None:
+    """Finding 12: every commit is synced (FULL = 2), so a power cut loses no saved movement."""
+    assert load_settings({'POTRACK_DATA_DIR': str(tmp_path)}).sqlite_synchronous == 'FULL'
+    assert _pragmas(tmp_path) == (2, 'wal')
+
+
+def test_a_site_may_choose_normal_for_speed(tmp_path: Path) -> None:
+    assert _pragmas(tmp_path, POTRACK_SQLITE_SYNCHRONOUS=' normal ') == (1, 'wal')
+    assert _pragmas(tmp_path, POTRACK_SQLITE_SYNCHRONOUS='FULL') == (2, 'wal')
+
+
+@pytest.mark.parametrize('value', ['OFF', 'EXTRA', '1', 'full; DROP TABLE user'])
+def test_another_synchronous_mode_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r'POTRACK_SQLITE_SYNCHRONOUS must be FULL .* or NORMAL .*, got'):
+        load_settings({'POTRACK_DATA_DIR': str(tmp_path), 'POTRACK_SQLITE_SYNCHRONOUS': value})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -230,14 +231,54 @@ def test_overlong_password_at_sign_in_is_a_refusal_not_a_crash(db: Database, mak
 
 
 def test_auth_events_are_logged_one_line_each(db: Database, make_user, caplog: pytest.LogCaptureFixture) -> None:
-    make_user('anita')
+    anita = make_user('anita')
     with caplog.at_level('INFO', logger='potrack.auth'):
         with pytest.raises(SignInFailed):
             sign_in('anita', 'wrong-pass', source='10.1.2.3')
         sign_in('anita', TEST_PASSWORD, source='10.1.2.3')
     lines = [r.getMessage() for r in caplog.records if r.name == 'potrack.auth']
-    assert 'event=signin_failed user=anita source=10.1.2.3 reason=wrong_password' in lines
-    assert 'event=signin user=anita source=10.1.2.3 role=operator' in lines
+    uid = anita.user_id
+    assert f'event=signin_failed user_id={uid} user=anita source=10.1.2.3 reason=wrong_password' in lines
+    assert f'event=signin user_id={uid} user=anita source=10.1.2.3 role=operator' in lines
+
+
+def test_a_password_typed_as_the_user_name_never_reaches_the_log(
+    db: Database, make_user, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 8: the log names an unknown typed name only by a keyed tag, the same for the same name."""
+    make_user('anita')
+    with caplog.at_level('INFO', logger='potrack.auth'):
+        for _ in range(2):
+            with pytest.raises(SignInFailed):
+                sign_in('Secret-Pass-2026', 'Secret-Pass-2026', source='10.1.2.3')
+        with pytest.raises(SignInFailed):
+            sign_in('nobody', 'wrong-pass', source='10.1.2.3')
+    records = [r for r in caplog.records if r.name == 'potrack.auth']
+    logged = ' '.join(r.getMessage() for r in records) + ' '.join(str(r.args) for r in records)
+    assert 'secret-pass-2026' not in logged.lower()
+    assert 'nobody' not in logged
+    lines = [r.getMessage() for r in records]
+    assert all(line.startswith('event=signin_failed user="unknown user" name_hmac=') for line in lines), lines
+    tags = [line.split('name_hmac=')[1].split()[0] for line in lines]
+    assert tags[0] == tags[1] != tags[2] and all(len(t) == 8 for t in tags)
+
+
+def test_the_name_tag_is_keyed_with_the_session_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain hash of a password-like name could be looked up in a dictionary; the keyed one cannot."""
+    import hashlib
+
+    from potrack.accounts.authlog import name_hmac
+    from potrack.config import reset_settings
+
+    monkeypatch.setenv('SESSION_SECRET', 'one-secret')
+    reset_settings()
+    first = name_hmac('Secret-Pass-2026')
+    monkeypatch.setenv('SESSION_SECRET', 'another-secret')
+    reset_settings()
+    second = name_hmac('Secret-Pass-2026')
+    reset_settings()
+    assert first != second
+    assert first not in hashlib.sha256(b'Secret-Pass-2026').hexdigest()
 
 
 async def test_a_refused_action_from_a_page_is_logged_as_denied(
@@ -254,6 +295,8 @@ async def test_a_refused_action_from_a_page_is_logged_as_denied(
         # A crafted event: Quality Control's work center, which the page never offered.
         await ctx.call(record_movement, work_center_id=wc('WC005'), order_number='PO-1', quantity=1, movement_type='IN')
     lines = [r.getMessage() for r in caplog.records if r.name == 'potrack.auth']
+    # An existing user is named by id and stored name (issue 17: never what was typed).
     assert any(
-        line.startswith('event=denied user=anita source=10.1.2.3 path=/kiosk action=record_movement') for line in lines
+        re.match(r'event=denied user_id=\d+ user=anita source=10\.1\.2\.3 path=/kiosk action=record_movement', line)
+        for line in lines
     ), lines

@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from potrack.accounts import security
-from potrack.accounts.authlog import auth_event
+from potrack.accounts.authlog import auth_event, known, unknown
 from potrack.accounts.sessions import create_session
 from potrack.accounts.users import UserInfo, end_sessions, user_info
 from potrack.common import audit, metrics
@@ -115,12 +115,14 @@ def sign_in(
         row = session.exec(select(User).where(func.lower(User.username) == name)).first()
         now = utcnow()
         if row is None:
-            raise _failed('signin_failed', name, source, 'unknown_user', WRONG_CREDENTIALS)
+            # What was typed may be a password typed into the wrong field: it never reaches the log.
+            raise _failed('signin_failed', unknown(name), source, 'unknown_user', WRONG_CREDENTIALS)
+        who = known(row.id, row.username)
         if row.locked_until and row.locked_until > now:
             minutes = max(1, round((row.locked_until - now).total_seconds() / 60))
             raise _failed(
                 'signin_refused',
-                name,
+                who,
                 source,
                 'locked',
                 f'This account is locked after too many failed sign-ins. Try again in {minutes} minutes '
@@ -136,13 +138,13 @@ def sign_in(
                     f'Too many failed sign-ins: the account is locked for {LOCKOUT_S // 60} minutes. '
                     'An administrator can unlock it.'
                 )
-                auth_event('lockout', user=name, source=source)
+                auth_event('lockout', **who, source=source)
             session.add(row)
             session.commit()  # the failure count must persist although we raise
-            raise _failed('signin_failed', name, source, 'wrong_password', message)
+            raise _failed('signin_failed', who, source, 'wrong_password', message)
         if not row.is_active:
             raise _failed(
-                'signin_refused', name, source, 'inactive', 'This account is deactivated. Ask an administrator.'
+                'signin_refused', who, source, 'inactive', 'This account is deactivated. Ask an administrator.'
             )
         row.failed_signins, row.locked_until, row.last_signin_at = 0, None, now
         session.add(row)
@@ -157,12 +159,12 @@ def sign_in(
         raise
     throttle.succeeded(source)
     metrics.signin('succeeded')
-    auth_event('signin', user=name, source=source, role=result.user.role)
+    auth_event('signin', **known(result.user.id, result.user.username), source=source, role=result.user.role)
     return result
 
 
-def _failed(event: str, name: str, source: str, reason: str, message: str) -> SignInFailed:
-    auth_event(event, user=name, source=source, reason=reason)
+def _failed(event: str, who: dict[str, object], source: str, reason: str, message: str) -> SignInFailed:
+    auth_event(event, **who, source=source, reason=reason)
     return SignInFailed(message)
 
 
@@ -192,5 +194,5 @@ def change_password(actor: Actor, *, current: Any, new: Any, repeat: Any, db: Da
         return user_info(session, row)
 
     info = db.write(unit)
-    auth_event('password_changed', user=info.username)
+    auth_event('password_changed', **known(info.id, info.username))
     return info

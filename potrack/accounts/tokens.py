@@ -180,7 +180,7 @@ def revoke_token_from_cli(token_id: int, *, os_user: str | None, db: Database | 
 
 def _revoked(db: Database, unit: Callable[[Session], TokenInfo]) -> TokenInfo:
     info = write_announced(db, unit, USERS)  # the admin Tokens and Audit tabs reload; other instances' caches empty
-    _checked.clear()  # this instance's at once, whether or not its live listener runs
+    forget_checked_tokens()  # this instance's at once, whether or not its live listener runs
     return info
 
 
@@ -189,18 +189,50 @@ def _revoke(session: Session, token_id: int, *, by: int | None, context: dict[st
     if row is None:
         raise NotFound(f'There is no API token {token_id}.')
     owner = session.get(User, row.user_id)
+    username = owner.username if owner else None
     if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.add(row)
-        audit.record(
-            session,
-            actor_id=by,
-            action='api_token.revoke',
-            entity='api_token',
-            entity_id=row.id,
-            after={'user': owner.username if owner else None, 'name': row.name, **context},
-        )
-    return _info(row, owner.username if owner else '?')
+        _mark_revoked(session, row, username, by=by, context=context)
+    return _info(row, username or '?')
+
+
+def _mark_revoked(
+    session: Session, row: ApiToken, username: str | None, *, by: int | None, context: dict[str, Any]
+) -> None:
+    row.revoked_at = utcnow()
+    session.add(row)
+    audit.record(
+        session,
+        actor_id=by,
+        action='api_token.revoke',
+        entity='api_token',
+        entity_id=row.id,
+        after={'user': username, 'name': row.name, **context},
+    )
+
+
+def _active_query(user_id: int) -> Any:
+    return select(ApiToken).where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+
+
+def active_token_count(actor: Actor, *, user_id: int, db: Database | None = None) -> int:
+    """Admin only: how many of the user's API tokens still work. Raises NotAllowed, SignedOut."""
+    with (db or database()).read() as session:
+        require_admin(session, actor)
+        return len(session.exec(_active_query(user_id)).all())
+
+
+def revoke_user_tokens(session: Session, user: User, *, by: int | None, context: dict[str, Any]) -> int:
+    """In the caller's transaction (which announces USERS, then calls forget_checked_tokens): revoke all, audited."""
+    assert user.id is not None
+    rows = session.exec(_active_query(user.id).with_for_update()).all()
+    for row in rows:
+        _mark_revoked(session, row, user.username, by=by, context=context)
+    return len(rows)
+
+
+def forget_checked_tokens() -> None:
+    """Empty this instance's cache of checked tokens at once (others empty theirs on the USERS change)."""
+    _checked.clear()
 
 
 def _user_named(session: Session, username: str) -> User:

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from potrack.accounts import security
-from potrack.accounts.authlog import auth_event
+from potrack.accounts.authlog import auth_event, known
+from potrack.accounts.tokens import forget_checked_tokens, revoke_user_tokens
 from potrack.accounts.users import UserInfo, end_sessions, insert_user, normalize_email, normalize_username, user_info
 from potrack.common import audit
 from potrack.common.actors import Actor, require_admin
@@ -88,22 +89,23 @@ def set_user_active(actor: Actor, *, user_id: int, active: bool, db: Database | 
         return user_info(session, user)
 
     info = write_announced(db, unit, USERS)
-    auth_event('user_activated' if active else 'user_deactivated', user=info.username, by=actor.user_id)
+    auth_event('user_activated' if active else 'user_deactivated', **known(info.id, info.username), by=actor.user_id)
     return info
 
 
 def reset_password(
-    actor: Actor, *, user_id: int, password: Any = None, db: Database | None = None
+    actor: Actor, *, user_id: int, password: Any = None, revoke_tokens: bool = True, db: Database | None = None
 ) -> tuple[UserInfo, str]:
     """Give a user a new password (typed, or generated when None) that they must change at sign-in.
 
-    Ends the user's sessions. Returns the user and the password to hand over (shown once).
-    Raises NotAllowed, NotFound, InvalidInput (a typed password breaking the rules).
+    Ends the user's sessions and, with `revoke_tokens`, revokes their API tokens in the same transaction
+    (a reset after a leak must not leave the API open). Returns the user and the password to hand over
+    (shown once). Raises NotAllowed, NotFound, InvalidInput (a typed password breaking the rules).
     """
     db = db or database()
     new = security.generate_password() if password in (None, '') else password
 
-    def unit(session: Session) -> tuple[UserInfo, str]:
+    def unit(session: Session) -> tuple[UserInfo, str, int]:
         admin = require_admin(session, actor)
         user = _target(session, user_id)
         security.check_new_password(new, username=user.username)
@@ -112,11 +114,23 @@ def reset_password(
         user.failed_signins, user.locked_until = 0, None
         session.add(user)
         end_sessions(session, user_id, 'password reset')
-        audit.record(session, actor_id=admin.id, action='user.reset_password', entity='user', entity_id=user_id)
-        return user_info(session, user), new
+        revoked = (
+            revoke_user_tokens(session, user, by=admin.id, context={'via': 'password reset'}) if revoke_tokens else 0
+        )
+        audit.record(
+            session,
+            actor_id=admin.id,
+            action='user.reset_password',
+            entity='user',
+            entity_id=user_id,
+            after={'api_tokens_revoked': revoked},
+        )
+        return user_info(session, user), new, revoked
 
-    info, handed_over = write_announced(db, unit, USERS)
-    auth_event('password_reset', user=info.username, by=actor.user_id)
+    info, handed_over, revoked = write_announced(db, unit, USERS)  # other instances' token caches empty too
+    if revoked:
+        forget_checked_tokens()  # this instance's at once, whether or not its live listener runs
+    auth_event('password_reset', **known(info.id, info.username), by=actor.user_id, tokens_revoked=revoked)
     return info, handed_over
 
 
@@ -142,7 +156,7 @@ def unlock_user(actor: Actor, *, user_id: int, db: Database | None = None) -> Us
         return user_info(session, user)
 
     info = write_announced(db, unit, USERS)
-    auth_event('user_unlocked', user=info.username, by=actor.user_id)
+    auth_event('user_unlocked', **known(info.id, info.username), by=actor.user_id)
     return info
 
 
@@ -213,7 +227,7 @@ def create_account(
         info, handed_over = write_announced(db, unit, USERS)
     except IntegrityError:  # another admin created the same user name a moment earlier
         raise Conflict(f'The user name "{name}" is already taken.', field='username') from None
-    auth_event('user_created', user=info.username, by=actor.user_id)
+    auth_event('user_created', **known(info.id, info.username), by=actor.user_id)
     return info, handed_over
 
 
@@ -277,5 +291,5 @@ def update_user(
         return user_info(session, user)
 
     info = write_announced(db, unit, USERS)
-    auth_event('user_updated', user=info.username, by=actor.user_id)
+    auth_event('user_updated', **known(info.id, info.username), by=actor.user_id)
     return info

@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from nicegui import run, ui
 
 from potrack.accounts import password_work
-from potrack.accounts.authlog import auth_event
+from potrack.accounts.authlog import auth_event, known
 from potrack.accounts.sessions import TOUCH_EVERY_S, SessionUser, validate_session
 from potrack.common.actors import Actor
 from potrack.errors import NotAllowed, NotSaved, SignedOut
@@ -80,6 +80,10 @@ class PageContext:
     def is_admin(self) -> bool:
         return self.session_user.user.is_admin
 
+    def _known(self) -> dict[str, object]:
+        user = self.session_user.user
+        return known(user.id, user.username)
+
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run service `fn(actor, *args, **kwargs)` off the event loop; SignedOut sends the page to sign-in."""
         try:
@@ -88,7 +92,7 @@ class PageContext:
                 self._touched = time.monotonic()
             return await offload(fn, self.actor, *args, **kwargs)
         except SignedOut:
-            auth_event('session_refused', user=self.session_user.user.username, source=self.source, path=self.path)
+            auth_event('session_refused', **self._known(), source=self.source, path=self.path)
             ui.navigate.to(signin_url(self.path, 'ended'))
             raise
         except NotAllowed as exc:
@@ -96,7 +100,7 @@ class PageContext:
             auth_event(
                 'denied',
                 level=logging.WARNING,
-                user=self.session_user.user.username,
+                **self._known(),
                 source=self.source,
                 path=self.path,
                 action=getattr(fn, '__name__', 'action'),
@@ -129,6 +133,11 @@ async def open_page(
         return RedirectResponse('/account/password', status_code=303)
     ctx = PageContext(token or '', session_user, source_address(request), path)
     if admin_only and not session_user.user.is_admin:
-        auth_event('denied', user=session_user.user.username, source=ctx.source, path=request.url.path)
+        auth_event(
+            'denied',
+            **known(session_user.user.id, session_user.user.username),
+            source=ctx.source,
+            path=request.url.path,
+        )
         return RedirectResponse(f'/denied?path={quote(request.url.path, safe="/")}', status_code=303)
     return ctx

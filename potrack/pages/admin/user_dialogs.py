@@ -1,4 +1,4 @@
-"""The dialogs of the Users tab: create, edit, activate / deactivate, reset password, unlock.
+"""The dialogs of the Users tab: create, edit, activate / deactivate, reset password (and API tokens), unlock.
 
 Each dialog calls one service through `ctx.call`; the service decides (last admin, your own account,
 valid e-mail, free user name) and its refusal appears under the field it concerns.
@@ -124,16 +124,32 @@ def open_set_active(ctx: PageContext, row: dict[str, Any], done: Done) -> None:
         confirm(f'Deactivate {name}?', message, 'Deactivate', 'active-dialog', act, danger=True)
 
 
-def open_reset(ctx: PageContext, row: dict[str, Any], done: Done) -> None:
+def tokens_sentence(count: int) -> str:
+    """The reset dialog's offer to revoke the user's API tokens, with how many still work."""
+    return f'Also revoke their {count} API token{"" if count == 1 else "s"}'
+
+
+def open_reset(ctx: PageContext, row: dict[str, Any], done: Done, active_tokens: int) -> None:
+    """Reset a password; when the user has working API tokens, offer (ticked) to revoke them too."""
     name = row['username']
     dlg = FormDialog(f'Reset the password of {name}', 'reset-dialog', save_label='Reset password', save_color='red-8')
+    revoke: ui.checkbox | None = None
     with dlg.body:
         ui.label(f'{name} is signed out everywhere and must choose a new password at the next sign-in.')
         dlg.fields['password'] = text_field('New password', 'reset-password', hint='Leave empty to generate one')
+        if active_tokens:
+            revoke = ui.checkbox(tokens_sentence(active_tokens), value=True).mark('reset-revoke-tokens')
+            ui.label('Programs using them stop working until they get a new token.').classes('text-sm opacity-80')
 
     async def save() -> None:
-        _, password = await ctx.call(reset_password, user_id=row['id'], password=dlg.value('password'))
+        # With no token shown there is nothing to keep: one issued since the dialog opened goes too.
+        revoke_tokens = revoke is None or bool(revoke.value)
+        _, password = await ctx.call(
+            reset_password, user_id=row['id'], password=dlg.value('password'), revoke_tokens=revoke_tokens
+        )
         await done()
+        if revoke is not None and revoke_tokens:
+            ui.notify(f'The API tokens of {name} are revoked.', type='positive')
         show_once(f'New password for {name}', f'Give {name} this password:', password, 'password')
 
     dlg.on_save = save

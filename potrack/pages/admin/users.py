@@ -6,6 +6,7 @@ from typing import Any
 
 from nicegui import ui
 
+from potrack.accounts.tokens import active_token_count
 from potrack.accounts.user_list import list_users
 from potrack.accounts.users import UserInfo
 from potrack.common.paging import Page
@@ -153,9 +154,16 @@ class UsersTab:
         if self.table.chosen:
             dialogs.open_set_active(self.ctx, self.table.chosen, self.load)
 
-    def reset(self) -> None:
-        if self.table.chosen:
-            dialogs.open_reset(self.ctx, self.table.chosen, self.load)
+    async def reset(self) -> None:
+        row = self.table.chosen
+        if row is None:
+            return
+        try:
+            active_tokens = await self.ctx.call(active_token_count, user_id=row['id'])
+        except PotrackError as exc:
+            show_refusal(exc)
+            return
+        dialogs.open_reset(self.ctx, row, self.load, active_tokens)
 
     def unlock(self) -> None:
         if self.table.chosen:
