@@ -43,6 +43,19 @@ class NotSaved(PotrackError):
     """The database could not be reached or kept failing; nothing was written, try again."""
 
 
+class OutcomeUnknown(NotSaved):
+    """The connection broke after the COMMIT was sent and the outcome could not be read back.
+
+    The change may or may not be saved. Sending it again with the same request id is safe: it is booked
+    once. A NotSaved, so that every caller keeps the entry and its request id for the retry.
+    `backend_pid`: the broken connection's server process, for whoever looks the outcome up.
+    """
+
+    def __init__(self, message: str, *, backend_pid: int | None = None) -> None:
+        super().__init__(message)
+        self.backend_pid = backend_pid
+
+
 class NeedsConfirmation(PotrackError):
     """The change is allowed but has a consequence the person must confirm first; nothing was written.
 

@@ -61,3 +61,27 @@ async def test_an_unexpected_failure_is_500_json_and_logged_with_its_traceback(
     assert record.getMessage() == 'GET /api/v1/balances/work-centers failed'
     assert record.exc_info is not None and 'a bug' in str(record.exc_info[1])
     caplog.clear()  # expected: the user fixture fails a test on ERROR logs it did not expect
+
+
+async def test_a_movement_in_doubt_is_503_outcome_unknown_and_the_same_key_books_it_once(
+    user: User, sqlite_db: Database, admin, make_user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from potrack.errors import OutcomeUnknown
+    from potrack.ledger.writer import IN_DOUBT
+
+    real = routes.record_movement
+
+    def saved_then_cut_off(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real(*args, **kwargs)  # saved; then the connection broke and the outcome could not be read back
+        raise OutcomeUnknown(IN_DOUBT)
+
+    monkeypatch.setattr(routes, 'record_movement', saved_then_cut_off)
+    client = api_client(user, token_for(admin, make_user('scanner')))
+    body = {'order_number': 'PO-77', 'work_center': 'WC001', 'quantity': 3, 'type': 'IN'}
+    headers = {'Idempotency-Key': 'doubt-1'}
+    status, code, message = error_of(await client.post('/api/v1/movements', json=body, headers=headers))
+    assert (status, code) == (503, 'outcome_unknown')
+    assert 'may or may not be saved' in message and 'same key' in message
+    monkeypatch.undo()
+    again = await client.post('/api/v1/movements', json=body, headers=headers)  # as the answer says
+    assert again.status_code == 200 and again.json()['already_recorded'] is True

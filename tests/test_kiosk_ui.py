@@ -235,3 +235,32 @@ async def test_database_outage_says_not_saved_and_keeps_the_entry(user: User, sq
     await settle(user)
     assert text_of(user, 'status').startswith('Saved: 6 of PO-31')
     assert search_movements(actor, MovementFilter(order='PO-31')).totals.count == 1
+
+
+async def test_an_in_doubt_save_says_so_and_pressing_again_books_it_once(
+    user: User, sqlite_db: Database, make_user, monkeypatch
+) -> None:
+    from potrack.errors import OutcomeUnknown
+    from potrack.pages.kiosk import page
+
+    actor = await open_kiosk(user, make_user)
+    user.find(marker='wc-WC001').click()
+    await settle(user)
+
+    def saved_but_unknown(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # The movement is saved, then the connection breaks before the answer comes back.
+        record_movement(*args, **kwargs)
+        raise OutcomeUnknown('It may or may not be saved.')
+
+    monkeypatch.setattr(page, 'record_movement', saved_but_unknown)
+    await enter(user, 'PO-32', '7', 'in')
+    monkeypatch.undo()
+    assert text_of(user, 'status').startswith('Not sure it was saved')
+    assert 'Press IN again: it will not be booked twice.' in text_of(user, 'status')
+    assert user.find(marker='quantity').elements.pop().value == '7'  # type: ignore[attr-defined]
+    user.find(marker='in').click()  # as the kiosk asked
+    await settle(user)
+    # The same request id went again: the ledger answers with the movement saved the first time.
+    assert text_of(user, 'status').startswith('Saved (this entry was already recorded): 7 of PO-32')
+    assert search_movements(actor, MovementFilter(order='PO-32')).totals.count == 1
+    assert check_consistency(sqlite_db).consistent

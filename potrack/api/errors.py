@@ -32,13 +32,14 @@ from potrack.errors import (
     NotAllowed,
     NotFound,
     NotSaved,
+    OutcomeUnknown,
     PotrackError,
     SignedOut,
 )
 
 log = logging.getLogger(__name__)
 
-# Most specific first: InsufficientBalance and InvalidFields are subclasses.
+# Most specific first: InsufficientBalance, InvalidFields and OutcomeUnknown are subclasses.
 STATUS: list[tuple[type[PotrackError], int, str]] = [
     (InsufficientBalance, 409, 'insufficient_balance'),
     (InvalidInput, 422, 'invalid_input'),
@@ -47,6 +48,7 @@ STATUS: list[tuple[type[PotrackError], int, str]] = [
     (Conflict, 409, 'conflict'),
     (NeedsConfirmation, 409, 'conflict'),
     (SignedOut, 401, 'unauthorized'),
+    (OutcomeUnknown, 503, 'outcome_unknown'),  # a NotSaved: may or may not be saved; the same key is safe
     (NotSaved, 503, 'not_saved'),
 ]
 
@@ -54,6 +56,7 @@ INTERNAL_ERROR_MESSAGE = (
     'The server failed to answer this request because of an error on its side; it has been logged. '
     'Try again, and tell an administrator if it keeps happening.'
 )
+NOT_JSON_MESSAGE = 'The request body is not valid JSON text.'
 ExceptionHandler = Callable[[Request, Exception], Response | Awaitable[Response]]
 
 
@@ -75,7 +78,10 @@ def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     """FastAPI's list of problems as one sentence naming the first, plus the field it concerns."""
     errors = list(exc.errors())
     first = errors[0] if errors else {}
-    loc = [str(p) for p in first.get('loc', ()) if p not in ('body', 'query', 'header', 'path')]
+    if first.get('type') == 'json_invalid':  # its loc holds the character position, not a field
+        return error_response(422, 'invalid_input', NOT_JSON_MESSAGE)
+    # Names only: a number in a loc is a position (in a list, or in the text), which names no input.
+    loc = [p for p in first.get('loc', ()) if isinstance(p, str) and p not in ('body', 'query', 'header', 'path')]
     field = '.'.join(loc) or None
     what = str(first.get('msg', 'The request is not valid.'))
     message = f'{field}: {what}' if field else what
@@ -99,7 +105,7 @@ class ApiRoute(APIRoute):
                 return domain_error_response(exc)
             except HTTPException as exc:
                 if exc.status_code == 400:  # FastAPI could not even read the body (not UTF-8, not JSON)
-                    return error_response(422, 'invalid_input', 'The request body is not valid JSON text.')
+                    return error_response(422, 'invalid_input', NOT_JSON_MESSAGE)
                 raise
             except Exception:
                 log.exception('%s %s failed', request.method, request.url.path)

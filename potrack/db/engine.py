@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg2.extensions
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
@@ -26,7 +26,7 @@ from sqlmodel import Session
 from potrack.config import Settings, normalize_database_url, settings
 from potrack.db.causes import driver_reason
 from potrack.db.dbapi import run_on_cursor
-from potrack.errors import NotSaved
+from potrack.errors import NotSaved, OutcomeUnknown
 
 log = logging.getLogger(__name__)
 T = TypeVar('T')
@@ -67,7 +67,7 @@ def _sqlite_engine(url: str, cfg: Settings, echo: bool) -> Engine:
         cur.execute('PRAGMA journal_mode=WAL')
         cur.execute(f'PRAGMA busy_timeout={int(cfg.sqlite_busy_timeout_ms)}')
         cur.execute('PRAGMA foreign_keys=ON')
-        cur.execute('PRAGMA synchronous=NORMAL')
+        cur.execute(f'PRAGMA synchronous={cfg.sqlite_synchronous}')  # FULL unless the site chose NORMAL (config)
         cur.close()
 
     @event.listens_for(engine, 'begin')
@@ -100,6 +100,15 @@ def _postgres_engine(
 
 
 STATEMENTS_SENT = 'potrack_statements_sent'
+COMMIT_SENT = 'potrack_commit_sent'  # connection.info: a COMMIT is on its way (Prepared.run_and_commit)
+BACKEND_END_TIMEOUT_S = 5.0  # how long an in-doubt commit waits for the broken connection's server process
+_BACKEND_ALIVE = text('SELECT 1 FROM pg_stat_activity WHERE pid = :pid')
+
+
+def _backend_pid(conn: Any) -> int | None:
+    """The server process of a PostgreSQL connection (libpq knows it: no round trip); None on SQLite."""
+    info = getattr(conn.connection.dbapi_connection, 'info', None)
+    return getattr(info, 'backend_pid', None)
 
 
 def _track_statements(engine: Engine) -> None:
@@ -112,10 +121,14 @@ def _track_statements(engine: Engine) -> None:
     @event.listens_for(engine.pool, 'checkout')
     def _fresh(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         record.info[STATEMENTS_SENT] = False
+        record.info[COMMIT_SENT] = False
 
 
 BEGIN_PENDING = 'potrack_begin_pending'  # connection.info: the explicit transaction's BEGIN is not sent yet
 COMMITTED = 'potrack_committed'  # connection.info: the COMMIT went with the last statement (Prepared)
+IN_DOUBT_MESSAGE = (
+    'It may or may not be saved: the connection broke while it was being saved. Look before you do it again.'
+)
 
 
 def _explicit_transactions(engine: Engine) -> None:
@@ -214,6 +227,7 @@ class Database:
         with self._ledger_engine.connect() as conn:
             conn.info[BEGIN_PENDING] = True
             conn.info[COMMITTED] = False
+            conn.info[COMMIT_SENT] = False
             try:
                 yield conn
             except BaseException:
@@ -230,10 +244,14 @@ class Database:
         attempts = attempts or self.cfg.write_attempts
         for attempt in range(1, attempts + 1):
             info: dict[Any, Any] = {}
+            backend_pid: int | None = None
+            committing = False
             try:
                 with begin() as handle:  # a Session or a Connection: both commit, and roll back on close
-                    info = (handle.connection() if isinstance(handle, Session) else handle).info
+                    conn = handle.connection() if isinstance(handle, Session) else handle
+                    info, backend_pid = conn.info, _backend_pid(conn)
                     result = unit(handle)
+                    committing = True  # the commit, and the context's COMMIT on leaving it
                     handle.commit()
                     return result
             except RetryableWrite:
@@ -241,6 +259,11 @@ class Database:
             except IntegrityError:
                 raise
             except DBAPIError as exc:
+                if exc.connection_invalidated and (committing or info.get(COMMIT_SENT)):
+                    # The COMMIT may have reached the server and been carried out: only a look at the
+                    # database can tell (the caller's, which knows what to look for), never a retry here.
+                    log.warning('the connection broke during a commit: %s', str(exc.orig).strip())
+                    raise OutcomeUnknown(IN_DOUBT_MESSAGE, backend_pid=backend_pid) from exc
                 if exc.connection_invalidated and not info.get(STATEMENTS_SENT) and attempt < attempts:
                     # A pooled connection the server had closed (restart, terminated backend) failed
                     # before anything was sent: nothing happened, so the unit runs on a fresh one.
@@ -253,6 +276,21 @@ class Database:
             if attempt < attempts:
                 time.sleep(random.uniform(0.005, 0.02) * attempt)
         raise NotSaved('Not saved — the database was too busy. Nothing was recorded; try again.')
+
+    def backend_ended(self, backend_pid: int | None, *, timeout_s: float = BACKEND_END_TIMEOUT_S) -> bool:
+        """PostgreSQL: True once the server process of a broken connection is gone, False if it outlives
+        `timeout_s`. Until then its transaction may still commit, so a look-up would prove nothing.
+
+        Raises DBAPIError when the database cannot be asked."""
+        if backend_pid is None or not self.is_postgres:
+            return True
+        deadline = time.monotonic() + timeout_s
+        with self.engine.connect() as conn:
+            while conn.execute(_BACKEND_ALIVE, {'pid': backend_pid}).first() is not None:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.02)
+        return True
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""

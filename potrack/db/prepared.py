@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from potrack.db.dbapi import run_on_cursor
-from potrack.db.engine import COMMITTED, RetryableWrite
+from potrack.db.engine import COMMIT_SENT, COMMITTED, RetryableWrite
 
 INVALID_STATEMENT_NAME = '26000'  # e.g. after DISCARD ALL by a connection pooler in between
 PREPARED_KEY = 'potrack_prepared'  # connection.info: names prepared on this DBAPI connection
@@ -49,15 +49,19 @@ class Prepared:
         """Run on `conn` and COMMIT its transaction in the same round trip (a connection of
         Database.write_core on PostgreSQL). Its rows are not read: the answer to several statements
         sent at once is the last one's, COMMIT's. Should the statement fail, the COMMIT is not run."""
-        self._run(conn, self._execute + '; COMMIT', params)
+        self._run(conn, self._execute + '; COMMIT', params, commit=True)
         conn.info[COMMITTED] = True
 
-    def _run(self, conn: Connection, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    def _run(
+        self, conn: Connection, sql: str, params: dict[str, Any], *, commit: bool = False
+    ) -> tuple[Any, ...] | None:
         prepared = conn.connection.info.setdefault(PREPARED_KEY, set())
         if self.name not in prepared:
             run_on_cursor(conn, self._prepare, ())
             prepared.add(self.name)
         values = tuple(params[n] if n in params else self._fixed[n] for n in self.names)
+        if commit:
+            conn.info[COMMIT_SENT] = True  # from here a broken connection leaves the outcome in doubt
         try:
             return run_on_cursor(conn, sql, values)
         except DBAPIError as exc:

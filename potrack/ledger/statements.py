@@ -195,3 +195,20 @@ ACTIVITY_UPSERT = (
 
 
 FIND_REQUEST = select(MOVEMENTS).where(MOVEMENTS.c.request_id == bindparam('request_id'))
+
+
+# After an in-doubt commit (writer.settle): the movement under a request id, its work center's code and
+# its balance row now, in one look.
+SETTLE = (
+    select(
+        MOVEMENTS, CENTERS.c.code.label('wc_code'), BALANCES.c.qty_in.label('b_in'), BALANCES.c.qty_out.label('b_out')
+    )
+    .select_from(
+        MOVEMENTS.join(CENTERS, CENTERS.c.id == MOVEMENTS.c.work_center_id).outerjoin(
+            BALANCES,
+            (BALANCES.c.work_center_id == MOVEMENTS.c.work_center_id)
+            & (BALANCES.c.order_number == MOVEMENTS.c.order_number),
+        )
+    )
+    .where(MOVEMENTS.c.request_id == bindparam('request_id'))
+)

@@ -8,13 +8,14 @@ the change notice, commit. Nothing else in potrack writes `production_order` or 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from potrack.common import metrics
 from potrack.common.actors import Actor
@@ -24,18 +25,22 @@ from potrack.common.validation import (
     parse_movement_type,
     parse_quantity,
 )
-from potrack.db.engine import Database, RetryableWrite, database
+from potrack.db.engine import NOT_SAVED_MESSAGE, Database, RetryableWrite, database
 from potrack.db.models import (
     IN,
     OUT,
     ProductionOrder,
 )
 from potrack.db.types import utcnow
-from potrack.errors import Conflict, InsufficientBalance
-from potrack.ledger import steps
+from potrack.errors import Conflict, InsufficientBalance, NotSaved, OutcomeUnknown
+from potrack.ledger import statements, steps
 from potrack.live import feed
 
 log = logging.getLogger(__name__)
+IN_DOUBT = (
+    'It may or may not be saved: the connection broke while it was being saved. Send it again with the same '
+    'key (the same entry): it will not be booked twice.'
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,8 @@ def record_movement(
 
     Raises InvalidInput (nothing written), SignedOut, NotAllowed / NotFound (work center not usable by
     the actor), InsufficientBalance (OUT above the balance), Conflict (request id reused for other
-    content) and NotSaved (database unreachable or too busy).
+    content) and NotSaved (database unreachable or too busy; its OutcomeUnknown when the connection broke
+    during the commit and the outcome could not be read back: the same request id, sent again, is safe).
     """
     order = normalize_order_number(order_number)
     qty = parse_quantity(quantity)
@@ -87,7 +93,10 @@ def record_movement(
         entry, locked, drawn = steps.entry_and_lock(conn, db.is_postgres, actor, work_center_id, order, rid)
         return write_entry(conn, db, entry, order, mtype, qty, rid, locked=locked, drawn=drawn)
 
-    result = db.write_core(unit)
+    try:
+        result = db.write_core(unit)
+    except OutcomeUnknown as doubt:  # the connection broke with the COMMIT on its way: look before answering
+        result = settle(db, doubt, rid, (order, work_center_id, mtype, qty, actor.user_id, None))
     announce_result(db, result)
     if not result.already_recorded:
         # DEBUG: the ledger itself is the record of every movement; at hundreds a second from the API a
@@ -230,6 +239,28 @@ def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_i
         created_at=previous.created_at,
         reverses_id=previous.reverses_id,
         already_recorded=True,
+    )
+
+
+def settle(db: Database, doubt: OutcomeUnknown, rid: str, expected: tuple[object, ...]) -> MovementResult:
+    """After an in-doubt commit: the movement it saved, as this request's own result (not "already
+    recorded": the person never saw it saved). Raises NotSaved when it surely was not saved, OutcomeUnknown
+    when that cannot be told (the database still unreachable, or the broken connection's server
+    process still running, whose transaction could yet commit), Conflict as a replay would."""
+    unknown = OutcomeUnknown(IN_DOUBT, backend_pid=doubt.backend_pid)
+    try:
+        if not db.backend_ended(doubt.backend_pid):
+            raise unknown from doubt
+        with db.engine.connect() as conn:
+            row = conn.execute(statements.SETTLE, {'request_id': rid}).first()
+    except DBAPIError:
+        raise unknown from doubt
+    if row is None:
+        log.warning('in-doubt commit of request %s: not saved', rid)
+        raise NotSaved(NOT_SAVED_MESSAGE) from doubt.__cause__
+    log.warning('in-doubt commit of request %s: saved as movement %d', rid, row.id)
+    return dataclasses.replace(
+        _replayed(row, expected, row.wc_code, row.b_in or 0, row.b_out or 0), already_recorded=False
     )
 
 

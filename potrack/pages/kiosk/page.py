@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import deque
@@ -12,7 +13,7 @@ from fastapi.responses import Response
 from nicegui import app, ui
 
 from potrack.common.validation import normalize_order_number
-from potrack.errors import NotSaved, PotrackError
+from potrack.errors import NotSaved, OutcomeUnknown, PotrackError
 from potrack.ledger.reversal import UNDO_REASON, reverse_movement
 from potrack.ledger.writer import MovementResult, record_movement
 from potrack.live import feed
@@ -26,6 +27,9 @@ from potrack.pages.kiosk.recent import RecentEntries, RecentFeed
 from potrack.pages.layout import frame
 
 LAST_WC_KEY = 'kiosk_work_center'
+SLOW_SAVE_S = 1.5  # past this the kiosk says it is still saving (a database wait, or an in-doubt commit read back)
+STILL_SAVING = 'Still saving — checking whether it was saved…'
+IN_DOUBT = 'Not sure it was saved: the connection broke while saving. Press {kind} again: it will not be booked twice.'
 REPEAT_TAP_S = 2.0  # an IN/OUT tap on the empty form this soon after a save is the rest of a double tap
 OWN_NOTICE_S = 10.0  # the change notice of this page's own save arrives within this time, or is not waited for
 
@@ -181,6 +185,7 @@ class Kiosk:
         request_id = self.current_request_id(kind)
         self.in_button.disable()
         self.out_button.disable()
+        slow = asyncio.get_running_loop().call_later(SLOW_SAVE_S, self.say, STILL_SAVING, 'info')
         try:
             result: MovementResult = await self.ctx.call(
                 record_movement,
@@ -190,6 +195,9 @@ class Kiosk:
                 movement_type=kind,
                 request_id=request_id,
             )
+        except OutcomeUnknown:  # the entry keeps its request id: pressed again, it is booked once
+            self.say(IN_DOUBT.format(kind=kind), 'error')
+            return
         except NotSaved as exc:
             self.say(f'{exc.message} Your entry is still here.', 'error')
             return
@@ -204,6 +212,7 @@ class Kiosk:
             self.order.value = ''
             self.saved_at = time.monotonic()
         finally:
+            slow.cancel()
             self.in_button.enable()
             self.out_button.enable()
         self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
