@@ -13,14 +13,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlmodel import select
 
 from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.db.models import User, WorkCenter
 from potrack.errors import NotSaved, OutcomeUnknown
 from potrack.ledger.writer import MovementResult, record_movement
 from tests.tcp_proxy import FaultyProxy
+from tests.test_faults_pg import admin_actor as admin_actor
+from tests.test_faults_pg import wc1 as wc1
 
 ORDER = 'PO-2026-0777'
 pytestmark = pytest.mark.postgres
@@ -39,18 +39,6 @@ def via_proxy(pg_db: Database, proxy: FaultyProxy) -> Iterator[Database]:
     db = Database(make_url(pg_db.url).set(port=proxy.port).render_as_string(hide_password=False))
     yield db
     db.dispose()
-
-
-@pytest.fixture
-def admin_actor(pg_db: Database) -> Actor:
-    with pg_db.read() as s:
-        return Actor(s.exec(select(User).where(User.username == 'admin')).one().id or 0)
-
-
-@pytest.fixture
-def wc1(pg_db: Database) -> int:
-    with pg_db.read() as s:
-        return s.exec(select(WorkCenter).where(WorkCenter.code == 'WC001')).one().id or 0
 
 
 def record(db: Database, actor: Actor, wc_id: int, kind: str, qty: int, request_id: str) -> MovementResult:
