@@ -241,18 +241,19 @@ async def test_an_in_doubt_save_says_so_and_pressing_again_books_it_once(
     user: User, sqlite_db: Database, make_user, monkeypatch
 ) -> None:
     from potrack.errors import OutcomeUnknown
-    from potrack.pages.kiosk import page
 
     actor = await open_kiosk(user, make_user)
     user.find(marker='wc-WC001').click()
     await settle(user)
+    write_core = sqlite_db.write_core
 
-    def saved_but_unknown(*args, **kwargs):  # type: ignore[no-untyped-def]
-        # The movement is saved, then the connection breaks before the answer comes back.
-        record_movement(*args, **kwargs)
-        raise OutcomeUnknown('It may or may not be saved.')
+    def saved_then_cut_off(unit, **kwargs):  # type: ignore[no-untyped-def]
+        write_core(unit, **kwargs)  # committed; then the connection broke before the answer came back
+        raise OutcomeUnknown('in doubt', backend_pid=4242)
 
-    monkeypatch.setattr(page, 'record_movement', saved_but_unknown)
+    # The database's own objects (the app re-imports its modules per test; this instance is the one it uses).
+    monkeypatch.setattr(sqlite_db, 'write_core', saved_then_cut_off)
+    monkeypatch.setattr(sqlite_db, 'backend_ended', lambda pid, **_: False)  # its transaction could still end
     await enter(user, 'PO-32', '7', 'in')
     monkeypatch.undo()
     assert text_of(user, 'status').startswith('Not sure it was saved')
