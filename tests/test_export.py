@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import insert, update
+from sqlalchemy import Connection, insert, update
 
 from potrack.cli import main as cli_main
 from potrack.common.actors import Actor
@@ -134,30 +134,35 @@ def test_summary_names_filters_author_time_totals_and_holds_a_chart(db: Database
     assert "'Summary'!$D$16:$D$20" in chart and "'Summary'!$G$16:$G$20" in chart and "'Summary'!$A$16:$A$20" in chart
 
 
+def insert_formula_row(conn: Connection, floor: Floor) -> None:
+    """A movement (and its balance row) whose order number is a spreadsheet formula, as no form would store."""
+    conn.execute(
+        insert(ProductionOrder).values(
+            order_number=HYPERLINK,
+            work_center_id=floor.wc['WC003'],
+            quantity=5,
+            movement_type='IN',
+            user_id=floor.anita.user_id,
+            created_at=ist(7, 10, 0),
+            request_id='test-formula-row',
+        )
+    )
+    conn.execute(
+        insert(OrderBalance).values(
+            work_center_id=floor.wc['WC003'],
+            order_number=HYPERLINK,
+            qty_in=5,
+            qty_out=0,
+            last_movement_at=ist(7, 10, 0),
+            last_user_id=floor.anita.user_id,
+        )
+    )
+
+
 def test_formula_like_and_control_characters_come_back_as_text(db: Database, floor: Floor, tmp_path: Path) -> None:
     """Admins type names; stored text may hold anything. None of it may run or break the file."""
     with db.engine.begin() as conn:
-        conn.execute(
-            insert(ProductionOrder).values(
-                order_number=HYPERLINK,
-                work_center_id=floor.wc['WC003'],
-                quantity=5,
-                movement_type='IN',
-                user_id=floor.anita.user_id,
-                created_at=ist(7, 10, 0),
-                request_id='test-formula-row',
-            )
-        )
-        conn.execute(
-            insert(OrderBalance).values(
-                work_center_id=floor.wc['WC003'],
-                order_number=HYPERLINK,
-                qty_in=5,
-                qty_out=0,
-                last_movement_at=ist(7, 10, 0),
-                last_user_id=floor.anita.user_id,
-            )
-        )
+        insert_formula_row(conn, floor)
         conn.execute(update(User).where(User.id == floor.anita.user_id).values(full_name="=cmd|' /C calc'!A0\x07"))
         conn.execute(
             update(Department).where(Department.name == 'Production').values(name='+SUM(1)\x01\x1f')

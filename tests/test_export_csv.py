@@ -16,13 +16,13 @@ import pytz
 from nicegui import ui
 from nicegui.testing import User
 from openpyxl import load_workbook
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from potrack.cli import main as cli_main
 from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database
-from potrack.db.models import Department, OrderBalance, ProductionOrder
+from potrack.db.models import Department, ProductionOrder
 from potrack.db.models import User as UserRow
 from potrack.errors import InvalidInput, NotAllowed
 from potrack.ledger.search import MovementFilter
@@ -33,7 +33,8 @@ from potrack.reports.excel.data_sheets import MOVEMENT_TITLES
 from potrack.reports.excel.job import EXPORT_DIR_PREFIX
 from potrack.reports.excel.workbook import ExportRequest, export_workbook
 from tests.conftest import TEST_PASSWORD
-from tests.test_reports import MAR, Floor, ist
+from tests.test_export import insert_formula_row
+from tests.test_reports import MAR, Floor
 from tests.test_reports import floor as floor
 from tests.ui_helpers import settle, sign_in
 
@@ -100,20 +101,7 @@ def test_formula_like_text_stays_text_and_control_characters_are_replaced(
 ) -> None:
     """Stored text may hold anything; opened in a spreadsheet, none of it may run."""
     with db.engine.begin() as conn:
-        conn.execute(
-            insert(ProductionOrder).values(
-                order_number=HYPERLINK,
-                work_center_id=floor.wc['WC003'],
-                quantity=5,
-                movement_type='IN',
-                user_id=floor.anita.user_id,
-                created_at=ist(7, 10, 0),
-                request_id='test-formula-row',
-            )
-        )
-        conn.execute(
-            insert(OrderBalance).values(work_center_id=floor.wc['WC003'], order_number=HYPERLINK, qty_in=5, qty_out=0)
-        )
+        insert_formula_row(conn, floor)
         conn.execute(
             update(UserRow).where(UserRow.id == floor.anita.user_id).values(full_name="=cmd|' /C calc'!A0\x07")
         )
