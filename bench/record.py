@@ -1,39 +1,49 @@
-"""Recording IN/OUT on PostgreSQL: `ledger.record_movement` against the same locked transaction in plain psycopg2.
+"""Recording IN/OUT: `record_movement` with the order book, against the write path before it and the raw transaction.
 
     python bench/record.py [--url postgresql://postgres@127.0.0.1:5432/test] [--ops 2000] [--threads 8]
+                           [--book-orders 100000] [--before REV] [--no-sqlite] [--keep]
     (or python -m bench.record …)
 
-Measured in one run, on a fresh scratch database (dropped at the end):
-- raw: one psycopg2 connection doing the bare write path: INSERT … ON CONFLICT DO NOTHING of the
-  balance row, SELECT … FOR UPDATE, INSERT of the movement, UPDATE of the balance, COMMIT;
-- service, 1 connection: `record_movement` on a Database with pool_size=1, one call after the other;
-- service, N threads: `record_movement` from N threads on a pool of N connections;
-- raw, N threads: the raw transaction on N connections, for a like-for-like view of the threaded figure;
-- raw + NOTIFY, N threads: the same with the ledger's pg_notify inside the transaction.
-The service does more than the raw transaction (loads the acting user, checks the work center is
-visible to the user's department, looks up the request id, sends a NOTIFY); the ratio service/raw
-says what that and SQLAlchemy cost. Single-connection phases alternate in rounds so that a change in
-machine load affects both sides alike. Each phase stops after --max-seconds, so the run is bounded.
+Issue 14's target: recording a movement with the order look-up costs ≤ 1.1× today's path. Measured in one
+run, on a fresh scratch PostgreSQL database (dropped at the end unless --keep), then on an SQLite file in a
+temporary folder; each has --book-orders orders in the book besides the ones recorded, and the site's
+unknown-order policy 'refuse', so that every write reads the book (the orders recorded are open in it):
+- order book: `record_movement` as it is now;
+- before: the write path before the order book: potrack/ledger/{statements,steps,writer}.py of git
+  revision --before (default: the parent of the commit that added the look-up, HEAD while it is not
+  committed), loaded under another module name by bench/ledger_before.py, on a pool of its own;
+- first statement alone: the write's first statement (PostgreSQL: check + lock, SQLite: the check), before
+  and now, each call rolled back: the look-up's share without the commit's wait for the disk, which is most
+  of a movement's time and most of the noise between runs;
+- raw (PostgreSQL): one psycopg2 connection doing the bare write path: INSERT … ON CONFLICT DO NOTHING of
+  the balance row, SELECT … FOR UPDATE, INSERT of the movement, UPDATE of the balance, COMMIT; and the same
+  with the ledger's pg_notify inside the transaction ("raw + NOTIFY").
+Each runs on 1 connection (one call after the other) and from N threads on a pool of N connections, the
+sides compared taking turns in pairs (call by call on one connection, in rounds from threads:
+bench/record_runs.py; the raw transaction pairs with the order book); the run takes about three minutes. The ratio
+"order book ÷ before" is of the time per movement (wall seconds / movements), with its range over the
+rounds, then the ratio of the p50 latencies (less moved by other processes' bursts) and of this process's
+CPU. The service does more than the raw transaction (loads the acting user, checks the work center is
+visible to the user's department, reads the order book and the policy, looks up the request id, sends a
+NOTIFY); the ratio service/raw says what that and SQLAlchemy cost.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
-import time
+import tempfile
 import uuid
-from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 if __package__ in (None, ''):  # run as a script: python bench/record.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import select
 
 from bench.common import (
-    Timings,
     base_parser,
     machine_note,
     prepared_database,
@@ -42,27 +52,31 @@ from bench.common import (
     raw_connection,
     scratch_database,
 )
+from bench.ledger_before import default_revision, load_writer
+from bench.record_runs import ROUNDS, Maker, Op, Series, order_numbers, round_ratios, run_ops, sequential, threaded
 from potrack.accounts.users import insert_user
+from potrack.common import site_settings
 from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import Department, WorkCenter
+from potrack.db.tables import ORDERS
+from potrack.db.types import UTCDateTime, utcnow
 from potrack.ledger.integrity import check_consistency
+from potrack.ledger.statements import ENTRY_AND_LOCK_PG, ENTRY_QUERY
 from potrack.ledger.writer import record_movement
 
-ORDERS_PER_WORKER = 50
-ROUNDS = 4
+__all__ = ['ROUNDS', 'run_ops', 'service_op', 'setup']  # what bench/sqlite_sync.py takes from here
 
-Op = Callable[[str, str, int], None]  # (order number, IN/OUT, quantity)
+GOAL_RATIO = 1.1  # issue 14: the order look-up costs at most 10 % more per movement
+ALONE = 'first statement alone'
 
-
-def op_plan(i: int, prefix: str) -> tuple[str, str, int]:
-    """The i-th operation of a worker: IN 2 then OUT 1 of the same order, over ORDERS_PER_WORKER orders.
-
-    Each worker's OUT follows its own IN of the same order, so no OUT can be refused, however the
-    workers interleave.
-    """
-    order = f'{prefix}-{(i // 2) % ORDERS_PER_WORKER:03d}'
-    return (order, 'IN', 2) if i % 2 == 0 else (order, 'OUT', 1)
+# Filler orders, as an ERP import would leave them: the look-up searches an index of this many.
+FILL_BOOK = """
+INSERT INTO order_header (order_number, product_code, product_description, route, status, source, notes,
+                          created_at, updated_at)
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < :orders)
+SELECT 'FILL-' || (10000000 + n), 'ITEM', '', '', 'open', 'imported', '', :now, :now FROM g
+"""
 
 
 def adopt_raw_orders(db: Database) -> None:
@@ -118,69 +132,14 @@ def raw_op(conn: Any, wc_id: int, user_id: int, *, notify: bool = False) -> Op:
     return run
 
 
-def service_op(db: Database, actor: Actor, wc_id: int) -> Op:
+def service_op(db: Database, actor: Actor, wc_id: int, writer: ModuleType | None = None) -> Op:
+    """`record_movement` of today's ledger, or of `writer` (bench/ledger_before.py's copy of an older one)."""
+    record = writer.record_movement if writer is not None else record_movement
+
     def run(order: str, kind: str, qty: int) -> None:
-        record_movement(actor, work_center_id=wc_id, order_number=order, quantity=qty, movement_type=kind, db=db)
+        record(actor, work_center_id=wc_id, order_number=order, quantity=qty, movement_type=kind, db=db)
 
     return run
-
-
-def run_ops(op: Op, prefix: str, start: int, count: int, latencies: list[float], deadline: float) -> None:
-    for i in range(start, start + count):
-        if time.perf_counter() > deadline:
-            return
-        order, kind, qty = op_plan(i, prefix)
-        t0 = time.perf_counter()
-        op(order, kind, qty)
-        latencies.append(time.perf_counter() - t0)
-
-
-def sequential_pair(raw: Op, service: Op, ops: int, max_seconds: float) -> tuple[Timings, Timings]:
-    """Raw and service on one connection each, alternating in ROUNDS blocks; warm-up untimed."""
-    run_ops(raw, 'WARM-RAW', 0, 20, [], float('inf'))
-    run_ops(service, 'WARM-SVC', 0, 20, [], float('inf'))
-    result = {'raw': Timings('raw psycopg2, 1 connection', []), 'svc': Timings('record_movement, 1 connection', [])}
-    per_round = max(2, ops // ROUNDS)
-    for r in range(ROUNDS):
-        for key, op in (('raw', raw), ('svc', service)):
-            timings = result[key]
-            started, cpu = time.perf_counter(), time.process_time()
-            deadline = started + max_seconds / ROUNDS
-            run_ops(op, f'SEQ-{key.upper()}', r * per_round, per_round, timings.latencies, deadline)
-            timings.wall_s += time.perf_counter() - started
-            timings.cpu_s += time.process_time() - cpu
-    return result['raw'], result['svc']
-
-
-def threaded(label: str, make_op: Callable[[], Op], threads: int, ops: int, max_seconds: float) -> Timings:
-    """`threads` workers, each with its own op (connection) and orders, started together."""
-    per_thread = max(2, ops // threads)
-    lists: list[list[float]] = [[] for _ in range(threads)]
-    ops_made = [make_op() for _ in range(threads)]
-    for n, op in enumerate(ops_made):
-        run_ops(op, f'WARM-{label[:3]}-{n}', 0, 4, [], float('inf'))
-    barrier = threading.Barrier(threads + 1)
-    errors: list[BaseException] = []
-
-    def worker(n: int) -> None:
-        barrier.wait()
-        try:
-            run_ops(ops_made[n], f'THR-{label[:3]}-{n}', 0, per_thread, lists[n], deadline)
-        except BaseException as exc:  # reported after the join
-            errors.append(exc)
-
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    deadline = time.perf_counter() + max_seconds
-    started, cpu = time.perf_counter(), time.process_time()
-    barrier.wait()
-    for w in workers:
-        w.join()
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    if errors:
-        raise errors[0]
-    return Timings(label, [x for lst in lists for x in lst], wall, cpu)
 
 
 def setup(db: Database) -> tuple[Actor, int]:
@@ -201,92 +160,206 @@ def setup(db: Database) -> tuple[Actor, int]:
     return db.write(unit)
 
 
+def book(db: Database, numbers: list[str], filler: int) -> None:
+    """These orders open in the book, `filler` others, and the site's policy 'refuse'."""
+    now = utcnow()
+    rows = [
+        {'order_number': n, 'status': 'open', 'source': 'imported', 'created_at': now, 'updated_at': now}
+        for n in numbers
+    ]
+    with db.engine.begin() as conn:
+        conn.execute(ORDERS.insert(), rows)
+        if filler:
+            conn.execute(text(FILL_BOOK).bindparams(bindparam('now', now, type_=UTCDateTime()), orders=filler))
+    db.write(
+        lambda s: site_settings.put(s, actor_id=None, key=site_settings.UNKNOWN_ORDERS, value=site_settings.REFUSE)
+    )
+    if db.is_postgres:
+        with db.engine.connect().execution_options(isolation_level='AUTOCOMMIT') as conn:
+            conn.execute(text('VACUUM ANALYZE order_header'))
+
+
+def entry_statements(url: str, writer: ModuleType, actor: Actor, wc_id: int, args: Any) -> dict[str, Series]:
+    """The write's first statement alone, before and now, on one connection, each call rolled back."""
+    db = Database(url, pool_size=1)
+    params = {'session_id': '', 'work_center_id': wc_id, 'user_id': actor.user_id, 'rid': 'none'}
+    if db.is_postgres:
+        runs = {
+            'BEFORE': lambda conn, order: writer.statements.ENTRY_AND_LOCK_PG.first(conn, {**params, 'order': order}),
+            'BOOK': lambda conn, order: ENTRY_AND_LOCK_PG.first(conn, {**params, 'order': order}),
+        }
+    else:
+        runs = {
+            'BEFORE': lambda conn, order: conn.execute(writer.statements.ENTRY_QUERY, params).first(),
+            'BOOK': lambda conn, order: conn.execute(ENTRY_QUERY, {**params, 'order': order}).first(),
+        }
+    try:
+        with db.engine.connect() as conn:
+
+            def alone(run: Any) -> Op:
+                def op(order: str, kind: str, qty: int) -> None:
+                    run(conn, order)
+                    conn.rollback()
+
+                return op
+
+            labels = {'BEFORE': 'first statement alone, before', 'BOOK': 'first statement alone, order book'}
+            # Five times as many: a call is a twentieth of a movement, and the difference sought a few µs.
+            phases = {key: (labels[key], alone(run)) for key, run in runs.items()}
+            return sequential(phases, 5 * args.ops, args.max_seconds)
+    finally:
+        db.dispose()
+
+
+def raw_threaded(url: str, actor: Actor, wc_id: int, args: Any) -> dict[str, Series]:
+    conns: list[Any] = []
+
+    def make(notify: bool) -> Maker:
+        def made() -> Op:
+            conns.append(raw_connection(url))
+            return raw_op(conns[-1], wc_id, actor.user_id, notify=notify)
+
+        return made
+
+    n = args.threads
+    try:
+        return threaded(
+            {'RAW': (f'raw psycopg2, {n} threads', make(False)), 'RAWN': (f'raw + NOTIFY, {n} threads', make(True))},
+            n,
+            args.ops,
+            args.max_seconds,
+        )
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+Comparison = tuple[str, Series, Series]  # what, before, order book
+
+
+def measure(url: str, args: Any, writer: ModuleType) -> tuple[list[Series], list[Comparison], bool]:
+    """Every phase on one database: (the table's rows, the before/order-book pairs, consistent afterwards)."""
+    setup_db = prepared_database(url, pool_size=1)
+    postgres = setup_db.is_postgres
+    actor, wc_id = setup(setup_db)
+    keys = ('BOOK', 'BEFORE', 'RAW', 'RAWN') if postgres else ('BOOK', 'BEFORE')
+    book(setup_db, [n for key in keys for n in order_numbers(key, args.threads)], args.book_orders)
+    setup_db.dispose()
+
+    single, versus_raw = one_connection(url, actor, wc_id, writer, args)
+
+    n = args.threads
+    pools = [Database(url, pool_size=n), Database(url, pool_size=n)]
+    try:
+        makers: dict[str, tuple[str, Maker]] = {
+            'BEFORE': (f'before, {n} threads', lambda: service_op(pools[0], actor, wc_id, writer)),
+            'BOOK': (f'order book, {n} threads', lambda: service_op(pools[1], actor, wc_id)),
+        }
+        many = threaded(makers, n, args.ops, args.max_seconds)
+    finally:
+        for pool in pools:
+            pool.dispose()
+    alone = entry_statements(url, writer, actor, wc_id, args)
+    rows = [*single.values(), *versus_raw.values(), *many.values(), *alone.values()]
+    if postgres:
+        rows += raw_threaded(url, actor, wc_id, args).values()
+
+    check_db = Database(url, pool_size=1)
+    if postgres:
+        adopt_raw_orders(check_db)
+    report = check_consistency(check_db)
+    check_db.dispose()
+    print(
+        f'consistency afterwards: {"consistent" if report.consistent else "INCONSISTENT"} '
+        f'({report.movements:,} movements, {report.balance_rows:,} balance rows)'
+    )
+    compared = [
+        ('1 connection', single['BEFORE'], single['BOOK']),
+        (f'{n} threads', many['BEFORE'], many['BOOK']),
+        (ALONE, alone['BEFORE'], alone['BOOK']),
+    ]
+    if versus_raw:
+        compared.append(('raw', versus_raw['RAW'], versus_raw['BOOK']))
+    return rows, compared, report.consistent
+
+
+def one_connection(
+    url: str, actor: Actor, wc_id: int, writer: ModuleType, args: Any
+) -> tuple[dict[str, Series], dict[str, Series]]:
+    """On one connection each, taking turns call by call: before and order book; then (PostgreSQL) order book
+    and raw. In pairs only: a third side would always run second, after another side's code, and cost about
+    a tenth more CPU for that (colder caches) than when it follows itself, as each side of a pair half the time does."""
+    dbs = [Database(url, pool_size=1), Database(url, pool_size=1)]
+    raw_conns = [raw_connection(url)] if dbs[0].is_postgres else []
+    try:
+        book_op = service_op(dbs[1], actor, wc_id)
+        pair = sequential(
+            {
+                'BEFORE': ('before, 1 connection', service_op(dbs[0], actor, wc_id, writer)),
+                'BOOK': ('order book, 1 connection', book_op),
+            },
+            args.ops,
+            args.max_seconds,
+        )
+        versus_raw = {}
+        if raw_conns:
+            raw = raw_op(raw_conns[0], wc_id, actor.user_id)
+            versus_raw = sequential(
+                {'BOOK': ('order book, 1 connection, with raw', book_op), 'RAW': ('raw psycopg2, 1 connection', raw)},
+                args.ops,
+                args.max_seconds,
+            )
+        return pair, versus_raw
+    finally:
+        for db in dbs:
+            db.dispose()
+        for conn in raw_conns:
+            conn.close()
+
+
+def print_results(name: str, rows: list[Series], compared: list[Comparison]) -> None:
+    print()
+    print(f'{name}: {machine_note()}')
+    print_table(
+        [f'recording IN/OUT, {name}', 'ops', 'seconds', 'ms/op', 'ops/s', 'p50 ms', 'p95 ms', 'client CPU ms/op'],
+        [[t.label, t.ops, t.wall_s, t.ms_per_op, t.ops_per_s, t.p50, t.p95, t.cpu_ms_per_op] for t in rows],
+    )
+    for what, before, now in compared:
+        ratio = now.ms_per_op / before.ms_per_op
+        rounds = round_ratios(now, before)
+        cpu = now.cpu_ms_per_op / before.cpu_ms_per_op
+        spread = f'rounds {min(rounds):.2f}–{max(rounds):.2f}; p50 {now.p50 / before.p50:.2f}; client CPU {cpu:.2f}'
+        if what == 'raw':  # the older goal: the service keeps at least half the raw transaction's throughput
+            label = f'{name}, order book ÷ raw throughput, 1 connection'
+            print(f'{ratio_line(label, 1 / ratio, "≥ 0.5", 1 / ratio >= 0.5)}; time per movement {spread}')
+        elif what == ALONE:  # where the look-up's cost shows; the goal is for whole movements
+            print(f'{name}, order book ÷ before, time per call, {what}: {ratio:.2f}; {spread}')
+        else:
+            label = f'{name}, order book ÷ before, time per movement, {what}'
+            print(f'{ratio_line(label, ratio, f"≤ {GOAL_RATIO}", ratio <= GOAL_RATIO)}; {spread}')
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument('--ops', type=int, default=2000, help='operations per phase (default 2000)')
     parser.add_argument('--threads', type=int, default=8, help='threads for the concurrent phases (default 8)')
     parser.add_argument('--max-seconds', type=float, default=10.0, help='stop a phase after this long (default 10)')
+    parser.add_argument('--book-orders', type=int, default=100_000, help='other orders in the book (default 100000)')
+    parser.add_argument('--before', help='git revision of the write path before the order book (default: from git)')
+    parser.add_argument('--no-sqlite', action='store_true', help='PostgreSQL only')
     args = parser.parse_args(argv)
-    print(machine_note())
+    revision = args.before or default_revision()
+    writer = load_writer(revision)
+    print(f'before: potrack/ledger/{{statements,steps,writer}}.py of {revision}; {machine_note()}')
+    results = []
     with scratch_database(args.url, 'record', keep=args.keep) as url:
-        setup_db = prepared_database(url, pool_size=1)
-        actor, wc_id = setup(setup_db)
-        setup_db.dispose()
-
-        single = Database(url, pool_size=1)
-        raw_conn = raw_connection(url)
-        try:
-            raw_1, svc_1 = sequential_pair(
-                raw_op(raw_conn, wc_id, actor.user_id),
-                service_op(single, actor, wc_id),
-                args.ops,
-                args.max_seconds,
-            )
-        finally:
-            raw_conn.close()
-            single.dispose()
-
-        pool = Database(url, pool_size=args.threads)
-        try:
-            svc_n = threaded(
-                f'record_movement, {args.threads} threads',
-                lambda: service_op(pool, actor, wc_id),
-                args.threads,
-                args.ops,
-                args.max_seconds,
-            )
-        finally:
-            pool.dispose()
-
-        raw_conns: list[Any] = []
-
-        def make_raw(notify: bool) -> Callable[[], Op]:
-            def make() -> Op:
-                conn = raw_connection(url)
-                raw_conns.append(conn)
-                return raw_op(conn, wc_id, actor.user_id, notify=notify)
-
-            return make
-
-        try:
-            raw_n = threaded(
-                f'raw psycopg2, {args.threads} threads', make_raw(False), args.threads, args.ops, args.max_seconds
-            )
-            raw_n_notify = threaded(
-                f'raw + NOTIFY, {args.threads} threads', make_raw(True), args.threads, args.ops, args.max_seconds
-            )
-        finally:
-            for conn in raw_conns:
-                conn.close()
-
-        check_db = Database(url, pool_size=1)
-        adopt_raw_orders(check_db)
-        report = check_consistency(check_db)
-        check_db.dispose()
-
-    print()
-    print(machine_note())
-    print_table(
-        ['recording IN/OUT', 'ops', 'seconds', 'ops/s', 'p50 ms', 'p95 ms', 'client CPU ms/op'],
-        [
-            [t.label, t.ops, t.wall_s, t.ops_per_s, t.p50, t.p95, t.cpu_ms_per_op]
-            for t in (raw_1, svc_1, svc_n, raw_n, raw_n_notify)
-        ],
-    )
-    seq_ratio = svc_1.ops_per_s / raw_1.ops_per_s if raw_1.ops_per_s else 0.0
-    thr_ratio = svc_n.ops_per_s / raw_n.ops_per_s if raw_n.ops_per_s else 0.0
-    print(ratio_line('service/raw throughput, 1 connection', seq_ratio, '≥ 0.5', seq_ratio >= 0.5))
-    print(f'service/raw throughput, {args.threads} threads: {thr_ratio:.2f}')
-    print(f'service {args.threads} threads vs 1 connection: {svc_n.ops_per_s / max(svc_1.ops_per_s, 1e-9):.2f}×')
-    print(
-        f'NOTIFY inside the transaction, raw {args.threads} threads: {raw_n_notify.ops_per_s / raw_n.ops_per_s:.2f}× '
-        'the throughput without it (committing transactions that sent NOTIFY take turns)'
-    )
-    print(
-        f'consistency afterwards: {"consistent" if report.consistent else "INCONSISTENT"} '
-        f'({report.movements:,} movements, {report.balance_rows:,} balance rows)'
-    )
-    return 0 if report.consistent else 1
+        results.append(('PostgreSQL', *measure(url, args, writer)))
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory(prefix='potrack-bench-record-') as folder:
+            results.append(('SQLite', *measure(f'sqlite:///{Path(folder) / "bench.db"}', args, writer)))
+    for name, rows, compared, _ in results:
+        print_results(name, rows, compared)
+    return 0 if all(consistent for *_, consistent in results) else 1
 
 
 if __name__ == '__main__':

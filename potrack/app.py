@@ -19,6 +19,9 @@ from potrack.pages.admin import page as admin
 from potrack.pages.auth_routes import router as auth_router
 from potrack.pages.balances import page as balances
 from potrack.pages.kiosk import page as kiosk
+from potrack.pages.orders import detail as order_detail
+from potrack.pages.orders import page as orders
+from potrack.pages.orders import route_card as route_cards
 from potrack.pages.reports import page as reports
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / 'assets'
@@ -33,7 +36,8 @@ def setup() -> None:
     install_api(app)
     metrics.watch_live_clients(live_clients)
     ui.add_head_html(HEAD_HTML, shared=True)
-    for module in (signin, account, home, kiosk, balances, admin, reports):
+    # route_cards before order_detail: /orders/cards is not an order number.
+    for module in (signin, account, home, kiosk, balances, admin, reports, orders, route_cards, order_detail):
         module.register()
     app.on_startup(live_bridge.start)
     app.on_shutdown(live_bridge.stop)
@@ -50,6 +54,7 @@ def run_options() -> dict[str, Any]:
         'host': cfg.host,
         'port': cfg.port,
         'title': 'potrack',
+        'language': 'en-US',  # set, so every page's <html> says its language (screen readers, axe html-has-lang)
         'favicon': ASSETS_DIR / 'favicon.svg',
         'dark': True,
         'reconnect_timeout': RECONNECT_TIMEOUT_S,

@@ -74,6 +74,17 @@ def _sqlite_synchronous(env: Mapping[str, str]) -> str:
     return raw.upper()
 
 
+UNKNOWN_ORDER_POLICIES = ('refuse', 'confirm', 'allow')
+
+
+def _unknown_orders(env: Mapping[str, str]) -> str:
+    # Only the default: admins choose the site's policy in Admin → Settings (stored in the database).
+    raw = env.get('POTRACK_UNKNOWN_ORDERS', '').strip().lower() or 'confirm'
+    if raw not in UNKNOWN_ORDER_POLICIES:
+        raise ConfigError(f'POTRACK_UNKNOWN_ORDERS must be refuse, confirm or allow, got {raw!r}')
+    return raw
+
+
 def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
     raw = env.get('DATABASE_URL', '').strip()
     if not raw:
@@ -118,8 +129,14 @@ class Settings:
     sqlite_synchronous: str
     write_attempts: int
     signin_slowdown_ms: int
+    signin_max_delay_ms: int
+    signin_window_s: int
+    bcrypt_threads: int
     api_threads: int
+    api_read_threads: int
+    api_turn_wait_ms: int
     session_secret_env: str | None
+    unknown_orders: str
 
     @property
     def is_sqlite(self) -> bool:
@@ -179,11 +196,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sqlite_busy_timeout_ms=_int(env, 'POTRACK_SQLITE_BUSY_TIMEOUT_MS', 5000, minimum=1),
         sqlite_synchronous=_sqlite_synchronous(env),
         write_attempts=_int(env, 'POTRACK_WRITE_ATTEMPTS', 5, minimum=1),
+        # Sign-in throttling (accounts/throttle.py): the first delay once an address or an account name has
+        # had its free failures, doubled with each further failure, up to the cap; failures older than the
+        # window stop counting.
         signin_slowdown_ms=_int(env, 'POTRACK_SIGNIN_SLOWDOWN_MS', 500),
+        signin_max_delay_ms=_int(env, 'POTRACK_SIGNIN_MAX_DELAY_MS', 30_000, minimum=1),
+        signin_window_s=_int(env, 'POTRACK_SIGNIN_WINDOW_S', 15 * 60, minimum=1),
+        # bcrypt's low-priority threads (accounts/password_work.py); bench/signin.py and bench/signin_burst.py
+        # measure the choice.
+        bcrypt_threads=_int(env, 'POTRACK_BCRYPT_THREADS', cpu_cores(), minimum=1),
+        # Threads of the API's writes (POST of a movement, its token check included).
         # Measured (bench/api.py, 2 cores): 4 threads 670-725 movements/s, 6 threads 480-545, 8 threads 510;
         # more threads than that only contend for the GIL, fewer leave the database idle.
         api_threads=_int(env, 'POTRACK_API_THREADS', 2 * cpu_cores(), minimum=1),
+        # Threads of the API's reads (GET), apart from the writes above, so writes waiting on a locked row
+        # cannot take every thread a read needs. The same size, for the same reason.
+        api_read_threads=_int(env, 'POTRACK_API_READ_THREADS', 2 * cpu_cores(), minimum=1),
+        # How long a POST of a movement waits for its turn behind another POST of the same order at the same
+        # work center on this instance (one at a time: they would wait on the same balance row) before it
+        # answers 503 busy, nothing recorded. A turn normally comes within milliseconds; one that takes
+        # seconds means the row is locked elsewhere, and the first in line waits on it for the client.
+        api_turn_wait_ms=_int(env, 'POTRACK_API_TURN_WAIT_MS', 5000, minimum=1),
         session_secret_env=env.get('SESSION_SECRET') or None,
+        unknown_orders=_unknown_orders(env),
     )
 
 

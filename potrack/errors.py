@@ -26,6 +26,23 @@ class NotFound(PotrackError):
     """The record asked for does not exist or is not visible to the actor."""
 
 
+class UnknownOrder(NotFound):
+    """The order number is not in the order book and the site's policy did not let it be recorded.
+
+    `can_start`: the policy is 'confirm', so the same entry sent again with the order's creation confirmed
+    is accepted (the kiosk's "Start it here?", the API's `"create_order": true`).
+    """
+
+    def __init__(self, message: str, *, order_number: str, can_start: bool) -> None:
+        super().__init__(message, field='order_number')
+        self.order_number = order_number
+        self.can_start = can_start
+
+
+class OrderNotOpen(NotAllowed):
+    """The order is closed or cancelled: it takes no new movements until an admin reopens it."""
+
+
 class Conflict(PotrackError):
     """The request clashes with what is stored (duplicate name, reused request id, already reversed)."""
 

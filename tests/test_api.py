@@ -178,7 +178,14 @@ async def test_requests_without_a_valid_token_are_401(user: User, sqlite_db: Dat
 async def test_the_openapi_schema_documents_the_api(user: User, sqlite_db: Database) -> None:
     schema = (await user.http_client.get('/api/v1/openapi.json')).json()
     paths = {p for p in schema['paths'] if p.startswith('/api/v1/')}
-    assert paths == {'/api/v1/movements', '/api/v1/balances', '/api/v1/balances/work-centers', '/api/v1/work-centers'}
+    assert paths == {
+        '/api/v1/movements',
+        '/api/v1/balances',
+        '/api/v1/balances/work-centers',
+        '/api/v1/work-centers',
+        '/api/v1/orders',
+        '/api/v1/orders/{number}',
+    }
     post = schema['paths']['/api/v1/movements']['post']
     assert {'201', '200', '401', '403', '404', '409', '413', '422', '503'} <= set(post['responses'])
     assert any(p['name'].lower() == 'idempotency-key' for p in post['parameters'])

@@ -58,7 +58,7 @@ def sheet_xml(path: Path) -> str:
 
 def test_workbook_has_three_formatted_sheets_with_ist_datetimes(db: Database, floor: Floor, tmp_path: Path) -> None:
     path, sheets = export(tmp_path, floor.admin, ExportRequest(open_only=False))
-    assert list(sheets) == ['Summary', 'Balances', 'Movements']
+    assert list(sheets) == ['Summary', 'Balances', 'Movements', 'Orders']
     moves = sheets['Movements']
     assert values(moves)[0] == ('Time (IST)', *MOVEMENT_TITLES[1:])
     assert moves.freeze_panes == 'A2'
@@ -131,7 +131,7 @@ def test_summary_names_filters_author_time_totals_and_holds_a_chart(db: Database
     with zipfile.ZipFile(path) as z:
         chart = z.read('xl/charts/chart1.xml').decode()
     assert '<barChart>' in chart and chart.count('<ser>') == 3  # IN, OUT, balance now
-    assert "'Summary'!$D$16:$D$20" in chart and "'Summary'!$G$16:$G$20" in chart and "'Summary'!$A$16:$A$20" in chart
+    assert "'Summary'!$D$17:$D$21" in chart and "'Summary'!$G$17:$G$21" in chart and "'Summary'!$A$17:$A$21" in chart
 
 
 def insert_formula_row(conn: Connection, floor: Floor) -> None:

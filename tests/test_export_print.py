@@ -51,8 +51,8 @@ def test_the_chart_has_a_page_of_its_own_and_the_balance_an_axis_of_its_own(
     assert anchor_row > row_of(sheets['Summary'], 'Total')
     bars = chart[chart.index('<barChart>') : chart.index('</barChart>')]
     points = chart[chart.index('<lineChart>') : chart.index('</lineChart>')]
-    assert "'Summary'!$D$16:$D$20" in bars and "'Summary'!$E$16:$E$20" in bars and '$G$' not in bars
-    assert "'Summary'!$G$16:$G$20" in points  # balance now: beside IN/OUT in thousands it needs its own scale
+    assert "'Summary'!$D$17:$D$21" in bars and "'Summary'!$E$17:$E$21" in bars and '$G$' not in bars
+    assert "'Summary'!$G$17:$G$21" in points  # balance now: beside IN/OUT in thousands it needs its own scale
     axes = re.findall(r'<valAx>.*?</valAx>', chart)
     assert sorted(re.search(r'<axId val="(\d+)"', axis).group(1) for axis in axes) == ['100', '200']
     assert all('<min val="0"' in axis and '<delete val="0"' in axis for axis in axes)

@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {'db'},  # tables, engine, migrations
     {'live'},  # the change feed
     {'common'},  # who is acting, input cleaning, paging, audit, metrics, work center codes
-    {'ledger', 'accounts', 'masters'},  # the core domains
+    {'ledger', 'accounts', 'masters', 'orders'},  # the core domains
     {'reports', 'api', 'ops'},  # built on the core domains
     {'pages'},  # what a person sees
     {'app', 'cli', '__main__'},  # assembling and starting the whole

@@ -15,6 +15,7 @@ from potrack.accounts import tokens
 from potrack.api.errors import ApiRoute, install_handlers
 from potrack.api.fast import FastMovements, is_fast_request
 from potrack.api.middleware import API_PREFIX, BodyLimitMiddleware, LatencyMiddleware
+from potrack.api.order_routes import router as order_router
 from potrack.api.routes import bearer, offload
 from potrack.api.routes import router as api_router
 from potrack.common import metrics
@@ -67,7 +68,7 @@ async def openapi_schema() -> JSONResponse:
             title='potrack API',
             version='1',
             description=API_DESCRIPTION,
-            routes=api_router.routes,
+            routes=[*api_router.routes, *order_router.routes],
             servers=[{'url': '/'}],
         )
     return JSONResponse(_schema)
@@ -102,8 +103,9 @@ def api_app() -> FastAPI:
     quiet: Any = {'tracing': False, 'metrics': False, 'logs': False, 'operation_spans': False}
     api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, telemetry=quiet)
     api.include_router(api_router)
+    api.include_router(order_router)
     api.include_router(metrics_router)
-    install_handlers(api, [*api_router.routes, *metrics_router.routes])
+    install_handlers(api, [*api_router.routes, *order_router.routes, *metrics_router.routes])
     api.add_middleware(BodyLimitMiddleware)  # type: ignore[arg-type]
     return api
 

@@ -19,6 +19,8 @@ ERROR_CODES = (
     'not_found',
     'conflict',
     'insufficient_balance',
+    'unknown_order',
+    'order_not_open',
     'unauthorized',
     'body_too_large',
     'not_saved',
@@ -57,6 +59,12 @@ class MovementIn(BaseModel):
         description='Pieces, as a JSON integer: 2.0, 1e3, "5" and true are refused.',
     )
     type: Literal['IN', 'OUT'] = Field(description='IN: received at the work center; OUT: sent on.')
+    create_order: bool = Field(
+        default=False,
+        description="Under the site's 'confirm' policy, true adds an order that is not in the order book (source "
+        '"api") and records the movement; without it such an order is refused with 404 unknown_order. Under '
+        "'refuse' only orders in the book are accepted; under 'allow' every order is.",
+    )
 
 
 class MovementOut(BaseModel):

@@ -15,7 +15,7 @@ from typing import NoReturn
 from sqlalchemy.exc import SQLAlchemyError
 
 from potrack import __version__
-from potrack.cli import backup, data, export, setup, tokens
+from potrack.cli import backup, data, export, orders, setup, tokens
 from potrack.config import ConfigError, reset_settings, settings
 from potrack.errors import PotrackError
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    for module in (setup, data, backup, export, tokens):
+    for module in (setup, data, backup, export, tokens, orders):
         module.register(add)
     return parser
 

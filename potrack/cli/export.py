@@ -46,7 +46,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     request = ExportRequest(flt, open_only=not args.all_balances, period=period)
     result = export_workbook(actor, request, out, progress=_progress(), now=now, db=db)
-    print(f'wrote {result.path}: {result.movements:,} movements, {result.balances:,} balance rows')
+    orders = f', {result.orders:,} orders' if result.orders else ''
+    print(f'wrote {result.path}: {result.movements:,} movements, {result.balances:,} balance rows{orders}')
     return 0
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from potrack.db.models import AuditEvent
 
 
-def _dump(data: dict[str, Any] | None) -> str | None:
+def dump_json(data: dict[str, Any] | None) -> str | None:
     return None if data is None else json.dumps(data, default=str, sort_keys=True, ensure_ascii=False)
 
 
@@ -31,8 +31,8 @@ def record(
             action=action,
             entity=entity,
             entity_id=str(entity_id),
-            before=_dump(before),
-            after=_dump(after),
+            before=dump_json(before),
+            after=dump_json(after),
         )
     )
 

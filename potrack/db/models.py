@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Text, func
 from sqlmodel import Field, SQLModel
 
 from potrack.config import ORDER_NUMBER_MAX_LEN, REASON_MAX_LEN, REQUEST_ID_MAX_LEN
@@ -63,8 +63,6 @@ class User(SQLModel, table=True):
     department_id: int | None = Field(default=None, foreign_key='department.id', index=True)
     is_active: bool = Field(default=True)
     must_change_password: bool = Field(default=False)
-    failed_signins: int = Field(default=0)
-    locked_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_signin_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
@@ -162,6 +160,71 @@ class OrderActivity(SQLModel, table=True):
     last_movement_at: datetime = Field(sa_column=_ts())
 
 
+ORDER_OPEN, ORDER_CLOSED, ORDER_CANCELLED = 'open', 'closed', 'cancelled'
+ORDER_STATUSES = (ORDER_OPEN, ORDER_CLOSED, ORDER_CANCELLED)
+# Where an order in the book came from.
+ORDER_SOURCES = ('typed', 'imported', 'api', 'kiosk', 'history')
+
+
+class OrderHeader(SQLModel, table=True):
+    """The order book: one row per known production order (the ledger, `production_order`, keeps its
+    seed name and holds the movements). Its number is normalized as the ledger normalizes it."""
+
+    __tablename__ = 'order_header'
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed', 'cancelled')", name='ck_order_header_status'),
+        CheckConstraint("source IN ('typed', 'imported', 'api', 'kiosk', 'history')", name='ck_order_header_source'),
+        CheckConstraint('planned_quantity IS NULL OR planned_quantity > 0', name='ck_order_header_planned'),
+        Index(
+            'ix_order_header_number_pattern',
+            'order_number',
+            postgresql_ops={'order_number': 'text_pattern_ops'},
+            postgresql_include=['due_date'],  # a prefix search counts and sorts its matches from the index alone
+        ),
+        Index(
+            'ix_order_header_product',
+            'product_code',
+            postgresql_ops={'product_code': 'text_pattern_ops'},
+        ),
+        Index('ix_order_header_status_due', 'status', 'due_date'),
+        # The orders page's order (soonest due first), read in index order, so a page is 50 index entries.
+        Index('ix_order_header_due_number', 'due_date', 'order_number'),
+        # "Contains" searches (ILIKE '%…%') on PostgreSQL: trigram indexes (migration 0005 makes plain ones
+        # where pg_trgm cannot be had, and on SQLite, which scans a small book quickly enough).
+        *(
+            Index(f'ix_order_header_trgm_{name}', name, postgresql_using='gin', postgresql_ops={name: 'gin_trgm_ops'})
+            for name in ('order_number', 'product_code', 'product_description')
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_number: str = Field(sa_column=Column(String(ORDER_NUMBER_MAX_LEN), nullable=False, unique=True))
+    product_code: str = Field(default='', sa_column=Column(String(40), nullable=False, server_default=''))
+    product_description: str = Field(default='', sa_column=Column(String(200), nullable=False, server_default=''))
+    planned_quantity: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    due_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    # The work centers' codes in order, joined by '>' as the ERP sends them (the flow issue reads it).
+    route: str = Field(default='', sa_column=Column(String(400), nullable=False, server_default=''))
+    status: str = Field(default=ORDER_OPEN, sa_column=Column(String(10), nullable=False, server_default=ORDER_OPEN))
+    source: str = Field(sa_column=Column(String(10), nullable=False))
+    notes: str = Field(default='', sa_column=Column(String(500), nullable=False, server_default=''))
+    created_by_id: int | None = Field(default=None, foreign_key='user.id')
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_by_id: int | None = Field(default=None, foreign_key='user.id')
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class SiteSetting(SQLModel, table=True):
+    """A setting of the whole site that admins change in the app (Admin → Settings); absent = default."""
+
+    __tablename__ = 'site_setting'
+
+    key: str = Field(sa_column=Column(String(40), primary_key=True))
+    value: str = Field(sa_column=Column(String(400), nullable=False))
+    updated_by_id: int | None = Field(default=None, foreign_key='user.id')
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what to which record, when, with the before and after that matter (JSON text)."""
 
@@ -208,3 +271,30 @@ class ApiToken(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key='user.id')
     last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class SigninAccount(SQLModel, table=True):
+    """Recent failed sign-ins against one account name, and when its next attempt may come (accounts/throttle).
+
+    Keyed `user:<id>` for an existing user (user_id set) and `name:<HMAC of the typed name>` for a name
+    that matches nobody: both are slowed down alike, and a typed name is never stored.
+    """
+
+    __tablename__ = 'signin_account'
+
+    account_key: str = Field(sa_column=Column(String(72), primary_key=True))
+    user_id: int | None = Field(default=None, foreign_key='user.id', index=True)
+    failures: int = Field(default=0)
+    window_started_at: datetime = Field(sa_column=_ts(index=True))
+    next_attempt_at: datetime = Field(sa_column=_ts())
+
+
+class SigninSource(SQLModel, table=True):
+    """Recent failed sign-ins from one address against one account name (accounts/throttle)."""
+
+    __tablename__ = 'signin_source'
+
+    source: str = Field(sa_column=Column(String(64), primary_key=True))
+    account_key: str = Field(sa_column=Column(String(72), primary_key=True))
+    failures: int = Field(default=0)
+    window_started_at: datetime = Field(sa_column=_ts(index=True))

@@ -9,10 +9,13 @@ from __future__ import annotations
 from sqlalchemy import Table
 
 from potrack.db.models import (
+    AuditEvent,
     Department,
     OrderActivity,
     OrderBalance,
+    OrderHeader,
     ProductionOrder,
+    SiteSetting,
     User,
     UserSession,
     WorkCenter,
@@ -27,3 +30,6 @@ SESSIONS: Table = UserSession.__table__  # type: ignore[attr-defined]
 CENTERS: Table = WorkCenter.__table__  # type: ignore[attr-defined]
 DEPARTMENTS: Table = Department.__table__  # type: ignore[attr-defined]
 LINKS: Table = WorkCenterDepartment.__table__  # type: ignore[attr-defined]
+ORDERS: Table = OrderHeader.__table__  # type: ignore[attr-defined]
+SETTINGS: Table = SiteSetting.__table__  # type: ignore[attr-defined]
+AUDIT: Table = AuditEvent.__table__  # type: ignore[attr-defined]

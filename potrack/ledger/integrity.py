@@ -1,5 +1,6 @@
-"""The ledger's invariants: every balance row equals the sums of its movements, none is negative, and every
-order's activity time (order_activity) is at most ACTIVITY_STEP behind its newest movement."""
+"""The ledger's invariants: every balance row equals the sums of its movements, none is negative, every
+order's activity time (order_activity) is at most ACTIVITY_STEP behind its newest movement, and every
+order with movements is in the order book (order_header)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from potrack.db.engine import Database, database
 from potrack.db.models import ACTIVITY_STEP
-from potrack.db.tables import ACTIVITY, BALANCES
+from potrack.db.tables import ACTIVITY, BALANCES, ORDERS
+from potrack.db.types import utcnow
 
 # Full outer join emulated with a UNION so it runs on SQLite too.
 MISMATCH_SQL = """
@@ -111,10 +113,51 @@ class ActivityLag:
 
 
 @dataclass(frozen=True)
+class MissingOrder:
+    order_number: str
+
+    def describe(self) -> str:
+        return f'order {self.order_number}: has movements but is not in the order book'
+
+
+# Balance rows stand for the movements (one per pair that ever had one, checked above): far fewer to read.
+_NOT_IN_BOOK = (
+    select(BALANCES.c.order_number)
+    .distinct()
+    .where(~select(ORDERS.c.id).where(ORDERS.c.order_number == BALANCES.c.order_number).exists())
+    .order_by(BALANCES.c.order_number)
+)
+
+
+def catch_up_order_book(conn: Connection) -> None:
+    """Put every order the ledger has seen but the book lacks into the book (open, source 'history').
+
+    Run at each start after the migrations, like catch_up_activity: an older potrack still running during
+    a rolling upgrade records movements of orders it never puts in the book.
+    """
+    from_history = select(
+        BALANCES.c.order_number,
+        literal('open'),
+        literal('history'),
+        literal(utcnow(), ORDERS.c.created_at.type),
+        literal(utcnow(), ORDERS.c.updated_at.type),
+    ).where(BALANCES.c.order_number.in_(_NOT_IN_BOOK.order_by(None)))
+    insert = pg_insert if conn.dialect.name == 'postgresql' else sqlite_insert
+    columns = ['order_number', 'status', 'source', 'created_at', 'updated_at']
+    conn.execute(insert(ORDERS).from_select(columns, from_history.distinct()).on_conflict_do_nothing())
+
+
+def catch_up(conn: Connection) -> None:
+    """Every derived record a start must find in place: activity times and the order book's entries."""
+    catch_up_activity(conn)
+    catch_up_order_book(conn)
+
+
+@dataclass(frozen=True)
 class CheckReport:
     balance_rows: int
     movements: int
-    mismatches: list[Mismatch | ActivityLag]
+    mismatches: list[Mismatch | ActivityLag | MissingOrder]
 
     @property
     def consistent(self) -> bool:
@@ -126,12 +169,14 @@ def check_consistency(db: Database | None = None, *, limit: int = 20) -> CheckRe
     db = db or database()
     with db.read() as session:
         conn = session.connection()
-        found: list[Mismatch | ActivityLag] = [
+        found: list[Mismatch | ActivityLag | MissingOrder] = [
             Mismatch(*r) for r in conn.execute(text(MISMATCH_SQL + f' LIMIT {int(limit)}')).all()
         ]
         if len(found) < limit:
             lags = conn.execute(_activity_lags(conn.dialect.name == 'postgresql', limit - len(found))).all()
             found += [ActivityLag(*r) for r in lags]
+        if len(found) < limit:
+            found += [MissingOrder(r[0]) for r in conn.execute(_NOT_IN_BOOK.limit(limit - len(found)))]
         balance_rows = conn.execute(text('SELECT COUNT(*) FROM order_balance')).scalar_one()
         movements = conn.execute(text('SELECT COUNT(*) FROM production_order')).scalar_one()
     return CheckReport(int(balance_rows), int(movements), found)

@@ -16,8 +16,23 @@ from sqlalchemy import Integer, String, bindparam, cast, exists, func, literal, 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from potrack.db.models import ORDER_OPEN
 from potrack.db.prepared import Prepared
-from potrack.db.tables import ACTIVITY, BALANCES, CENTERS, DEPARTMENTS, LINKS, MOVEMENTS, SESSIONS, USERS
+from potrack.db.tables import (
+    ACTIVITY,
+    AUDIT,
+    BALANCES,
+    CENTERS,
+    DEPARTMENTS,
+    LINKS,
+    MOVEMENTS,
+    ORDERS,
+    SESSIONS,
+    SETTINGS,
+    USERS,
+)
+
+UNKNOWN_ORDERS_KEY = 'unknown_orders'  # common.site_settings.UNKNOWN_ORDERS, read here in the write's own statement
 
 
 def _entry_query() -> Any:
@@ -27,6 +42,10 @@ def _entry_query() -> Any:
         DEPARTMENTS.c.id == LINKS.c.department_id,
         DEPARTMENTS.c.is_active,
     )
+    # The order book and the site's unknown-order policy, read in the same round trip as the user: the
+    # ledger enforces the policy at the moment of the write, whatever a kiosk looked up before.
+    order_status = select(ORDERS.c.status).where(ORDERS.c.order_number == bindparam('order', type_=String))
+    policy = select(SETTINGS.c.value).where(SETTINGS.c.key == UNKNOWN_ORDERS_KEY)
     return (
         select(
             USERS.c.is_admin,
@@ -40,6 +59,8 @@ def _entry_query() -> Any:
             CENTERS.c.name,
             CENTERS.c.is_active.label('wc_active'),
             linked.label('linked'),
+            order_status.scalar_subquery().label('order_status'),
+            policy.scalar_subquery().label('policy'),
         )
         .select_from(
             USERS.outerjoin(SESSIONS, SESSIONS.c.id == bindparam('session_id')).outerjoin(
@@ -192,6 +213,25 @@ ACTIVITY_UPSERT = (
         where=ACTIVITY.c.last_movement_at < bindparam('a_stale', type_=ACTIVITY.c.last_movement_at.type),
     )
 )
+
+
+# An order started by an entry (policy 'allow', or 'confirm' with the start confirmed), and its audit event.
+START_ORDER = {
+    postgres: insert(ORDERS)
+    .values(
+        order_number=bindparam('order'),
+        status=ORDER_OPEN,
+        source=bindparam('source'),
+        created_by_id=bindparam('uid'),
+        created_at=bindparam('at'),
+        updated_by_id=bindparam('uid'),
+        updated_at=bindparam('at'),
+    )
+    .on_conflict_do_nothing(index_elements=['order_number'])
+    .returning(ORDERS.c.id)
+    for postgres, insert in ((True, pg_insert), (False, sqlite_insert))
+}
+AUDIT_INSERT = AUDIT.insert()
 
 
 FIND_REQUEST = select(MOVEMENTS).where(MOVEMENTS.c.request_id == bindparam('request_id'))

@@ -10,11 +10,14 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Row
 
+from potrack.common import audit
 from potrack.common.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
-from potrack.db.models import ACTIVITY_STEP
-from potrack.errors import NotAllowed, NotFound, SignedOut
+from potrack.config import settings
+from potrack.db.models import ACTIVITY_STEP, ORDER_OPEN
+from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
 from potrack.ledger.statements import (
     ACTIVITY_UPSERT,
+    AUDIT_INSERT,
     BALANCE_UPDATE,
     ENTRY_AND_LOCK_PG,
     ENTRY_QUERY,
@@ -24,6 +27,7 @@ from potrack.ledger.statements import (
     INSERT_APPLY_AND_COMMIT_PG,
     LOCK,
     MOVEMENT_COLUMNS,
+    START_ORDER,
 )
 from potrack.live import feed
 
@@ -35,11 +39,14 @@ class EntryContext:
     user_id: int
     work_center_id: int
     work_center_code: str
+    order_status: str | None = None  # the order's status in the book; None: not in the book
+    policy: str | None = None  # the site's unknown-order policy as stored; None: the configured default
 
 
-def entry_context(conn: Connection, actor: Actor, work_center_id: int) -> EntryContext:
-    """One query: the user (active, session live), the work center (exists, active, in the user's scope)."""
-    row = conn.execute(ENTRY_QUERY, _entry_params(actor, work_center_id)).first()
+def entry_context(conn: Connection, actor: Actor, work_center_id: int, order: str) -> EntryContext:
+    """One query: the user (active, session live), the work center (exists, active, in the user's scope),
+    the order's status in the book and the site's unknown-order policy."""
+    row = conn.execute(ENTRY_QUERY, {**_entry_params(actor, work_center_id), 'order': order}).first()
     return _checked_entry(row, actor)
 
 
@@ -57,7 +64,7 @@ def entry_and_lock(
     """entry_context, then lock_balance; on PostgreSQL both in one statement, which also draws the
     movement's id and looks the request id up (Drawn). Returns (entry, (in, out), drawn or None)."""
     if not postgres:
-        entry = entry_context(conn, actor, work_center_id)
+        entry = entry_context(conn, actor, work_center_id, order)
         return entry, lock_balance(conn, postgres, entry.work_center_id, order), None
     params = {**_entry_params(actor, work_center_id), 'order': order, 'rid': request_id}
     row = ENTRY_AND_LOCK_PG.first(conn, params)
@@ -88,7 +95,50 @@ def _checked_entry(row: Any, actor: Actor) -> EntryContext:
         )
     if not row.wc_active:
         raise NotAllowed(f'{row.code} {row.name} is deactivated; nothing was recorded.', field='work_center')
-    return EntryContext(actor.user_id, row.wc_id, row.code)
+    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, row.policy)
+
+
+def admit_order(
+    conn: Connection, postgres: bool, entry: EntryContext, order: str, *, start: bool, source: str, at: datetime
+) -> None:
+    """The order book's rule for a new movement: an open order passes; a closed or cancelled one is refused;
+    one not in the book is refused, or started (source `source`) under 'allow', or under 'confirm' when the
+    person confirmed the start (`start`). Inside the write's transaction, so a refusal writes nothing."""
+    status = entry.order_status
+    if status == ORDER_OPEN:
+        return
+    if status is not None:
+        raise OrderNotOpen(
+            f'{order} is {status}: it takes no new movements, nothing was recorded. An administrator can reopen it.',
+            field='order_number',
+        )
+    policy = entry.policy or settings().unknown_orders
+    if policy == 'refuse':
+        raise UnknownOrder(
+            f'{order} is not in the order book — check the number or ask the office. Nothing was recorded.',
+            order_number=order,
+            can_start=False,
+        )
+    if policy == 'confirm' and not start:
+        raise UnknownOrder(
+            f'{order} is not in the order book. Start it here? Nothing was recorded yet.',
+            order_number=order,
+            can_start=True,
+        )
+    params = {'order': order, 'source': source, 'uid': entry.user_id, 'at': at}
+    if conn.execute(START_ORDER[postgres], params).scalar_one_or_none() is not None:
+        conn.execute(
+            AUDIT_INSERT,
+            {
+                'at': at,
+                'actor_id': entry.user_id,
+                'action': 'order.create',
+                'entity': 'order',
+                'entity_id': order,
+                'before': None,
+                'after': audit.dump_json({'source': source, 'policy': policy}),
+            },
+        )
 
 
 def lock_balance(conn: Connection, postgres: bool, wc_id: int, order: str) -> tuple[int, int]:

@@ -32,7 +32,7 @@ from potrack.db.models import (
     ProductionOrder,
 )
 from potrack.db.types import utcnow
-from potrack.errors import Conflict, InsufficientBalance, NotSaved, OutcomeUnknown
+from potrack.errors import Conflict, InsufficientBalance, NotSaved, OrderNotOpen, OutcomeUnknown, UnknownOrder
 from potrack.ledger import statements, steps
 from potrack.live import feed
 
@@ -74,14 +74,21 @@ def record_movement(
     quantity: Any,
     movement_type: Any,
     request_id: str | None = None,
+    start_order: bool = False,
+    source: str = 'kiosk',
     db: Database | None = None,
 ) -> MovementResult:
     """Record that `quantity` pieces of an order came IN to or went OUT of a work center.
 
+    An order not in the book is refused or started as the site's policy says (steps.admit_order);
+    `start_order` is the person's confirmation under 'confirm', `source` what a started order records
+    ('kiosk' or 'api').
+
     Raises InvalidInput (nothing written), SignedOut, NotAllowed / NotFound (work center not usable by
-    the actor), InsufficientBalance (OUT above the balance), Conflict (request id reused for other
-    content) and NotSaved (database unreachable or too busy; its OutcomeUnknown when the connection broke
-    during the commit and the outcome could not be read back: the same request id, sent again, is safe).
+    the actor), UnknownOrder / OrderNotOpen (the order book's refusals), InsufficientBalance (OUT above
+    the balance), Conflict (request id reused for other content) and NotSaved (database unreachable or
+    too busy; its OutcomeUnknown when the connection broke during the commit and the outcome could not be
+    read back: the same request id, sent again, is safe).
     """
     order = normalize_order_number(order_number)
     qty = parse_quantity(quantity)
@@ -91,7 +98,9 @@ def record_movement(
 
     def unit(conn: Connection) -> MovementResult:
         entry, locked, drawn = steps.entry_and_lock(conn, db.is_postgres, actor, work_center_id, order, rid)
-        return write_entry(conn, db, entry, order, mtype, qty, rid, locked=locked, drawn=drawn)
+        return write_entry(
+            conn, db, entry, order, mtype, qty, rid, locked=locked, drawn=drawn, admission=(start_order, source)
+        )
 
     try:
         result = db.write_core(unit)
@@ -126,12 +135,14 @@ def write_entry(
     drawn: steps.Drawn | None = None,
     reverses: ProductionOrder | None = None,
     reason: str | None = None,
+    admission: tuple[bool, str] | None = None,
 ) -> MovementResult:
     """Steps 3–6 of the write path, shared by recording and reversing. `qty` is always positive.
 
     `locked`: the balance row's (qty_in, qty_out) when the caller has locked it already. `drawn`
     (PostgreSQL, recording): the movement's id drawn and the request id looked up with the lock; then a
     replay is answered at once, and a new movement is inserted and committed in one round trip.
+    `admission` (recording, not reversing): (start_order, source) for the order book's rule.
     """
     wc_id, code = entry.work_center_id, entry.work_center_code
     qty_in, qty_out = locked or steps.lock_balance(conn, db.is_postgres, wc_id, order)
@@ -141,6 +152,16 @@ def write_entry(
         previous = steps.find_request(conn, rid)
         assert previous is not None
         return _replayed(previous, expected, code, qty_in, qty_out)
+    now = utcnow()
+    if admission is not None:
+        try:
+            steps.admit_order(conn, db.is_postgres, entry, order, start=admission[0], source=admission[1], at=now)
+        except (UnknownOrder, OrderNotOpen):
+            # A replay of an entry saved before its order was closed is "already recorded", not a refusal.
+            previous = steps.find_request(conn, rid)
+            if previous is None:
+                raise
+            return _replayed(previous, expected, code, qty_in, qty_out)
     d_in = stored_qty if mtype == IN else 0
     d_out = stored_qty if mtype == OUT else 0
     available = qty_in - qty_out
@@ -167,7 +188,6 @@ def write_entry(
             raise refusal
         return _replayed(previous, expected, code, qty_in, qty_out)
 
-    now = utcnow()
     values = {
         'order_number': order,
         'work_center_id': wc_id,

@@ -17,6 +17,8 @@ from potrack.live import feed
 T = TypeVar('T')
 MASTERS = 'masters'  # departments, work centers and their links changed: kiosks and admin tables reload
 USERS = 'users'  # user accounts changed: admin tables reload
+ORDERS = 'orders'  # the order book changed (added, edited, closed, imported): orders pages reload
+SETTINGS = 'settings'  # a site setting changed: the admin Settings tab reloads
 CORRECTIONS = 'corrections'  # a movement was reversed: the admin Corrections and Audit tabs reload
 
 

@@ -27,6 +27,8 @@ ENTITIES = {
     'work_center': 'Work center',
     'production_order': 'Movement',
     'api_token': 'API token',
+    'order': 'Order',
+    'setting': 'Setting',
 }
 ACTION_LABELS = {
     'user.create': 'User created',
@@ -36,6 +38,8 @@ ACTION_LABELS = {
     'user.reset_password': 'Password reset',
     'user.change_password': 'Own password changed',
     'user.unlock': 'User unlocked',
+    'user.clear_signin_delay': 'Sign-in delay cleared',
+    'user.signin_failures': 'Repeated failed sign-ins',
     'user.reset_admin': 'Admin reset (command line)',
     'department.create': 'Department created',
     'department.update': 'Department renamed',
@@ -49,6 +53,12 @@ ACTION_LABELS = {
     'movement.reverse': 'Movement reversed',
     'api_token.issue': 'API token issued',
     'api_token.revoke': 'API token revoked',
+    'order.create': 'Order added to the book',
+    'order.update': 'Order edited',
+    'order.close': 'Order closed',
+    'order.cancel': 'Order cancelled',
+    'order.reopen': 'Order reopened',
+    'setting.change': 'Site setting changed',
 }
 _ID_KEYS = {'department_id': 'department', 'work_center_id': 'work_center', 'user_id': 'user'}
 
@@ -57,6 +67,7 @@ _ID_KEYS = {'department_id': 'department', 'work_center_id': 'work_center', 'use
 class AuditFilter:
     action: str = ''  # exact action, e.g. 'user.update'; empty for all
     entity: str = ''  # one of ENTITIES; empty for all
+    entity_id: str = ''  # one record of `entity` (an order number, a user id as text); empty for all
     actor_id: int | None = None
     date_from: date | None = None  # local calendar days, both included
     date_to: date | None = None
@@ -193,6 +204,8 @@ def _conditions(flt: AuditFilter) -> list[Any]:
         where.append(col(AuditEvent.action) == flt.action)
     if flt.entity:
         where.append(col(AuditEvent.entity) == flt.entity)
+    if flt.entity_id:
+        where.append(col(AuditEvent.entity_id) == flt.entity_id)
     if flt.actor_id is not None:
         where.append(col(AuditEvent.actor_id) == flt.actor_id)
     start, end = day_range_utc(flt.date_from, flt.date_to)

@@ -16,6 +16,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ COUNTED_TABLES: dict[str, tuple[str, str]] = {
     'production_order': ('movement', 'movements'),
     'order_balance': ('balance', 'balances'),
     'order_activity': ('order with activity', 'orders with activity'),
+    'order_header': ('order in the book', 'orders in the book'),
+    'site_setting': ('site setting', 'site settings'),
     'user': ('user', 'users'),
     'department': ('department', 'departments'),
     'work_center': ('work center', 'work centers'),
@@ -131,13 +134,46 @@ def restore(db: Database, source: Path, *, force: bool = False) -> RestoreResult
     if db.is_postgres:
         _check_revision(_pg_revision(source, db), source)
         _refuse_data(db, force)
-        args = ['pg_restore', '--clean', '--if-exists', '--no-owner', '--single-transaction', '--no-password']
-        _run([*args, f'--dbname={make_url(db.url).database}', str(source)], db)
+        _restore_postgres(db, source)
     else:
         _restore_sqlite(db, source, force)
     db.dispose()
     upgrade(db)  # a backup made by an earlier potrack: its schema brought up to date, as a start would
     return RestoreResult(table_counts(db), check_consistency(db))
+
+
+def _restore_postgres(db: Database, source: Path) -> None:
+    """pg_restore's script run by psql in one transaction, after dropping the target's tables the backup
+    does not have (made by later migrations).
+
+    `pg_restore --clean` drops only what the archive holds: a newer table left behind keeps its foreign
+    keys to the tables being replaced, and their drop fails ("constraint ... depends on index user_pkey").
+    The migrations after the restore make such tables again. One transaction: a failure leaves the target
+    as it was.
+    """
+    archived = _archive_tables(source, db)
+    with db.engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
+        quote = conn.dialect.identifier_preparer.quote
+    extra = sorted(present - archived)
+    drops = [f'DROP TABLE IF EXISTS {quote(t)} CASCADE;' for t in extra]
+    # The script goes to a file first: psql reading a pipe would COMMIT what it got of a pg_restore that failed
+    # half-way. It is about as large as the data, uncompressed, for the length of the restore.
+    with tempfile.TemporaryDirectory(prefix='potrack-restore-') as folder:
+        script = Path(folder) / 'restore.sql'
+        _run(['pg_restore', '--clean', '--if-exists', '--no-owner', f'--file={script}', str(source)], db)
+        apply = ['psql', '--no-psqlrc', '--quiet', '--single-transaction', '--no-password', '-v', 'ON_ERROR_STOP=1']
+        _run([*apply, *(arg for drop in drops for arg in ('-c', drop)), '-f', str(script)], db)
+
+
+def _archive_tables(source: Path, db: Database) -> set[str]:
+    """The tables a pg_dump archive holds (its table of contents: `… TABLE public <name> <owner>`)."""
+    names = set()
+    for line in _run(['pg_restore', '--list', str(source)], db).splitlines():
+        parts = line.split()
+        if not line.startswith(';') and len(parts) >= 6 and parts[3] == 'TABLE' and parts[4] == 'public':
+            names.add(parts[5])
+    return names
 
 
 def _check_kind(source: Path, *, postgres: bool) -> None:

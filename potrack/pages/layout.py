@@ -11,6 +11,7 @@ from potrack.pages.guard import PageContext
 
 NAV_USER = [
     ('Kiosk', '/kiosk', 'qr_code_scanner'),
+    ('Orders', '/orders', 'assignment'),
     ('Balances', '/balances', 'inventory_2'),
     ('Reports', '/reports', 'insights'),
 ]

@@ -3,5 +3,5 @@
 `filters` (what a report asks for, the choices a person has), `summaries` (per work center, flow
 per day), `excel/` (the workbook, streamed, and the job that writes it off the event loop).
 Reads the ledger through `ledger.search` and `ledger.balances`; never writes it.
-May import: `config`, `errors`, `timeutil`, `db`, `common`, `live`, `ledger`. Never nicegui.
+May import: `config`, `errors`, `timeutil`, `db`, `common`, `live`, `ledger`, `orders`. Never nicegui.
 """

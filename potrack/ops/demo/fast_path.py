@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from potrack.db.engine import Database
 from potrack.ledger.integrity import catch_up_activity
+from potrack.ops.demo.book import book_released
 from potrack.ops.demo.orders import Line, Plan, timeline
 from potrack.ops.demo.progress import Progress, elapsed
 
@@ -59,7 +60,9 @@ def _upsert_sql(last_user: str) -> str:
     return _UPSERT_BALANCES.format(last_user_p=last_user.format(t='p'), last_user_q=last_user.format(t='q'))
 
 
-def _bulk_batches(plan: Plan, line: Line, *, postgres: bool) -> Iterator[tuple[list[Any], int]]:
+def _bulk_batches(
+    plan: Plan, line: Line, released: list[tuple[int, int, float]], *, postgres: bool
+) -> Iterator[tuple[list[Any], int]]:
     """The planned movements as rows to bulk-load, in time order, one timeline batch at a time.
 
     Yields (rows, orders so far). PostgreSQL: COPY text lines of COPY_COLUMNS; SQLite: tuples of them.
@@ -77,7 +80,7 @@ def _bulk_batches(plan: Plan, line: Line, *, postgres: bool) -> Iterator[tuple[l
     minute_at, minute_text = -1, ''
     number, number_of = '', -1
     counter, orders = 0, 0
-    for batch in timeline(plan.seed, plan.movements, plan.gap_s, len(wc_ids)):
+    for batch in timeline(plan.seed, plan.movements, plan.gap_s, len(wc_ids), released):
         rows: list[Any] = []
         for t, order, wc, kind, qty in batch:
             counter += 1
@@ -104,11 +107,13 @@ def load_bulk(db: Database, plan: Plan, line: Line, out: Callable[[str], None]) 
     """Bulk-load the planned movements and build their balances in one transaction. Returns the order count."""
     started = time.monotonic()
     progress = Progress(plan.movements, started, out)
+    released: list[tuple[int, int, float]] = []  # the orders, for the book: filled as the batches are made
     if db.is_postgres:
-        orders = _load_bulk_postgres(db, plan, line, progress)
+        orders = _load_bulk_postgres(db, plan, line, progress, released)
     else:
-        orders = _load_bulk_sqlite(db, plan, line, progress)
-    with db.engine.begin() as conn:  # the new orders' activity times, from the balances just built
+        orders = _load_bulk_sqlite(db, plan, line, progress, released)
+    with db.engine.begin() as conn:  # the orders in the book, and their activity times from the new balances
+        book_released(conn, plan, line, released)
         catch_up_activity(conn)
     out(f'  built the balances and committed, {elapsed(started)}')
     if db.is_postgres:
@@ -140,7 +145,9 @@ class _CopySource:
         return self.read(size)
 
 
-def _load_bulk_postgres(db: Database, plan: Plan, line: Line, progress: Progress) -> int:
+def _load_bulk_postgres(
+    db: Database, plan: Plan, line: Line, progress: Progress, released: list[tuple[int, int, float]]
+) -> int:
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -149,7 +156,7 @@ def _load_bulk_postgres(db: Database, plan: Plan, line: Line, progress: Progress
         cur.execute("SET LOCAL work_mem = '128MB'")
         cur.execute('SELECT COALESCE(MAX(id), 0) FROM production_order')
         first_id = cur.fetchone()[0]
-        source = _CopySource(_bulk_batches(plan, line, postgres=True), progress)
+        source = _CopySource(_bulk_batches(plan, line, released, postgres=True), progress)
         cur.copy_expert(f'COPY production_order ({COPY_COLUMNS}) FROM STDIN', source, size=1 << 20)
         progress.out(f'  COPY finished, {elapsed(progress.started)}')
         cur.execute(
@@ -176,7 +183,9 @@ def _vacuum_analyze(db: Database) -> None:
         conn.exec_driver_sql('RESET statement_timeout')
 
 
-def _load_bulk_sqlite(db: Database, plan: Plan, line: Line, progress: Progress) -> int:
+def _load_bulk_sqlite(
+    db: Database, plan: Plan, line: Line, progress: Progress, released: list[tuple[int, int, float]]
+) -> int:
     insert = f'INSERT INTO production_order ({COPY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)'  # noqa: S608
 
     def unit(session: Session) -> int:
@@ -186,7 +195,7 @@ def _load_bulk_sqlite(db: Database, plan: Plan, line: Line, progress: Progress) 
         first_id = conn.exec_driver_sql('SELECT COALESCE(MAX(id), 0) FROM production_order').scalar_one()
         cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            for rows, orders in _bulk_batches(plan, line, postgres=False):  # noqa: B007 - the last count is kept
+            for rows, orders in _bulk_batches(plan, line, released, postgres=False):  # noqa: B007 - the last count is kept
                 cur.executemany(insert, rows)
                 progress.add(len(rows))
         finally:

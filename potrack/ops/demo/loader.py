@@ -27,12 +27,14 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from potrack.common import site_settings
 from potrack.db.engine import Database
-from potrack.db.models import OrderBalance
+from potrack.db.models import OrderBalance, SiteSetting
 from potrack.errors import InvalidInput, PotrackError
 from potrack.ledger.integrity import check_consistency
+from potrack.ops.demo.book import close_finished
 from potrack.ops.demo.fast_path import load_bulk
 from potrack.ops.demo.operators import demo_operators, print_operators
 from potrack.ops.demo.orders import Plan, make_line, make_plan, span_days
@@ -58,6 +60,7 @@ def run_demo(
     started = time.monotonic()
     operators = demo_operators(db)
     print_operators(db, operators, out)
+    _refuse_unknown_orders(db, out)
     if movements == 0:
         return
     line = make_line(db, operators)
@@ -68,7 +71,24 @@ def run_demo(
         f'flowing {" → ".join(line.codes)} over the last {span_days(plan):.0f} days.'
     )
     orders = load_bulk(db, plan, line, out) if bulk else load_real(db, plan, line, out)
+    with db.engine.begin() as conn:
+        closed = close_finished(conn)
+    out(f'  closed {closed:,} orders whose planned pieces have all left the line')
     _summary(db, plan, orders, time.monotonic() - started, out)
+
+
+def _refuse_unknown_orders(db: Database, out: Callable[[str], None]) -> None:
+    """The demo shows the order book at work: its orders are in the book, and a typo is refused. A policy
+    an admin already chose is kept."""
+
+    def unit(session: Session) -> bool:
+        if session.get(SiteSetting, site_settings.UNKNOWN_ORDERS) is not None:
+            return False
+        site_settings.put(session, actor_id=None, key=site_settings.UNKNOWN_ORDERS, value=site_settings.REFUSE)
+        return True
+
+    if db.write(unit):
+        out('Orders not in the order book are refused (Admin → Settings changes that).')
 
 
 # --- the end -------------------------------------------------------------------------------------------

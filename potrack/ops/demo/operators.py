@@ -65,7 +65,7 @@ def demo_operators(db: Database) -> list[DemoOperator]:
                 # Reset it so the password printed below is the one that works.
                 user.password_hash = security.hash_password(password)
                 user.department_id, user.is_admin, user.is_active = dept.id, False, True
-                user.must_change_password, user.failed_signins, user.locked_until = False, 0, None
+                user.must_change_password = False
                 session.add(user)
                 session.flush()
                 assert user.id is not None

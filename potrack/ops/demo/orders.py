@@ -141,7 +141,9 @@ def _order_steps(rnd: Callable[[], float], n_wc: int) -> list[tuple[float, int, 
     return steps
 
 
-def timeline(seed: int, movements: int, gap_s: float, n_wc: int) -> Iterator[list[tuple[float, int, int, str, int]]]:
+def timeline(
+    seed: int, movements: int, gap_s: float, n_wc: int, released: list[tuple[int, int, float]] | None = None
+) -> Iterator[list[tuple[float, int, int, str, int]]]:
     """Exactly `movements` movements of orders released about every `gap_s`, in time order, in batches.
 
     Yields lists of (timeline seconds, order index, work center index, IN/OUT, quantity). Orders are
@@ -149,6 +151,8 @@ def timeline(seed: int, movements: int, gap_s: float, n_wc: int) -> Iterator[lis
     released before a boundary is generated, the pending movements before that boundary are final: sort,
     hand them on, keep the rest. Memory stays bounded by the orders under way, however many movements
     are asked for. Stopping at the count leaves the latest orders part-way down the line.
+    `released`: (order index, pieces, timeline seconds) appended for each order as it is released, before any batch that
+    holds its movements is yielded (the order book needs the orders first).
     """
     rnd = random.Random(seed).random
     window = max(6 * 3600.0, 200 * gap_s)
@@ -157,10 +161,12 @@ def timeline(seed: int, movements: int, gap_s: float, n_wc: int) -> Iterator[lis
     while left > 0:
         boundary += window
         while release < boundary:
+            steps = _order_steps(rnd, n_wc)
             pending += [
-                (release + offset, order, step, wc, kind, qty)
-                for step, (offset, wc, kind, qty) in enumerate(_order_steps(rnd, n_wc))
+                (release + offset, order, step, wc, kind, qty) for step, (offset, wc, kind, qty) in enumerate(steps)
             ]
+            if released is not None:
+                released.append((order, sum(q for _, w, k, q in steps if w == 0 and k == IN), release))
             order += 1
             release += gap_s * (0.3 + 1.4 * rnd())
         pending.sort()
@@ -212,13 +218,16 @@ def span_days(plan: Plan) -> float:
     return plan.t_end * plan.scale / DAY
 
 
-def planned_movements(plan: Plan, line: Line) -> Iterator[list[Movement]]:
-    """The planned movements in time order, in batches: real times, order numbers, the user recording each."""
+def planned_movements(
+    plan: Plan, line: Line, released: list[tuple[int, int, float]] | None = None
+) -> Iterator[list[Movement]]:
+    """The planned movements in time order, in batches: real times, order numbers, the user recording each.
+    `released` as for `timeline`."""
     pick = random.Random(plan.seed + 1).random
     wc_ids = line.work_center_ids
     offset, scale = plan.end_at - plan.t_end * plan.scale, plan.scale
     numbers: dict[int, str] = {}
-    for batch in timeline(plan.seed, plan.movements, plan.gap_s, len(wc_ids)):
+    for batch in timeline(plan.seed, plan.movements, plan.gap_s, len(wc_ids), released):
         made = []
         for t, order, wc, kind, qty in batch:
             ids, cum = line.candidates[wc]

@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from itertools import chain
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session
@@ -20,7 +19,8 @@ from potrack.db.engine import Database
 from potrack.db.tables import ACTIVITY, BALANCES, MOVEMENTS
 from potrack.db.types import UTCDateTime
 from potrack.ledger.writer import record_movement
-from potrack.ops.demo.orders import Line, Plan, planned_movements
+from potrack.ops.demo.book import book_released
+from potrack.ops.demo.orders import Line, Movement, Plan, planned_movements
 from potrack.ops.demo.progress import elapsed
 
 
@@ -34,27 +34,44 @@ def load_real(db: Database, plan: Plan, line: Line, out: Callable[[str], None]) 
     ledger_log = logging.getLogger('potrack.ledger')
     level = ledger_log.level
     ledger_log.setLevel(logging.WARNING)  # one log line per demo movement helps nobody
+    released: list[tuple[int, int, float]] = []
+    i = 0
     try:
-        for i, mv in enumerate(chain.from_iterable(planned_movements(plan, line)), 1):
-            result = record_movement(
-                Actor(mv.user_id),
-                work_center_id=mv.work_center_id,
-                order_number=mv.order_number,
-                quantity=mv.quantity,
-                movement_type=mv.movement_type,
-                request_id=f'demo-{plan.token}-{i:08d}',
-                db=db,
-            )
-            made.append((result.movement_id, mv.at))
-            latest[(mv.work_center_id, mv.order_number)] = (mv.at, mv.user_id)
-            orders = max(orders, mv.order_seq + 1)
-            if i % step == 0 or i == plan.movements:
-                out(f'  recorded {i:,} / {plan.movements:,} ({100 * i // plan.movements}%), {elapsed(started)}')
+        for batch in planned_movements(plan, line, released):
+            with db.engine.begin() as conn:  # the orders first: the demo's site refuses unknown orders
+                book_released(conn, plan, line, released)
+            for mv in batch:
+                i += 1
+                _record(db, plan, mv, i, made, latest)
+                orders = max(orders, mv.order_seq + 1)
+                if i % step == 0 or i == plan.movements:
+                    out(f'  recorded {i:,} / {plan.movements:,} ({100 * i // plan.movements}%), {elapsed(started)}')
     finally:
         ledger_log.setLevel(level)
     _backdate(db, made, latest)
     out(f'  backdated {len(made):,} movements and {len(latest):,} balance rows to their planned times')
     return orders
+
+
+def _record(
+    db: Database,
+    plan: Plan,
+    mv: Movement,
+    i: int,
+    made: list[tuple[int, float]],
+    latest: dict[tuple[int, str], tuple[float, int]],
+) -> None:
+    result = record_movement(
+        Actor(mv.user_id),
+        work_center_id=mv.work_center_id,
+        order_number=mv.order_number,
+        quantity=mv.quantity,
+        movement_type=mv.movement_type,
+        request_id=f'demo-{plan.token}-{i:08d}',
+        db=db,
+    )
+    made.append((result.movement_id, mv.at))
+    latest[(mv.work_center_id, mv.order_number)] = (mv.at, mv.user_id)
 
 
 def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[int, str], tuple[float, int]]) -> None:

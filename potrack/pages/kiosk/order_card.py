@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from potrack.common import site_settings
 from potrack.errors import PotrackError
 from potrack.ledger.balances import OrderBalanceRow, order_balances
 from potrack.ledger.writer import MovementResult
 from potrack.masters.catalog import WorkCenterInfo
+from potrack.orders.listing import OrderLookup, look_up
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
+
+# Every icon names its colour (a name alone keeps the last one: a green "?"); each is ≥ 3:1 on both themes' cards.
+BOOK_ICONS = {
+    'known': 'name=inventory_2 color=green-7',
+    'refused': 'name=report color=red-6',
+    'asks': 'name=help color=orange-9',
+    'new': 'name=info color=grey-6',
+}
 
 
 class OrderCard:
@@ -22,6 +32,11 @@ class OrderCard:
         self.here: int | None = None
         with ui.card().classes('w-full gap-2').mark('order-card'):
             self.title = ui.label('Scan or type an order number').classes('text-lg font-bold')
+            # What the order book says: product and plan, or the site's answer for an unknown order.
+            with ui.row().classes('items-center gap-2 no-wrap') as self.book_row:
+                self.book_icon = ui.icon('inventory_2').classes('text-2xl')
+                self.book = ui.label('').classes('text-lg').mark('order-book')
+            self.book_row.set_visibility(False)
             self.summary = ui.label('').classes('text-2xl potrack-num').mark('order-available')
             self.table = (
                 ui.table(
@@ -66,17 +81,35 @@ class OrderCard:
         self.table.set_visibility(True)
         return True
 
+    def show_book(self, found: OrderLookup) -> None:
+        order = found.order
+        if order is None or found.message:
+            refused = found.policy == site_settings.REFUSE or order is not None  # not in the book, or not open
+            asks = found.policy == site_settings.CONFIRM
+            self.book_icon.props(BOOK_ICONS['refused' if refused else 'asks' if asks else 'new'])
+            self.book.set_text(found.message)
+        else:
+            self.book_icon.props(BOOK_ICONS['known'])
+            product = ' · '.join(p for p in (order.product_code, order.product_description) if p)
+            planned = f'planned {order.planned_quantity}' if order.planned_quantity else 'planned quantity not known'
+            due = f'due {order.due_date:%d %b %Y}' if order.due_date else ''
+            self.book.set_text(' · '.join(p for p in (product, planned, due) if p))
+        self.book_row.set_visibility(True)
+
     async def refresh(self) -> None:
         if not self.order:
             self.title.set_text('Scan or type an order number')
             self.summary.set_text('')
             self.table.set_visibility(False)
+            self.book_row.set_visibility(False)
             return
         try:
+            found = await self.ctx.call(look_up, self.order)
             page = await self.ctx.call(order_balances, order=self.order, match='exact', open_only=False, limit=100)
         except PotrackError as exc:
             show_refusal(exc)
             return
+        self.show_book(found)
         rows: list[OrderBalanceRow] = sorted(page.rows, key=lambda r: r.work_center_code)
         self.title.set_text(self.order)
         here = next((r for r in rows if r.work_center_id == self.here), None)

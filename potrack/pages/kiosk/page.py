@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from nicegui import app, ui
 
 from potrack.common.validation import normalize_order_number
-from potrack.errors import NotSaved, OutcomeUnknown, PotrackError
+from potrack.errors import NotSaved, OutcomeUnknown, PotrackError, UnknownOrder
 from potrack.ledger.reversal import UNDO_REASON, reverse_movement
 from potrack.ledger.writer import MovementResult, record_movement
 from potrack.live import feed
@@ -24,6 +24,7 @@ from potrack.pages.guard import PageContext, open_page
 from potrack.pages.kiosk.keypad import keypad, quick_steps
 from potrack.pages.kiosk.order_card import OrderCard
 from potrack.pages.kiosk.recent import RecentEntries, RecentFeed
+from potrack.pages.kiosk.start_offer import StartOffer
 from potrack.pages.layout import frame
 
 LAST_WC_KEY = 'kiosk_work_center'
@@ -123,6 +124,7 @@ class Kiosk:
             with ui.card().classes('w-full').props('flat bordered') as self.status_box:
                 self.status = ui.label('').classes('text-xl').props('role=status aria-live=polite').mark('status')
             self.status_box.set_visibility(False)
+            self.start_offer = StartOffer(lambda kind: self.save(kind, start=True))
             quick_steps(self.qty)
             keypad(self.qty)
 
@@ -175,13 +177,14 @@ class Kiosk:
             self.request_key, self.request_id = key, uuid.uuid4().hex
         return self.request_id
 
-    async def save(self, kind: str) -> None:
+    async def save(self, kind: str, *, start: bool = False) -> None:
         if self.wc_id is None:
             self.say('Choose your work center first.', 'error')
             return
         if self.form_empty() and time.monotonic() - self.saved_at < REPEAT_TAP_S:
             return  # the second tap of a double tap, after the first one's save cleared the form
         clear_errors(self.fields)
+        self.start_offer.hide()
         request_id = self.current_request_id(kind)
         self.in_button.disable()
         self.out_button.disable()
@@ -194,6 +197,7 @@ class Kiosk:
                 quantity=self.qty.value,
                 movement_type=kind,
                 request_id=request_id,
+                start_order=start,
             )
         except OutcomeUnknown:  # the entry keeps its request id: pressed again, it is booked once
             self.say(IN_DOUBT.format(kind=kind), 'error')
@@ -204,6 +208,8 @@ class Kiosk:
         except PotrackError as exc:
             show_refusal(exc, self.fields)
             self.say(exc.message, 'error')
+            if isinstance(exc, UnknownOrder) and exc.can_start:
+                self.start_offer.offer(exc.order_number, kind)
             return
         else:
             # Cleared before the buttons come back, so that no tap can send this entry's form again.

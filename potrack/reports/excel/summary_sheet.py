@@ -50,6 +50,7 @@ class SummaryInfo:
     now: datetime
     rows: list[WorkCenterSummary]
     user_filter: str | None  # "Full Name (username)" of the user filter, when there is one
+    orders: int = 0  # rows of the Orders sheet (0: there is none)
 
 
 def _dates(info: SummaryInfo) -> str:
@@ -79,8 +80,15 @@ def filter_lines(info: SummaryInfo) -> list[tuple[str, str]]:
         ('Type', {'IN': 'IN only', 'OUT': 'OUT only'}.get(flt.movement_type or '', 'IN and OUT')),
         ('User', info.user_filter or 'anyone'),
         ('Balances sheet', 'open orders only' if info.open_only else 'every order, closed ones too'),
+        ('Orders sheet', _orders_line(info.orders)),
         ('Note', 'Balances are as of now: dates, type and user do not apply to them.'),
     ]
+
+
+def _orders_line(count: int) -> str:
+    if not count:
+        return 'none: no movement selected is of an order in the order book'
+    return f'{count:,} order{"" if count == 1 else "s"} of the order book with movements selected; progress as of now'
 
 
 def table_header_row(info: SummaryInfo) -> int:

@@ -1,7 +1,8 @@
 """The Excel export: exactly what the report filters select, as a formatted workbook, streamed from the database.
 
 Three sheets: Summary (filters, who and when, totals per work center, a native bar chart), Balances
-(per work center and order, now) and Movements (the selection, newest first). openpyxl's write-only
+(per work center and order, now) and Movements (the selection, newest first); a fourth, Orders (the orders
+of the book that the selection covers, with their progress), when there is any. openpyxl's write-only
 mode keeps memory flat: rows go to disk as they arrive from a server-side cursor. Everything is read
 in one transaction (REPEATABLE READ on PostgreSQL), so the totals on the Summary sheet are the sums of
 the Movements sheet even while kiosks keep recording. No nicegui here: the page runs this in a worker
@@ -28,6 +29,7 @@ from potrack.db.types import utcnow
 from potrack.errors import InvalidInput, NotFound
 from potrack.ledger.search import MovementFilter
 from potrack.reports.excel.data_sheets import Progress, balances_sheet, movements_sheet
+from potrack.reports.excel.orders_sheet import covered_orders, orders_sheet
 from potrack.reports.excel.printing import print_setup
 from potrack.reports.excel.summary_sheet import SummaryInfo, write_summary
 from potrack.reports.summaries import summary_in
@@ -50,6 +52,7 @@ class ExportResult:
     filename: str
     movements: int
     balances: int
+    orders: int = 0  # rows of the Orders sheet; 0: the workbook has no such sheet
 
 
 def export_filename(now: datetime, work_center_codes: tuple[str, ...] = ()) -> str:
@@ -103,17 +106,22 @@ def export_workbook(
             )
         if progress:
             progress(0, total)
-        info = SummaryInfo(
-            user, request.flt, request.open_only, request.period, now, summary, _username(session, request.flt.user_id)
-        )
+        # At most one row per order with a selected movement: the check above keeps this sheet in bounds too.
+        covered = covered_orders(session, actor, request.flt)
+        username = _username(session, request.flt.user_id)
+        info = SummaryInfo(user, request.flt, request.open_only, request.period, now, summary, username, covered.count)
         wb = Workbook(write_only=True)
         write_summary(wb.create_sheet('Summary'), info)
         ids = {row.work_center_id for row in summary}
         balances = balances_sheet(_table_sheet(wb, 'Balances', now), session, ids, request)
         moves = _table_sheet(wb, 'Movements', now)
         movements = movements_sheet(moves, session, actor, request.flt, ids, total, progress)
+        orders = 0
+        if covered.count:
+            today = now.astimezone(settings().tz).date()
+            orders = orders_sheet(_table_sheet(wb, 'Orders', now), session, actor, covered, today)
     wb.save(path)
-    return ExportResult(path, path.name, movements, balances)
+    return ExportResult(path, path.name, movements, balances, orders)
 
 
 def _table_sheet(wb: Workbook, title: str, now: datetime) -> WriteOnlyWorksheet:
