@@ -10,6 +10,8 @@ Measured in one run, on a fresh scratch database (dropped at the end):
   Idempotency-Key to a real `potrack serve` process on 127.0.0.1 (token auth, JSON, validation, the
   ledger's write path, NOTIFY, the JSON answer); with --instances N, N processes on the one database
   and the clients spread over them, as behind the README's nginx set-up.
+With --one-order, every client and raw thread records the same order, so all writes queue on one balance
+row (in the database for raw, on the API's per-row turns for the API).
 Both phases run the same plan (IN 2, then OUT 1 of the same order, per worker) and alternate in rounds
 so a change in machine load hits both alike. Afterwards: every movement the API confirmed (201) is in
 the ledger, none twice, a replay of confirmed requests records nothing, balances are consistent.
@@ -111,8 +113,19 @@ class Server:
         self.log.close()
 
 
+def plan(i: int, prefix: str, n: int, one_order: bool) -> tuple[str, str, int]:
+    """Worker n's i-th operation (op_plan), on one order shared by every worker when `one_order`: each
+    worker still puts 2 in before it takes 1 out, so no OUT is refused however the workers interleave."""
+    order, kind, qty = op_plan(i, f'{prefix}-W{n}')
+    return (f'{prefix}-ONE' if one_order else order), kind, qty
+
+
 def api_worker(
-    bases: list[str], token: str, confirmed: list[tuple[str, dict[str, Any]]], failures: list[str]
+    bases: list[str],
+    token: str,
+    confirmed: list[tuple[str, dict[str, Any]]],
+    failures: list[str],
+    one_order: bool = False,
 ) -> Worker:
     """Client n keeps one keep-alive connection to instance n mod len(bases), as a sticky proxy would.
 
@@ -130,7 +143,7 @@ def api_worker(
         for i in range(10**9):
             if time.perf_counter() > deadline:
                 return
-            order, kind, qty = op_plan(i, f'API-R{rnd}-W{n}')
+            order, kind, qty = plan(i, f'API-R{rnd}', n, one_order)
             body = {'order_number': order, 'work_center': 'WC001', 'quantity': qty, 'type': kind}
             key = uuid.uuid4().hex
             t0 = time.perf_counter()
@@ -156,7 +169,7 @@ def api_worker(
     return run
 
 
-def raw_worker(url: str, wc_id: int, user_id: int) -> Worker:
+def raw_worker(url: str, wc_id: int, user_id: int, one_order: bool = False) -> Worker:
     conns: dict[int, Any] = {}
 
     def run(n: int, rnd: int, latencies: list[float], deadline: float) -> None:
@@ -166,7 +179,7 @@ def raw_worker(url: str, wc_id: int, user_id: int) -> Worker:
         for i in range(10**9):
             if time.perf_counter() > deadline:
                 return
-            order, kind, qty = op_plan(i, f'RAW-R{rnd}-W{n}')
+            order, kind, qty = plan(i, f'RAW-R{rnd}', n, one_order)
             t0 = time.perf_counter()
             op(order, kind, qty)
             latencies.append(time.perf_counter() - t0)
@@ -241,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar='NAME=VALUE',
         help='a setting for the servers, e.g. POTRACK_API_THREADS=4 (repeatable)',
     )
+    parser.add_argument('--one-order', action='store_true', help='every client records the same order')
     parser.add_argument('--seconds', type=float, default=10.0, help='seconds per phase, split over rounds')
     args = parser.parse_args(argv)
     print(machine_note())
@@ -257,10 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         server = servers[0]
         confirmed: list[tuple[str, dict[str, Any]]] = []
         failures: list[str] = []
-        api = api_worker([x.base for x in servers], token, confirmed, failures)
-        raw = raw_worker(url, wc_id, operator.user_id)
+        api = api_worker([x.base for x in servers], token, confirmed, failures, args.one_order)
+        raw = raw_worker(url, wc_id, operator.user_id, args.one_order)
         raw_t = Timings(f'raw locked transaction, {args.clients} threads', [])
-        where = '' if args.instances == 1 else f' over {args.instances} instances'
+        where = ('' if args.instances == 1 else f' over {args.instances} instances') + (
+            ', one order' if args.one_order else ''
+        )
         api_t = Timings(f'POST /api/v1/movements, {args.clients} clients{where}', [])
         server_cpu = client_cpu = 0.0
         try:

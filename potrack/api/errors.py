@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
+from potrack.api.gate import Busy
 from potrack.api.middleware import API_PREFIX
 from potrack.api.schemas import ErrorBody
 from potrack.common.validation import shown
@@ -32,23 +33,29 @@ from potrack.errors import (
     NotAllowed,
     NotFound,
     NotSaved,
+    OrderNotOpen,
     OutcomeUnknown,
     PotrackError,
     SignedOut,
+    UnknownOrder,
 )
 
 log = logging.getLogger(__name__)
 
-# Most specific first: InsufficientBalance, InvalidFields and OutcomeUnknown are subclasses.
+# Most specific first: InsufficientBalance, InvalidFields, UnknownOrder, OrderNotOpen and OutcomeUnknown are
+# subclasses.
 STATUS: list[tuple[type[PotrackError], int, str]] = [
     (InsufficientBalance, 409, 'insufficient_balance'),
     (InvalidInput, 422, 'invalid_input'),
+    (UnknownOrder, 404, 'unknown_order'),  # a NotFound: not in the order book; the policy's sentence says why
+    (OrderNotOpen, 409, 'order_not_open'),  # a NotAllowed: closed or cancelled
     (NotAllowed, 403, 'not_allowed'),
     (NotFound, 404, 'not_found'),
     (Conflict, 409, 'conflict'),
     (NeedsConfirmation, 409, 'conflict'),
     (SignedOut, 401, 'unauthorized'),
     (OutcomeUnknown, 503, 'outcome_unknown'),  # a NotSaved: may or may not be saved; the same key is safe
+    (Busy, 503, 'busy'),  # a NotSaved: no turn on this balance row in time; with Retry-After
     (NotSaved, 503, 'not_saved'),
 ]
 
@@ -70,6 +77,8 @@ def domain_error_response(exc: PotrackError) -> JSONResponse:
         if isinstance(exc, kind):
             if status == 401:
                 return error_response(status, code, exc.message, exc.field, **{'WWW-Authenticate': 'Bearer'})
+            if isinstance(exc, Busy):
+                return error_response(status, code, exc.message, exc.field, **{'Retry-After': str(exc.retry_after_s)})
             return error_response(status, code, exc.message, exc.field)
     return error_response(422, 'invalid_input', exc.message, exc.field)
 
@@ -199,3 +208,21 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND = {404: _doc('A work center or other record named in the request does not exist.')}
 CONFLICT = {409: _doc('Not enough pieces for an OUT, or the Idempotency-Key was used for a different movement.')}
+# The 503s of recording a movement: a write has one more (busy), and can end in doubt (outcome_unknown).
+BUSY: dict[int | str, dict[str, Any]] = {
+    503: {
+        **_doc(
+            '`not_saved`: the database did not answer or stayed busy; nothing was written. '
+            '`busy`: another movement of the same order at the same work center was still being recorded on '
+            'this server after POTRACK_API_TURN_WAIT_MS (5 s by default); nothing was written, send it again '
+            'after Retry-After seconds. `outcome_unknown`: the connection broke while committing; it may be '
+            'saved, and sending it again with the same Idempotency-Key records it once.'
+        ),
+        'headers': {
+            'Retry-After': {
+                'description': 'With `busy`: seconds to wait before sending the movement again.',
+                'schema': {'type': 'integer', 'minimum': 1},
+            }
+        },
+    }
+}

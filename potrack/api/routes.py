@@ -7,20 +7,17 @@ the same service calls the pages make, off the event loop, and the services deci
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import logging
+import math
 from datetime import date
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import WithJsonSchema
 
-from potrack.accounts import tokens
-from potrack.api.errors import COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiRoute
+from potrack.api.errors import BUSY, COMMON_RESPONSES, CONFLICT, NOT_FOUND, ApiRoute
+from potrack.api.gate import Busy
 from potrack.api.schemas import (
     BalancePageOut,
     BalanceRowOut,
@@ -32,18 +29,23 @@ from potrack.api.schemas import (
     WorkCenterOut,
     WorkCenterTotalOut,
 )
+
+# as_writer and offload are re-exported: the orders routes and the API app take them from here.
+from potrack.api.workers import as_caller, as_writer_in_turn, movement_turns
+from potrack.api.workers import as_writer as as_writer
+from potrack.api.workers import offload as offload
 from potrack.common.actors import Actor
 from potrack.common.paging import MAX_PAGE_SIZE
-from potrack.common.validation import REQUEST_ID_RE
+from potrack.common.validation import REQUEST_ID_RE, normalize_order_number, shown
 from potrack.common.work_center_codes import work_center_ids
-from potrack.config import settings
+from potrack.config import Settings, settings
 from potrack.errors import InvalidInput, SignedOut
 from potrack.ledger.balances import order_balances, work_center_totals
 from potrack.ledger.search import MovementFilter, MovementPage, search_movements
 from potrack.ledger.writer import MovementResult, record_movement
 from potrack.masters.catalog import list_work_centers
 
-T = TypeVar('T')
+log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY_MAX_LEN = 40  # the ledger's request id holds 64; the rest is the per-user prefix
 IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key'
 # The key as the schema declares it: what _request_id takes (REQUEST_ID_RE, at most the length above).
@@ -58,42 +60,10 @@ MOVEMENTS_PATH = f'{API_V1}/movements'
 router = APIRouter(prefix=API_V1, route_class=ApiRoute, responses=COMMON_RESPONSES, tags=['potrack'])
 
 
-_workers: ThreadPoolExecutor | None = None
-_workers_lock = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _workers
-    if _workers is None:  # the lock only for the first requests, not on every one
-        with _workers_lock:
-            if _workers is None:
-                _workers = ThreadPoolExecutor(settings().api_threads, thread_name_prefix='potrack-api')
-    return _workers
-
-
-async def offload(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run a blocking service call in a worker thread; the event loop keeps serving every kiosk.
-
-    The API's own pool, not NiceGUI's run.io_bound: a burst of API calls cannot fill the threads the
-    kiosk pages wait on. Sized by POTRACK_API_THREADS: every runnable thread contends for the GIL with
-    the event loop, and past about two per core each request cost more CPU than it saved in waiting.
-    """
-    return await asyncio.get_running_loop().run_in_executor(_pool(), functools.partial(fn, *args, **kwargs))
-
-
 async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     if credentials is None:
         raise SignedOut('Send an API token: Authorization: Bearer pt_...')
     return credentials.credentials
-
-
-async def as_caller(token: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Check the token and run service `fn(actor, ...)` as its user, in one hop to a worker thread."""
-
-    def call() -> T:
-        return fn(tokens.authenticate(token).actor, *args, **kwargs)
-
-    return await offload(call)
 
 
 Token = Annotated[str, Depends(bearer_token)]
@@ -136,6 +106,8 @@ def _record(actor: Actor, body: MovementIn, idempotency_key: str | None) -> Move
         quantity=body.quantity,
         movement_type=body.type,
         request_id=_request_id(actor.user_id, idempotency_key),
+        start_order=body.create_order,
+        source='api',
     )
 
 
@@ -148,7 +120,12 @@ def _check_day(day: date | None, field: str) -> None:
     '/movements',
     status_code=201,
     response_model=MovementOut,
-    responses={**NOT_FOUND, **CONFLICT, 200: {'model': MovementOut, 'description': 'A retry: the original result.'}},
+    responses={
+        **NOT_FOUND,
+        **CONFLICT,
+        **BUSY,
+        200: {'model': MovementOut, 'description': 'A retry: the original result.'},
+    },
     summary='Record an IN or OUT',
 )
 async def post_movement(
@@ -173,8 +150,17 @@ async def post_movement(
 
 
 async def record_via_api(token: str, body: MovementIn, idempotency_key: str | None) -> tuple[int, MovementOut]:
-    """Record a movement as the token's user: (201, the movement), or (200, the first one) for a retry."""
-    result = await as_caller(token, _record, body, idempotency_key)
+    """Record a movement as the token's user: (201, the movement), or (200, the first one) for a retry.
+
+    Raises Busy when another movement of the same order at the same work center is still being recorded
+    on this instance after POTRACK_API_TURN_WAIT_MS; the domain errors of `record_movement` otherwise.
+    """
+    key = _balance_row(body)
+    cfg = settings()
+    if not await movement_turns.enter(key, cfg.api_turn_wait_ms / 1000):
+        await as_caller(token, lambda actor: None)  # a bad token is told so (401), not that the row is busy
+        raise _busy(key, cfg)
+    result = await as_writer_in_turn(key, token, _record, body, idempotency_key)
     return 200 if result.already_recorded else 201, MovementOut(
         id=result.movement_id,
         order_number=result.order_number,
@@ -186,6 +172,29 @@ async def record_via_api(token: str, body: MovementIn, idempotency_key: str | No
         qty_in=result.qty_in,
         qty_out=result.qty_out,
         already_recorded=result.already_recorded,
+    )
+
+
+def _balance_row(body: MovementIn) -> tuple[str, str]:
+    """(work center code, order number) as the ledger will read them: the balance row the movement locks."""
+    try:
+        order = normalize_order_number(body.order_number)
+    except InvalidInput:
+        order = body.order_number  # refused by the ledger in its turn, with its own message
+    return body.work_center.strip().upper(), order
+
+
+def _busy(key: tuple[str, str], cfg: Settings) -> Busy:
+    work_center, order = key
+    # The first in line waits on the row for at most a lock_timeout per attempt; by then the line has moved.
+    retry_after_s = max(1, math.ceil(cfg.lock_timeout_ms / 1000))
+    log.warning(
+        'POST of a movement of %r at %r refused as busy: no turn within %d ms', order, work_center, cfg.api_turn_wait_ms
+    )
+    return Busy(
+        f'Not saved — another entry of {shown(order)} at {shown(work_center)} is still being saved. '
+        f'Nothing was recorded; send it again in {retry_after_s} s (with the same Idempotency-Key).',
+        retry_after_s=retry_after_s,
     )
 
 
