@@ -22,7 +22,7 @@ Phases, each with the same probe:
                               bcrypt's CPU does to the probe on this machine without the server's niceness
 The load runs in a separate process so that its client-side work cannot delay the probe's own loop.
 
-    python -m bench.signin [--probes 300] [--signers 8] [--max-seconds 45]
+    python -m bench.signin [--probes 300] [--signers 8] [--max-seconds 45] [--bcrypt-threads N]
 """
 
 from __future__ import annotations
@@ -369,6 +369,7 @@ def report(args: argparse.Namespace, warm_signin_s: float, phases: list[PhaseRes
     print()
     print(
         f'potrack sign-in vs event loop: SQLite, bcrypt cost 12, {os.cpu_count()} CPUs, '
+        f'bcrypt threads {args.bcrypt_threads or "default"}, '
         f'load average now {os.getloadavg()[0]:.1f}; probe = keypad tap (loop round trip), write = IN click → Saved:'
     )
     print(
@@ -411,6 +412,12 @@ def main() -> int:
     parser.add_argument('--max-seconds', type=float, default=45.0, help='time limit per phase (default 45)')
     parser.add_argument('--write-every', type=int, default=10, help='an IN after every n-th tap (0: none)')
     parser.add_argument('--no-controls', action='store_true', help='only the idle and the cost-12 phases')
+    parser.add_argument(
+        '--bcrypt-threads',
+        type=int,
+        default=0,
+        help="the server's POTRACK_BCRYPT_THREADS (default: its own, the cores)",
+    )
     args = parser.parse_args()
     if not 10 <= args.probes <= 5000 or not 1 <= args.signers <= 64 or not 1 <= args.max_seconds <= 300:
         parser.error('--probes 10..5000, --signers 1..64, --max-seconds 1..300')
@@ -419,7 +426,10 @@ def main() -> int:
 
     signers12 = [f'bench-s{i}' for i in range(1, args.signers + 1)]
     signers4 = [f'bench-c{i}' for i in range(1, args.signers + 1)]
-    with running_server(None) as server:  # POTRACK_BCRYPT_ROUNDS unset for the server: cost 12
+    extra = {'POTRACK_UNKNOWN_ORDERS': 'allow'}  # the probe's IN goes to an order the book does not know
+    if args.bcrypt_threads:
+        extra['POTRACK_BCRYPT_THREADS'] = str(args.bcrypt_threads)
+    with running_server(None, extra) as server:  # POTRACK_BCRYPT_ROUNDS unset for the server: cost 12
         print(f'potrack serve pid {server.pid} on {server.base_url}; creating users')
         # The users' hashes are made here and their cost is what the server's check costs.
         for rounds, names in (('12', ['bench-probe', *signers12]), ('4', signers4)):

@@ -12,19 +12,33 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from potrack.accounts.sessions import create_session, validate_session
-from potrack.accounts.signin import sign_in
-from potrack.accounts.user_admin import create_account, reset_password, set_user_active, unlock_user, update_user
+from potrack.accounts.signin import SignInFailed, sign_in
+from potrack.accounts.throttle import ACCOUNT_FREE_FAILURES
+from potrack.accounts.user_admin import (
+    clear_signin_delay,
+    create_account,
+    reset_password,
+    set_user_active,
+    update_user,
+)
 from potrack.accounts.user_list import list_users, user_choices
 from potrack.common.actors import Actor
+from potrack.config import reset_settings
 from potrack.db import Database
 from potrack.db.models import Department, User, UserSession
-from potrack.db.types import utcnow
 from potrack.errors import Conflict, InvalidFields, InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.live import feed
 from potrack.masters.audit_trail import AuditFilter, audit_actions, describe_changes, list_events
 from potrack.masters.catalog import list_work_centers
 from potrack.timeutil import local_today
 from tests.conftest import TEST_PASSWORD
+
+
+def fail_signins(username: str, times: int) -> None:
+    """Wrong passwords for `username`, each from an address of its own (no address is slowed down)."""
+    for i in range(times):
+        with pytest.raises(SignInFailed):
+            sign_in(username, 'not-the-password', source=f'10.9.0.{i}')
 
 
 def dept_id(db: Database, name: str) -> int:
@@ -140,14 +154,16 @@ def test_user_list_searches_filters_and_pages(db: Database, admin: Actor, make_u
     make_user('boss', 'Management', is_admin=True)
     with db.engine.begin() as conn:
         conn.execute(update(User).where(User.username == 'bob').values(is_active=False))
-        conn.execute(update(User).where(User.username == 'anil').values(locked_until=utcnow() + timedelta(minutes=9)))
+    fail_signins('anil', ACCOUNT_FREE_FAILURES)
+    fail_signins('anita', ACCOUNT_FREE_FAILURES - 1)
     names = lambda **kw: [u.username for u in list_users(admin, **kw).rows]  # noqa: E731
     assert names(search='AN') == ['anil', 'anita']
     assert names(department_id=dept_id(db, 'Quality Control')) == ['quinn']
     assert names(role='admin') == ['admin', 'boss']
     assert names(active=False) == ['bob']
-    assert names(locked=True) == ['anil']
-    assert 'anil' not in names(locked=False)
+    assert names(slowed=True) == ['anil']
+    assert 'anil' not in names(slowed=False) and 'anita' in names(slowed=False)
+    assert [u.failed_signins for u in list_users(admin, search='ani').rows] == [5, 4]
     page = list_users(admin, offset=2, limit=2)
     assert (page.total, [u.username for u in page.rows]) == (6, ['anita', 'bob'])
     assert names(search='100%_') == []
@@ -273,16 +289,29 @@ def test_reset_password_ends_sessions_and_forces_a_change(db: Database, admin: A
     assert len(events(admin, action='user.reset_password')) == 1
 
 
-def test_unlock_lifts_the_lock_and_is_audited(db: Database, admin: Actor, make_user) -> None:
+@pytest.fixture
+def minute_delays(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Once slowed down, an account's next attempt waits a minute (so a test never waits it out)."""
+    monkeypatch.setenv('POTRACK_SIGNIN_SLOWDOWN_MS', '60000')
+    reset_settings()
+    yield
+    monkeypatch.undo()
+    reset_settings()
+
+
+def test_clearing_the_sign_in_delay_lets_the_right_password_in_at_once_and_is_audited(
+    db: Database, admin: Actor, make_user, minute_delays
+) -> None:
     anita = make_user('anita')
-    with db.engine.begin() as conn:
-        conn.execute(update(User).where(User.id == anita.user_id).values(locked_until=utcnow() + timedelta(minutes=5)))
-    assert list_users(admin, locked=True).total == 1
-    unlock_user(admin, user_id=anita.user_id)
-    assert list_users(admin, locked=True).total == 0
+    fail_signins('anita', ACCOUNT_FREE_FAILURES)
+    with pytest.raises(SignInFailed):
+        sign_in('anita', TEST_PASSWORD, source='t')  # too early: refused
+    assert list_users(admin, slowed=True).total == 1
+    clear_signin_delay(admin, user_id=anita.user_id)
+    assert list_users(admin, slowed=True).total == 0
     assert sign_in('anita', TEST_PASSWORD, source='t').user.username == 'anita'
-    [event] = events(admin, action='user.unlock')
-    assert event.after == {'locked_until': None}
+    [event] = events(admin, action='user.clear_signin_delay')
+    assert (event.record, event.before, event.after) == ('anita', {'failed_signins': 5}, {'failed_signins': 0})
 
 
 def test_every_user_service_refuses_an_operator(db: Database, make_user) -> None:
@@ -294,7 +323,7 @@ def test_every_user_service_refuses_an_operator(db: Database, make_user) -> None
         lambda: update_user(anita, user_id=anita.user_id, full_name='A', email='', department_id=1, is_admin=True),
         lambda: set_user_active(anita, user_id=anita.user_id, active=True),
         lambda: reset_password(anita, user_id=anita.user_id, password='Line-Two-2026'),
-        lambda: unlock_user(anita, user_id=anita.user_id),
+        lambda: clear_signin_delay(anita, user_id=anita.user_id),
         lambda: list_events(anita, AuditFilter()),
         lambda: audit_actions(anita),
     ):
@@ -306,16 +335,16 @@ def test_audit_trail_filters_and_pages(db: Database, admin: Actor, make_user) ->
     boss = make_user('boss', 'Management', is_admin=True)
     for name in ('anita', 'bob', 'chen'):
         create_account(boss, username=name, full_name=name.title(), department_id=dept_id(db, 'Production'))
-    unlock_user(admin, user_id=boss.user_id)
+    clear_signin_delay(admin, user_id=boss.user_id)
     assert [e.record for e in events(admin, actor_id=boss.user_id, action='user.create')] == ['chen', 'bob', 'anita']
-    assert [e.actor_username for e in events(admin, action='user.unlock')] == ['admin']
+    assert [e.actor_username for e in events(admin, action='user.clear_signin_delay')] == ['admin']
     page = list_events(admin, AuditFilter(entity='user'), offset=1, limit=2)
     assert page.total == 6 and len(page.rows) == 2  # admin and boss at first start / fixture, then 4 changes
     assert events(admin, date_from=local_today() + timedelta(days=1)) == []
     assert len(events(admin, date_from=local_today(), date_to=local_today())) == 17
     with pytest.raises(InvalidInput, match='The start date is after the end date.'):
         events(admin, date_from=local_today(), date_to=local_today() - timedelta(days=1))
-    assert {'user.create', 'user.unlock', 'department.create'} <= set(audit_actions(admin))
+    assert {'user.create', 'user.clear_signin_delay', 'department.create'} <= set(audit_actions(admin))
     [created] = events(admin, action='user.create', actor_id=boss.user_id)[-1:]
     assert created.changes == ['department: Production', 'is admin: no', 'username: anita']
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from nicegui.testing import User
-from sqlalchemy import update
 
 from potrack.accounts.sessions import create_session, validate_session
+from potrack.accounts.signin import SignInFailed
 from potrack.accounts.signin import sign_in as service_sign_in
+from potrack.accounts.throttle import ACCOUNT_FREE_FAILURES
 from potrack.accounts.tokens import authenticate, issue_token
 from potrack.accounts.user_admin import create_account
 from potrack.accounts.user_list import list_users
 from potrack.db import Database
 from potrack.db.models import User as UserRow
-from potrack.db.types import utcnow
 from potrack.errors import SignedOut
 from potrack.masters.catalog import list_work_centers
 from tests.admin_ui_helpers import (
@@ -24,12 +22,14 @@ from tests.admin_ui_helpers import (
     column,
     element,
     enabled,
+    eventually_equal,
     field_error,
     fill,
+    handled,
     open_admin,
     present,
     row_where,
-    settle,
+    see,
     text,
 )
 from tests.conftest import TEST_PASSWORD
@@ -42,7 +42,7 @@ async def test_a_regular_user_gets_the_not_allowed_page(user: User, sqlite_db: D
     make_user('anita')
     await sign_in(user, 'anita', TEST_PASSWORD)
     await user.open('/admin')
-    await user.should_see(marker='denied-title')
+    await see(user, marker='denied-title')
     await user.should_not_see(marker='users-table')
 
 
@@ -222,24 +222,24 @@ async def test_reset_offers_to_revoke_the_users_api_tokens(user: User, sqlite_db
     await click(user, 'reset-dialog-cancel')
 
 
-async def test_unlock_a_locked_user(user: User, sqlite_db: Database, make_user, admin) -> None:
-    anita = make_user('anita')
-    with sqlite_db.engine.begin() as conn:
-        conn.execute(
-            update(UserRow).where(UserRow.id == anita.user_id).values(locked_until=utcnow() + timedelta(minutes=9))
-        )
+async def test_clear_a_users_sign_in_delay(user: User, sqlite_db: Database, make_user, admin) -> None:
+    make_user('anita')
+    for i in range(ACCOUNT_FREE_FAILURES):  # anita mistyped her way into the delay, at several kiosks
+        with pytest.raises(SignInFailed):
+            service_sign_in('anita', 'not-my-password', source=f'10.8.0.{i}')
     await open_admin(user, make_user)
-    fill(user, users_locked='yes')
-    await settle(user)
+    async with handled():
+        fill(user, users_slowed='yes')
     assert column(user, 'users-table', 'username') == ['anita']
+    assert row_where(user, 'users-table', username='anita')['status'] == 'active · 5 failed sign-ins, slowed down'
     await choose(user, 'users-table', username='anita')
-    assert enabled(user, 'user-unlock')
-    await click(user, 'user-unlock')
-    await click(user, 'unlock-dialog-cancel')
+    assert enabled(user, 'user-clear-delay')
+    await click(user, 'user-clear-delay')
+    await click(user, 'clear-delay-dialog-cancel')
     assert column(user, 'users-table', 'username') == ['anita']
-    await click(user, 'user-unlock')
-    await click(user, 'unlock-dialog-save')
-    await user.should_see('User anita unlocked.')
+    await click(user, 'user-clear-delay')
+    await click(user, 'clear-delay-dialog-save')
+    await user.should_see('The sign-in delay of anita is cleared.')
     assert column(user, 'users-table', 'username') == []
     assert service_sign_in('anita', TEST_PASSWORD, source='t')
 
@@ -252,14 +252,14 @@ async def test_search_filters_and_pages(user: User, sqlite_db: Database, make_us
     await click(user, 'users-next')
     assert text(user, 'users-showing') == 'Showing 26–32 of 32'
     assert column(user, 'users-table', 'username')[-1] == 'op29'
-    fill(user, users_department=QUALITY)
-    await settle(user)
+    async with handled():
+        fill(user, users_department=QUALITY)
     assert column(user, 'users-table', 'username') == ['op00', 'op10', 'op20']
-    fill(user, users_department='', users_search='OP1')
-    await settle(user)
+    async with handled():
+        fill(user, users_department='', users_search='OP1')
     assert text(user, 'users-showing') == 'Showing 1–10 of 10'
-    fill(user, users_search='', users_role='admin')
-    await settle(user)
+    async with handled():
+        fill(user, users_search='', users_role='admin')
     assert column(user, 'users-table', 'username') == ['admin', 'boss']
 
 
@@ -268,8 +268,7 @@ async def test_another_admins_change_appears_without_a_reload(
 ) -> None:
     await open_admin(user, make_user)
     create_account(admin, username='zara', full_name='Zara Khan', department_id=PRODUCTION)
-    await settle(user)
-    assert column(user, 'users-table', 'username') == ['admin', 'boss', 'zara']
+    await eventually_equal(lambda: column(user, 'users-table', 'username'), ['admin', 'boss', 'zara'])
 
 
 async def test_a_hint_with_quotes_is_shown_as_written(user: User, sqlite_db: Database, make_user, admin) -> None:

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from sqlmodel import select
 import potrack as potrack_package
 import potrack.db.engine as engine_module
 from potrack.accounts.security import verify_password
+from potrack.accounts.signin import SignInFailed, sign_in
 from potrack.cli import main
 from potrack.common.actors import Actor
 from potrack.config import normalize_database_url, reset_settings
@@ -168,28 +168,29 @@ def test_create_admin_fed_by_a_pipe_without_password_stdin_says_to_add_it(tmp_pa
     assert not (tmp_path / 'x.db').exists()
 
 
-def test_create_admin_for_an_existing_user_resets_it(potrack: Run, opened: Database) -> None:
+def test_create_admin_for_an_existing_user_resets_it(
+    potrack: Run, opened: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv('POTRACK_SIGNIN_SLOWDOWN_MS', '60000')  # once slowed down, an attempt would wait a minute
+    reset_settings()
     potrack('create-admin', 'boss', '--password-stdin', stdin='Night-Shift-2026\n')
+    for i in range(7):  # someone has been guessing: boss's next attempt would wait
+        with pytest.raises(SignInFailed):
+            sign_in('boss', 'a-wrong-guess', source=f'10.7.0.{i}', db=opened)
     with opened.engine.begin() as conn:
         conn.execute(
             update(User)
             .where(User.username == 'boss')
-            .values(
-                is_admin=False,
-                is_active=False,
-                failed_signins=7,
-                locked_until=datetime.now(UTC) + timedelta(hours=1),
-                must_change_password=True,
-            )
+            .values(is_admin=False, is_active=False, must_change_password=True)
         )
     code, out, err = potrack('create-admin', 'BOSS', '--password-stdin', stdin='Day-Shift-2027\n')
     assert (code, out, err) == (0, 'reset admin boss: active, unlocked, may sign in now\n', '')
     boss = user(opened, 'boss')
     assert boss is not None
     assert (boss.is_admin, boss.is_active, boss.must_change_password) == (True, True, False)
-    assert (boss.failed_signins, boss.locked_until) == (0, None)
     assert verify_password('Day-Shift-2027', boss.password_hash)
     assert not verify_password('Night-Shift-2026', boss.password_hash)
+    assert sign_in('boss', 'Day-Shift-2027', source='10.7.1.1', db=opened).user.failed_signins == 0  # at once
 
 
 def test_check_passes_on_good_data_and_reports_a_tampered_balance(potrack: Run, opened: Database) -> None:

@@ -5,10 +5,17 @@ cost-12 check is ~240 ms of pure CPU, and on a 2-core machine eight sign-ins at 
 the one thread that serves every kiosk waited its turn for a core (bench/signin.py: a keypad tap's p95
 went from 2 ms to 56 ms), and the kiosks' database calls queued behind sign-ins in run.io_bound's pool.
 
-So bcrypt runs on threads of its own: at most all cores but one, each at nice 19 (Linux keeps a nice
-value per thread), so the scheduler serves the event loop and the database work first and one core is
-always free for them. Only bcrypt itself runs there, with the GIL released: a low-priority thread
-holding the GIL (running the ORM, say) would make the event loop wait for it.
+So bcrypt runs on threads of its own, each at nice 19 (Linux keeps a nice value per thread), so the
+scheduler serves the event loop and the database work first. Only bcrypt itself runs there, with the
+GIL released: a low-priority thread holding the GIL (running the ORM, say) would make the event loop
+wait for it.
+
+As many threads as cores (POTRACK_BCRYPT_THREADS), so that a shift signing in at once is served by
+every core. On 2 cores busy with other work (load 6-13), 30 sign-ins at once took 1.7-1.8 × (30 checks
+÷ cores) in two runs of three (3.3 × in one), against 2.0-2.2 × with one thread (bench/signin_burst.py);
+a keypad tap's p95 during 8 sign-ins at once was 1.4-2.2 × its idle p95, against 1.1-1.9 × with one
+thread (bench/signin.py, three runs each). A site that prefers its kiosks' latency to its sign-in bursts
+sets cores - 1.
 
 A sign-in as a whole (the database work around the check, and the waiting) runs on threads of normal
 priority that are not run.io_bound's: eight sign-ins at once would fill that pool, and the kiosks'
@@ -25,14 +32,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from potrack.config import cpu_cores
+from potrack.config import settings
 
 T = TypeVar('T')
 
 
-# All cores but one. Even at the lowest priority, hashes on every core doubled a kiosk tap's p95 here
-# (2 cores: 1.8-2.0× idle with two threads, 1.0× with one; 8 sign-ins at once then take ~2 s, not ~1 s).
-BCRYPT_THREADS = max(1, cpu_cores() - 1)
 CALLER_THREADS = 8  # sign-ins waiting for bcrypt or out their per-address slowdown
 NICE = 19
 log = logging.getLogger(__name__)
@@ -54,7 +58,8 @@ def _executor(name: str) -> ThreadPoolExecutor:
         pool = _pools.get(name)
         if pool is None:
             if name == 'bcrypt':
-                pool = ThreadPoolExecutor(BCRYPT_THREADS, 'potrack-bcrypt', initializer=_lower_priority)
+                threads = settings().bcrypt_threads  # POTRACK_BCRYPT_THREADS: see the module docstring
+                pool = ThreadPoolExecutor(threads, 'potrack-bcrypt', initializer=_lower_priority)
             else:
                 pool = ThreadPoolExecutor(CALLER_THREADS, 'potrack-signin')
             _pools[name] = pool

@@ -1,4 +1,9 @@
-"""Signing in and changing passwords: bcrypt, lockout after repeated failures, slowdown per source.
+"""Signing in and changing passwords: bcrypt, and the throttle that slows guessing down (throttle.py).
+
+A failed sign-in says one thing, in the same time, whatever the reason: an unknown name, a wrong
+password, or an attempt that came before the name's delay was over. Each of them runs the same
+database steps and one bcrypt check, so neither the answer nor its timing tells a name exists or is
+being slowed down. Only the right password earns a different answer (a deactivated account).
 
 All of it is blocking (bcrypt, the database, the deliberate slowdown): pages run sign_in on the
 low-priority password threads (password_work) and change_password via run.io_bound.
@@ -6,34 +11,26 @@ low-priority password threads (password_work) and change_password via run.io_bou
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from potrack.accounts import security
+from potrack.accounts import security, throttle
 from potrack.accounts.authlog import auth_event, known, unknown
 from potrack.accounts.sessions import create_session
 from potrack.accounts.users import UserInfo, end_sessions, user_info
 from potrack.common import audit, metrics
 from potrack.common.actors import Actor, load_user
-from potrack.config import settings
 from potrack.db.engine import Database, database
 from potrack.db.models import User
 from potrack.db.types import utcnow
 from potrack.errors import InvalidInput, PotrackError
+from potrack.live.announce import USERS, deliver_after_commit, queue_in_transaction
 
-LOCKOUT_AFTER_FAILURES = 5
-LOCKOUT_S = 15 * 60
-SOURCE_WINDOW_S = 15 * 60
-SOURCE_FREE_FAILURES = 3  # failures from one address before each further attempt is slowed down
-SOURCE_MAX_DELAY_S = 8.0
-WRONG_CREDENTIALS = 'Wrong user name or password.'
+WRONG_CREDENTIALS = 'Wrong user name or password, or too many attempts: wait a moment and try again.'
 
 
 class SignInFailed(PotrackError):
@@ -46,126 +43,120 @@ class SignInResult:
     user: UserInfo
 
 
-class SourceThrottle:
-    """Remembers recent failures per source address and says how long the next attempt must wait."""
+@dataclass(frozen=True)
+class _Attempt:
+    """One attempt as the database saw it before the password check."""
 
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    typed: str  # normalized; only ever logged as its keyed tag
+    user_id: int | None
+    username: str
+    password_hash: str | None
+    turn: throttle.Turn
 
-    def _recent(self, source: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(source, deque())
-        while q and now - q[0] > SOURCE_WINDOW_S:
-            q.popleft()
-        return q
-
-    def delay_s(self, source: str) -> float:
-        with self._lock:
-            excess = len(self._recent(source, time.monotonic())) - SOURCE_FREE_FAILURES
-        if excess <= 0:
-            return 0.0
-        return min(settings().signin_slowdown_ms / 1000 * 2 ** (excess - 1), SOURCE_MAX_DELAY_S)
-
-    def failed(self, source: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            q = self._recent(source, now)
-            q.append(now)
-            if len(self._failures) > 10_000:  # forget idle sources so memory stays bounded
-                for key in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[key]
-
-    def succeeded(self, source: str) -> None:
-        with self._lock:
-            self._failures.pop(source, None)
+    def who(self) -> dict[str, object]:
+        return known(self.user_id, self.username) if self.user_id is not None else unknown(self.typed)
 
 
-throttle = SourceThrottle()
+def signin_delay_s(source: str, *, db: Database | None = None) -> float:
+    """How long the next sign-in attempt from `source` is held back (after repeated failures from there).
 
-
-def signin_delay_s(source: str) -> float:
-    """How long the next sign-in attempt from `source` is held back (after repeated failures from there)."""
-    return throttle.delay_s(source)
+    A database read: pages call it off the event loop."""
+    return throttle.source_delay_s(db or database(), source)
 
 
 def sign_in(
     username: Any, password: Any, *, source: str, waited_s: float = 0.0, db: Database | None = None
 ) -> SignInResult:
-    """Check credentials and start a new session. Raises SignInFailed with a message to show.
+    """Check credentials and start a new session.
 
     An attempt from an address with recent failures is held back first; a caller that already waited
     (a page, with asyncio.sleep, so no thread is held) says how long in `waited_s`.
+    Raises SignInFailed: WRONG_CREDENTIALS for an unknown name, a wrong password and an attempt before
+    the name's delay is over alike; its own message for empty fields, and for a deactivated account
+    once the password was right. Raises NotSaved when the database does not answer.
     """
     db = db or database()
-    name = username.strip().lower() if isinstance(username, str) else ''
+    typed = username.strip().lower() if isinstance(username, str) else ''
     secret = password if isinstance(password, str) else ''
-    delay = throttle.delay_s(source) - waited_s
-    if delay > 0:
-        time.sleep(delay)
-    if not name or not secret:
+    hold_s = signin_delay_s(source, db=db) - waited_s
+    if hold_s > 0:
+        time.sleep(hold_s)
+    if not typed or not secret:
         raise SignInFailed('Enter your user name and password.')
+    attempt = db.write(lambda session: _take_turn(session, typed))
+    # One bcrypt check whatever the case, so that an unknown name or a refused turn costs what a wrong
+    # password costs; a refused turn is checked against no hash, so its password is never tried.
+    ok = security.verify_password(secret, attempt.password_hash if attempt.turn.admitted else None)
+    result = _signed_in(db, attempt, source) if ok else None
+    if result is None:
+        raise _refused(db, attempt, source)
+    metrics.signin('succeeded')
+    auth_event('signin', **attempt.who(), source=source, role=result.user.role)
+    return result
 
-    with db.read() as session:
-        user = session.exec(select(User).where(func.lower(User.username) == name)).first()
-        password_hash = user.password_hash if user else None
-    # Always one bcrypt check, also for unknown users, so timing does not tell which names exist.
-    ok = security.verify_password(secret, password_hash)
 
-    def unit(session: Session) -> SignInResult:
-        row = session.exec(select(User).where(func.lower(User.username) == name)).first()
-        now = utcnow()
-        if row is None:
-            # What was typed may be a password typed into the wrong field: it never reaches the log.
-            raise _failed('signin_failed', unknown(name), source, 'unknown_user', WRONG_CREDENTIALS)
-        who = known(row.id, row.username)
-        if row.locked_until and row.locked_until > now:
-            minutes = max(1, round((row.locked_until - now).total_seconds() / 60))
-            raise _failed(
-                'signin_refused',
-                who,
-                source,
-                'locked',
-                f'This account is locked after too many failed sign-ins. Try again in {minutes} minutes '
-                'or ask an administrator to unlock it.',
-            )
-        if not ok:
-            row.failed_signins += 1
-            message = WRONG_CREDENTIALS
-            if row.failed_signins >= LOCKOUT_AFTER_FAILURES:
-                row.locked_until = now + timedelta(seconds=LOCKOUT_S)
-                row.failed_signins = 0
-                message = (
-                    f'Too many failed sign-ins: the account is locked for {LOCKOUT_S // 60} minutes. '
-                    'An administrator can unlock it.'
-                )
-                auth_event('lockout', **who, source=source)
-            session.add(row)
-            session.commit()  # the failure count must persist although we raise
-            raise _failed('signin_failed', who, source, 'wrong_password', message)
+def _take_turn(session: Session, typed: str) -> _Attempt:
+    user = session.exec(select(User).where(func.lower(User.username) == typed)).first()
+    if user is None or user.id is None:
+        turn = throttle.take_turn(session, throttle.name_key(typed), None)
+        return _Attempt(typed, None, '', None, turn)
+    turn = throttle.take_turn(session, throttle.user_key(user.id), user.id)
+    return _Attempt(typed, user.id, user.username, user.password_hash, turn)
+
+
+def _signed_in(db: Database, attempt: _Attempt, source: str) -> SignInResult | None:
+    """The password was right: a new session; None when the password changed while it was checked."""
+
+    def unit(session: Session) -> SignInResult | None:
+        row = session.get(User, attempt.user_id)
+        if row is None or row.password_hash != attempt.password_hash:
+            return None  # reset a moment ago: the old password opens nothing
         if not row.is_active:
-            raise _failed(
-                'signin_refused', who, source, 'inactive', 'This account is deactivated. Ask an administrator.'
-            )
-        row.failed_signins, row.locked_until, row.last_signin_at = 0, None, now
+            auth_event('signin_refused', **attempt.who(), source=source, reason='inactive')
+            raise SignInFailed('This account is deactivated. Ask an administrator.')
+        throttle.succeeded(session, attempt.turn.key, source)
+        row.last_signin_at = utcnow()
         session.add(row)
         token = create_session(session, row, source)
         return SignInResult(token, user_info(session, row))
 
     try:
-        result = db.write(unit)
+        return db.write(unit)
     except SignInFailed:
-        throttle.failed(source)
         metrics.signin('failed')
         raise
-    throttle.succeeded(source)
-    metrics.signin('succeeded')
-    auth_event('signin', **known(result.user.id, result.user.username), source=source, role=result.user.role)
-    return result
 
 
-def _failed(event: str, who: dict[str, object], source: str, reason: str, message: str) -> SignInFailed:
-    auth_event(event, **who, source=source, reason=reason)
-    return SignInFailed(message)
+def _refused(db: Database, attempt: _Attempt, source: str) -> SignInFailed:
+    """Count a failed attempt against its address, tell the admins when a name starts being slowed down."""
+    turn = attempt.turn
+    # The failure that makes a user's further attempts wait, once per window: worth an admin's look.
+    crossed = attempt.user_id is not None and turn.admitted and turn.failures == throttle.ACCOUNT_FREE_FAILURES
+
+    def unit(session: Session) -> None:
+        throttle.failed_from(session, source, turn.key, utcnow())
+        if crossed:
+            audit.record(
+                session,
+                actor_id=None,
+                action='user.signin_failures',
+                entity='user',
+                entity_id=attempt.user_id,
+                after={'failed_signins': turn.failures, 'source': source},
+            )
+            queue_in_transaction(db, session, USERS)
+
+    db.write(unit)
+    if crossed:
+        deliver_after_commit(db, USERS)
+    throttle.prune_now_and_then(db)
+    metrics.signin('failed')
+    reason = 'unknown_user' if attempt.user_id is None else 'wrong_password'
+    # What was typed may be a password typed into the wrong field: it never reaches the log (authlog).
+    auth_event('signin_failed', **attempt.who(), source=source, reason=reason if turn.admitted else 'too_early')
+    if crossed:
+        auth_event('signin_slowed', **attempt.who(), source=source, failures=turn.failures)
+    return SignInFailed(WRONG_CREDENTIALS)
 
 
 def change_password(actor: Actor, *, current: Any, new: Any, repeat: Any, db: Database | None = None) -> UserInfo:

@@ -1,4 +1,4 @@
-"""What admins do to user accounts: create, edit, activate/deactivate, reset passwords, unlock.
+"""What admins do to user accounts: create, edit, activate/deactivate, reset passwords, clear sign-in delays.
 
 Deactivating a user, resetting their password or changing their department or role ends their
 sessions in the same transaction, so a page they still have open is refused at its next action. The
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from potrack.accounts import security
+from potrack.accounts import security, throttle
 from potrack.accounts.authlog import auth_event, known
 from potrack.accounts.tokens import forget_checked_tokens, revoke_user_tokens
 from potrack.accounts.users import UserInfo, end_sessions, insert_user, normalize_email, normalize_username, user_info
@@ -111,8 +111,8 @@ def reset_password(
         security.check_new_password(new, username=user.username)
         user.password_hash = security.hash_password(new)
         user.must_change_password = True
-        user.failed_signins, user.locked_until = 0, None
         session.add(user)
+        throttle.clear_account(session, user_id)  # the new password works at once
         end_sessions(session, user_id, 'password reset')
         revoked = (
             revoke_user_tokens(session, user, by=admin.id, context={'via': 'password reset'}) if revoke_tokens else 0
@@ -134,29 +134,31 @@ def reset_password(
     return info, handed_over
 
 
-def unlock_user(actor: Actor, *, user_id: int, db: Database | None = None) -> UserInfo:
-    """Lift a lockout after failed sign-ins. Raises NotAllowed, NotFound."""
+def clear_signin_delay(actor: Actor, *, user_id: int, db: Database | None = None) -> UserInfo:
+    """Forget a user's recent failed sign-ins, so their next attempts are not slowed down.
+
+    For a person who mistyped their way into the delay; a stranger still guessing brings it back.
+    Raises NotAllowed, NotFound.
+    """
     db = db or database()
 
     def unit(session: Session) -> UserInfo:
         admin = require_admin(session, actor)
         user = _target(session, user_id)
-        before = {'locked_until': user.locked_until, 'failed_signins': user.failed_signins}
-        user.failed_signins, user.locked_until = 0, None
-        session.add(user)
+        cleared = throttle.clear_account(session, user_id)
         audit.record(
             session,
             actor_id=admin.id,
-            action='user.unlock',
+            action='user.clear_signin_delay',
             entity='user',
             entity_id=user_id,
-            before=before,
-            after={'locked_until': None},
+            before={'failed_signins': cleared},
+            after={'failed_signins': 0},
         )
         return user_info(session, user)
 
     info = write_announced(db, unit, USERS)
-    auth_event('user_unlocked', **known(info.id, info.username), by=actor.user_id)
+    auth_event('signin_delay_cleared', **known(info.id, info.username), by=actor.user_id)
     return info
 
 

@@ -7,20 +7,21 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
+from potrack.accounts.throttle import ACCOUNT_FREE_FAILURES, recent_failures_column
 from potrack.accounts.users import UserInfo, info_of
 from potrack.common.actors import Actor, require_admin
 from potrack.common.paging import Page, check_paging
 from potrack.common.validation import search_text
 from potrack.db.engine import Database, database
-from potrack.db.models import Department, User
-from potrack.db.types import utcnow
+from potrack.db.models import Department, SigninAccount, User
 from potrack.errors import InvalidInput
 
 ROLES = ('admin', 'operator')
+_signin_of_user = col(SigninAccount.user_id) == col(User.id)
 
 
 def _user_conditions(
-    search: str, department_id: int | None, role: str | None, active: bool | None, locked: bool | None
+    search: str, department_id: int | None, role: str | None, active: bool | None, slowed: bool | None
 ) -> list[Any]:
     where: list[Any] = []
     needle = search_text(search)
@@ -40,9 +41,9 @@ def _user_conditions(
         where.append(col(User.is_admin) == (role == 'admin'))
     if active is not None:
         where.append(col(User.is_active) == active)
-    if locked is not None:
-        is_locked = col(User.locked_until) > utcnow()
-        where.append(is_locked if locked else or_(col(User.locked_until).is_(None), ~is_locked))
+    if slowed is not None:  # its further sign-in attempts must wait (accounts/throttle)
+        is_slowed = recent_failures_column() >= ACCOUNT_FREE_FAILURES
+        where.append(is_slowed if slowed else ~is_slowed)
     return where
 
 
@@ -53,7 +54,7 @@ def list_users(
     department_id: int | None = None,
     role: str | None = None,
     active: bool | None = None,
-    locked: bool | None = None,
+    slowed: bool | None = None,
     offset: int = 0,
     limit: int = 50,
     db: Database | None = None,
@@ -63,20 +64,24 @@ def list_users(
     Raises NotAllowed (not an admin), SignedOut, InvalidInput (paging, role).
     """
     check_paging(offset, limit)
-    where = _user_conditions(search, department_id, role, active, locked)
+    where = _user_conditions(search, department_id, role, active, slowed)
     db = db or database()
     with db.read() as session:
         require_admin(session, actor)
-        total = session.exec(select(func.count()).select_from(User).where(*where)).one()
+        total = session.exec(
+            select(func.count()).select_from(User).outerjoin(SigninAccount, _signin_of_user).where(*where)
+        ).one()
         query = (
-            select(User, Department.name)
+            select(User, Department.name, recent_failures_column())
             .outerjoin(Department, col(Department.id) == col(User.department_id))
+            .outerjoin(SigninAccount, _signin_of_user)
             .where(*where)
             .order_by(col(User.username))
             .offset(offset)
             .limit(limit)
         )
-        return Page([info_of(u, name) for u, name in session.exec(query).all()], int(total), offset, limit)
+        rows = session.exec(query).all()
+        return Page([info_of(u, name, failures) for u, name, failures in rows], int(total), offset, limit)
 
 
 def user_choices(actor: Actor, *, db: Database | None = None) -> list[tuple[int, str]]:

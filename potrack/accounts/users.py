@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from potrack.accounts import security
+from potrack.accounts import security, throttle
 from potrack.common import audit
 from potrack.common.actors import Actor, require_admin
 from potrack.common.validation import clean_text
@@ -36,7 +36,7 @@ class UserInfo:
     department_name: str | None
     is_active: bool
     must_change_password: bool
-    locked_until: datetime | None
+    failed_signins: int  # recent failed sign-ins against the account (accounts/throttle)
     last_signin_at: datetime | None
     created_at: datetime
 
@@ -71,11 +71,12 @@ def normalize_email(raw: Any) -> str | None:
 
 def user_info(session: Session, user: User) -> UserInfo:
     dept = session.get(Department, user.department_id) if user.department_id else None
-    return info_of(user, dept.name if dept else None)
+    assert user.id is not None
+    return info_of(user, dept.name if dept else None, throttle.recent_failures(session, user.id))
 
 
-def info_of(user: User, department_name: str | None) -> UserInfo:
-    """A user as pages show them, given the name of their department (read by the caller)."""
+def info_of(user: User, department_name: str | None, failed_signins: int = 0) -> UserInfo:
+    """A user as pages show them, given their department's name and recent failed sign-ins (read by the caller)."""
     assert user.id is not None
     return UserInfo(
         id=user.id,
@@ -87,7 +88,7 @@ def info_of(user: User, department_name: str | None) -> UserInfo:
         department_name=department_name,
         is_active=user.is_active,
         must_change_password=user.must_change_password,
-        locked_until=user.locked_until,
+        failed_signins=failed_signins,
         last_signin_at=user.last_signin_at,
         created_at=user.created_at,
     )
@@ -184,9 +185,9 @@ def set_admin_from_cli(username: str, password: str, *, db: Database | None = No
         before = {'is_admin': user.is_admin, 'is_active': user.is_active}
         user.password_hash = security.hash_password(password)
         user.is_admin, user.is_active, user.must_change_password = True, True, False
-        user.failed_signins, user.locked_until = 0, None
         session.add(user)
         assert user.id is not None
+        throttle.clear_account(session, user.id)
         end_sessions(session, user.id, 'password reset')
         audit.record(
             session,

@@ -9,7 +9,7 @@ from nicegui import ui
 
 from potrack.accounts.signin import SignInFailed, sign_in, signin_delay_s
 from potrack.pages.auth_routes import browser_id, tickets
-from potrack.pages.guard import offload_password, safe_next, source_address
+from potrack.pages.guard import offload, offload_password, safe_next, source_address
 from potrack.pages.layout import bare
 
 REASONS = {
@@ -50,8 +50,9 @@ def register() -> None:
                 error.set_visibility(False)
                 try:
                     # The slowdown after failures from this address waits here, not in a worker thread,
-                    # so that a flood of attempts cannot hold up everybody else's sign-in.
-                    waited = signin_delay_s(source)
+                    # so that a flood of attempts cannot hold up everybody else's sign-in. Reading it is a
+                    # database call: off the event loop.
+                    waited = await offload(signin_delay_s, source)
                     await asyncio.sleep(waited)
                     result = await offload_password(
                         sign_in, username.value, password.value, source=source, waited_s=waited

@@ -1,4 +1,5 @@
-"""The dialogs of the Users tab: create, edit, activate / deactivate, reset password (and API tokens), unlock.
+"""The dialogs of the Users tab: create, edit, activate / deactivate, reset password (and API tokens),
+clear a sign-in delay.
 
 Each dialog calls one service through `ctx.call`; the service decides (last admin, your own account,
 valid e-mail, free user name) and its refusal appears under the field it concerns.
@@ -13,14 +14,15 @@ from nicegui import ui
 
 from potrack.accounts.security import PASSWORD_MIN_LEN
 from potrack.accounts.user_admin import (
+    clear_signin_delay,
     create_account,
     reset_password,
     set_user_active,
     signs_out,
-    unlock_user,
     update_user,
 )
 from potrack.accounts.users import UserInfo
+from potrack.config import settings
 from potrack.masters.catalog import DepartmentInfo
 from potrack.pages.admin.widgets import FormDialog, choice_field, confirm, show_once, text_field
 from potrack.pages.guard import PageContext
@@ -155,13 +157,18 @@ def open_reset(ctx: PageContext, row: dict[str, Any], done: Done, active_tokens:
     dlg.on_save = save
 
 
-def open_unlock(ctx: PageContext, row: dict[str, Any], done: Done) -> None:
+def open_clear_delay(ctx: PageContext, row: dict[str, Any], done: Done) -> None:
     name = row['username']
 
     async def act() -> None:
-        await ctx.call(unlock_user, user_id=row['id'])
+        await ctx.call(clear_signin_delay, user_id=row['id'])
         await done()
-        ui.notify(f'User {name} unlocked.', type='positive')
+        ui.notify(f'The sign-in delay of {name} is cleared.', type='positive')
 
-    message = f'{name} was locked after failed sign-ins. Unlock the account now?'
-    confirm(f'Unlock {name}?', message, 'Unlock', 'unlock-dialog', act)
+    failed, longest_s = row['failed_signins'], settings().signin_max_delay_ms // 1000
+    message = (
+        f'{name} has had {failed} failed sign-in{"s" if failed != 1 else ""} lately; after a few, each further '
+        f'attempt waits a little longer (at most {longest_s} s). Forget them, so that the next attempts are not '
+        'slowed down? If someone else is guessing, the delay comes back.'
+    )
+    confirm(f'Clear the sign-in delay of {name}?', message, 'Clear delay', 'clear-delay-dialog', act)

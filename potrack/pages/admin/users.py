@@ -6,11 +6,11 @@ from typing import Any
 
 from nicegui import ui
 
+from potrack.accounts.throttle import ACCOUNT_FREE_FAILURES
 from potrack.accounts.tokens import active_token_count
 from potrack.accounts.user_list import list_users
 from potrack.accounts.users import UserInfo
 from potrack.common.paging import Page
-from potrack.db.types import utcnow
 from potrack.errors import PotrackError
 from potrack.live import feed
 from potrack.masters.catalog import DepartmentInfo, list_departments
@@ -32,15 +32,16 @@ COLUMNS = [
 ]
 ROLE_FILTER = {ALL: 'All roles', 'admin': 'Administrators', 'operator': 'Operators'}
 ACTIVE_FILTER = {ALL: 'Any status', 'yes': 'Active', 'no': 'Deactivated'}
-LOCK_FILTER = {ALL: 'Locked or not', 'yes': 'Locked', 'no': 'Not locked'}
+SLOWED_FILTER = {ALL: 'Sign-in slowed or not', 'yes': 'Sign-in slowed down', 'no': 'Sign-in not slowed'}
 YES_NO = {ALL: None, 'yes': True, 'no': False}
 
 
 def user_row(u: UserInfo) -> dict[str, Any]:
-    locked = u.locked_until is not None and u.locked_until > utcnow()
     status = 'active' if u.is_active else 'deactivated'
-    if locked:
-        status += f' · locked until {format_local(u.locked_until)[-5:]}'
+    if u.failed_signins:
+        status += f' · {u.failed_signins} failed sign-in{"s" if u.failed_signins > 1 else ""}'
+        if u.failed_signins >= ACCOUNT_FREE_FAILURES:
+            status += ', slowed down'
     if u.must_change_password:
         status += ' · must change password'
     return {
@@ -53,7 +54,7 @@ def user_row(u: UserInfo) -> dict[str, Any]:
         'role': 'Administrator' if u.is_admin else 'Operator',
         'is_admin': u.is_admin,
         'is_active': u.is_active,
-        'locked': locked,
+        'failed_signins': u.failed_signins,
         'status': status,
         'last': format_local(u.last_signin_at) or '—',
     }
@@ -73,7 +74,7 @@ class UsersTab:
             self.department = self._filter({ALL: 'All departments'}, 'users-department')
             self.role = self._filter(ROLE_FILTER, 'users-role')
             self.active = self._filter(ACTIVE_FILTER, 'users-active')
-            self.locked = self._filter(LOCK_FILTER, 'users-locked')
+            self.slowed = self._filter(SLOWED_FILTER, 'users-slowed')
         with ui.row().classes('w-full items-center gap-2'):
             ui.button('New user', icon='person_add', on_click=self.create).props(
                 'unelevated size=lg no-caps color=teal-7'
@@ -81,7 +82,9 @@ class UsersTab:
             self.edit_button = self._action('Edit', 'edit', self.edit, 'user-edit')
             self.active_button = self._action('Deactivate', 'person_off', self.set_active, 'user-active')
             self.reset_button = self._action('Reset password', 'key', self.reset, 'user-reset')
-            self.unlock_button = self._action('Unlock', 'lock_open', self.unlock, 'user-unlock')
+            self.clear_delay_button = self._action(
+                'Clear sign-in delay', 'lock_clock', self.clear_delay, 'user-clear-delay'
+            )
         self.table = SelectTable(COLUMNS, 'users-table', self.chose)
         self.pager = Pager('users', PAGE_SIZE, self.load)
 
@@ -95,7 +98,7 @@ class UsersTab:
         row = self.table.chosen
         for button in (self.edit_button, self.active_button, self.reset_button):
             button.set_enabled(row is not None)
-        self.unlock_button.set_enabled(bool(row and row['locked']))
+        self.clear_delay_button.set_enabled(bool(row and row['failed_signins']))
         active = bool(row is None or row['is_active'])
         self.active_button.set_text('Deactivate' if active else 'Activate')
         self.active_button.props(f'icon={"person_off" if active else "person"}')
@@ -123,7 +126,7 @@ class UsersTab:
                 department_id=self.department.value or None,
                 role=self.role.value or None,
                 active=YES_NO[self.active.value],
-                locked=YES_NO[self.locked.value],
+                slowed=YES_NO[self.slowed.value],
                 offset=self.pager.offset,
                 limit=PAGE_SIZE,
             )
@@ -165,6 +168,6 @@ class UsersTab:
             return
         dialogs.open_reset(self.ctx, row, self.load, active_tokens)
 
-    def unlock(self) -> None:
+    def clear_delay(self) -> None:
         if self.table.chosen:
-            dialogs.open_unlock(self.ctx, self.table.chosen, self.load)
+            dialogs.open_clear_delay(self.ctx, self.table.chosen, self.load)
