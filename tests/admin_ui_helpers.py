@@ -10,16 +10,16 @@ from nicegui.testing import User
 
 from potrack.common.actors import Actor
 from tests.conftest import TEST_PASSWORD
-from tests.ui_helpers import field_error, settle, sign_in
+from tests.ui_helpers import eventually, eventually_equal, field_error, handled, see, sign_in
 
-__all__ = ['field_error', 'settle']
+__all__ = ['eventually', 'eventually_equal', 'field_error', 'handled', 'see']
 
 
 async def open_admin(user: User, make_user: Callable[..., Actor], tab: str = 'users', *, name: str = 'boss') -> Actor:
     """Sign in as another admin (the provisioned one must first change its password) and open a tab."""
     boss = make_user(name, 'Management', is_admin=True)
     await sign_in(user, name, TEST_PASSWORD, next_path='/admin')
-    await user.should_see(marker='users-table')
+    await see(user, marker='users-table')
     if tab != 'users':
         await click(user, f'tab-{tab}')
     return boss
@@ -48,18 +48,21 @@ def row_where(user: User, marker: str, **match: Any) -> dict[str, Any]:
 async def choose(user: User, marker: str, **match: Any) -> dict[str, Any]:
     """Tap the table row whose fields match, as a person choosing it before pressing an action."""
     row = row_where(user, marker, **match)
-    user.find(marker=marker).trigger('rowClick', [{}, row, 0])
-    await settle(user)
+    async with handled():
+        user.find(marker=marker).trigger('rowClick', [{}, row, 0])
     return row
 
 
 async def click(user: User, marker: str) -> None:
-    user.find(marker=marker).click()
-    await settle(user)
+    """Press a button (or a tab) and wait until what it started is done: a dialog open, a save answered."""
+    async with handled():
+        user.find(marker=marker).click()
 
 
 def fill(user: User, **fields: Any) -> None:
-    """Type into inputs (strings) or set selects / checkboxes (other values), by marker."""
+    """Type into inputs (strings) or set selects / checkboxes (other values), by marker.
+
+    A field whose change reloads something (a filter) is filled inside `async with handled():`."""
     for marker, value in fields.items():
         target = element(user, marker.replace('_', '-'))
         if isinstance(target, ui.input) and isinstance(value, str):

@@ -78,7 +78,8 @@ def test_department_work_centers_change_what_its_users_see_at_once(db: Database,
     assert codes(quinn) == ['WC005']  # other departments keep theirs
     with pytest.raises(NotAllowed, match="WC001 Assembly is not one of your department's work centers"):
         record_movement(anita, work_center_id=wc('WC001'), order_number='PO-1', quantity=1, movement_type='IN')
-    assert record_movement(anita, work_center_id=wc('WC005'), order_number='PO-1', quantity=1, movement_type='IN')
+    booked = record_movement(anita, work_center_id=wc('WC005'), order_number='PO-1', quantity=1, movement_type='IN')
+    assert (booked.work_center_code, booked.balance, booked.already_recorded) == ('WC005', 1, False)
     event = last_event(admin, 'department.work_centers')
     assert event.changes == ['work centers: WC001, WC002, WC003, WC004 → WC002, WC005']
     with pytest.raises(NotFound, match='One of the chosen work centers does not exist.'):

@@ -10,7 +10,7 @@ from nicegui.testing import User
 from potrack.db import Database
 from potrack.ledger.writer import record_movement
 from tests.conftest import TEST_PASSWORD
-from tests.ui_helpers import settle, sign_in
+from tests.ui_helpers import eventually_equal, handled, see, sign_in
 
 
 def grid_rows(user: User) -> list[dict]:
@@ -32,7 +32,7 @@ def text_of(user: User, marker: str) -> str:
 async def open_balances(user: User, make_user: Callable, name: str = 'anita', dept: str = 'Production') -> None:
     make_user(name, dept)
     await sign_in(user, name, TEST_PASSWORD, next_path='/balances')
-    await user.should_see(marker='totals-table')
+    await see(user, marker='totals-table')
 
 
 async def test_totals_and_open_orders_of_my_work_centers(user: User, sqlite_db: Database, make_user, admin, wc) -> None:
@@ -55,11 +55,11 @@ async def test_search_and_paging(user: User, sqlite_db: Database, make_user, adm
     await open_balances(user, make_user)
     assert len(grid_rows(user)) == 100
     assert text_of(user, 'showing') == 'Showing 1–100 of 130'
-    user.find('Next').click()
-    await settle(user)
+    async with handled():
+        user.find('Next').click()
     assert text_of(user, 'showing') == 'Showing 101–130 of 130'
-    user.find(marker='balance-search').type('PO-012')
-    await settle(user, 30)
+    async with handled():
+        user.find(marker='balance-search').type('PO-012')
     assert sorted(r['order'] for r in grid_rows(user)) == [f'PO-012{d}' for d in range(10)]
     assert text_of(user, 'showing') == 'Showing 1–10 of 10'
 
@@ -76,18 +76,19 @@ async def test_a_movement_elsewhere_updates_only_that_row(
     await open_balances(viewer, make_user)
     before = grid_rows(viewer)
     record_movement(admin, work_center_id=wc('WC001'), order_number='PO-1', quantity=3, movement_type='OUT')
-    await settle(viewer)
-    after = grid_rows(viewer)
-    assert after is before  # the same row list, changed in place: no rebuild of the grid
-    assert {r['order']: r['balance'] for r in after} == {'PO-1': 7, 'PO-2': 5}
+    await eventually_equal(lambda: {r['order']: r['balance'] for r in grid_rows(viewer)}, {'PO-1': 7, 'PO-2': 5})
+    assert grid_rows(viewer) is before  # the same row list, changed in place: no rebuild of the grid
     record_movement(admin, work_center_id=wc('WC003'), order_number='PO-9', quantity=2, movement_type='IN')
     record_movement(admin, work_center_id=wc('WC001'), order_number='PO-2', quantity=5, movement_type='OUT')
-    await settle(viewer)
-    assert [(r['wc'], r['order']) for r in grid_rows(viewer)] == [('WC003', 'PO-9'), ('WC001', 'PO-1')]
+    await eventually_equal(
+        lambda: [(r['wc'], r['order']) for r in grid_rows(viewer)], [('WC003', 'PO-9'), ('WC001', 'PO-1')]
+    )
+    await eventually_equal(lambda: text_of(viewer, 'showing'), 'Showing 1–2 of 2')  # counted again after the removal
     assert totals(viewer)['WC001']['balance'] == 7
-    assert text_of(viewer, 'showing') == 'Showing 1–2 of 2'
     record_movement(admin, work_center_id=wc('WC005'), order_number='PO-5', quantity=2, movement_type='IN')
-    await settle(viewer)
+    # Announced after it, a change this page shows: once that is seen, the one before it was handled too.
+    record_movement(admin, work_center_id=wc('WC001'), order_number='PO-1', quantity=1, movement_type='IN')
+    await eventually_equal(lambda: {r['order']: r['balance'] for r in grid_rows(viewer)}, {'PO-9': 2, 'PO-1': 8})
     assert 'PO-5' not in {r['order'] for r in grid_rows(viewer)}  # Production does not see WC005
 
 
@@ -101,24 +102,23 @@ async def test_changes_on_other_pages_keep_showing_x_of_y_true(
         record_movement(admin, work_center_id=wc('WC002'), order_number=f'PO-{n:04d}', quantity=2, movement_type='IN')
     viewer = create_user()
     await open_balances(viewer, make_user)
-    viewer.find('Next').click()
-    await settle(viewer)
+    async with handled():
+        viewer.find('Next').click()
     assert text_of(viewer, 'showing') == 'Showing 101–130 of 130'
-    # The newest orders are on page 1, out of this page's sight.
-    record_movement(admin, work_center_id=wc('WC002'), order_number='PO-0129', quantity=1, movement_type='IN')
-    await settle(viewer)
+    # The newest orders are on page 1, out of this page's sight. Each change below is waited for until
+    # the page has handled it (its re-read and its recount): only then does "still 130" mean anything.
+    async with handled():
+        record_movement(admin, work_center_id=wc('WC002'), order_number='PO-0129', quantity=1, movement_type='IN')
+    assert totals(viewer)['WC002']['qty_in'] == 261  # the notice arrived: the totals above the grid show it
     assert text_of(viewer, 'showing') == 'Showing 101–130 of 130'  # still open: still counted once
     record_movement(admin, work_center_id=wc('WC002'), order_number='PO-NEW', quantity=1, movement_type='IN')
-    await settle(viewer)
-    assert text_of(viewer, 'showing') == 'Showing 101–130 of 131'
+    await eventually_equal(lambda: text_of(viewer, 'showing'), 'Showing 101–130 of 131')
     record_movement(admin, work_center_id=wc('WC002'), order_number='PO-0128', quantity=2, movement_type='OUT')
-    await settle(viewer)
-    assert text_of(viewer, 'showing') == 'Showing 101–130 of 130'  # closed elsewhere: no longer open
+    await eventually_equal(lambda: text_of(viewer, 'showing'), 'Showing 101–130 of 130')  # closed elsewhere
 
-    viewer.find('Previous').click()
-    await settle(viewer)
+    async with handled():
+        viewer.find('Previous').click()
     record_movement(admin, work_center_id=wc('WC002'), order_number='PO-NEWER', quantity=1, movement_type='IN')
-    await settle(viewer)
+    await eventually_equal(lambda: text_of(viewer, 'showing'), 'Showing 1–100 of 131')
     assert grid_rows(viewer)[0]['order'] == 'PO-NEWER'
     assert len(grid_rows(viewer)) == 100  # the page keeps its size; its last row moved on to page 2
-    assert text_of(viewer, 'showing') == 'Showing 1–100 of 131'

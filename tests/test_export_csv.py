@@ -36,7 +36,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.test_export import insert_formula_row
 from tests.test_reports import MAR, Floor
 from tests.test_reports import floor as floor
-from tests.ui_helpers import settle, sign_in
+from tests.ui_helpers import eventually, sign_in
 
 BOM = b'\xef\xbb\xbf'
 HEADER = ['Time (IST)', *MOVEMENT_TITLES[1:]]
@@ -221,9 +221,6 @@ async def test_the_reports_page_offers_the_csv_download(user: User, ui_floor: No
     moves = sorted((r[1], r[2], r[4], r[5]) for r in rows[1:])
     assert moves == [('PO-1', 'WC001', 'IN', '50'), ('PO-2', 'WC002', 'IN', '8')]  # anita's IN, not quinn's
     status = user.find(marker='export-status').elements.pop()
-    for _ in range(100):
-        if status.text.startswith('Ready: '):  # type: ignore[attr-defined]
-            break
-        await settle(user, 5)
+    await eventually(lambda: status.text.startswith('Ready: '))  # type: ignore[attr-defined]
     assert re.fullmatch(r'Ready: potrack-report-\d{8}-\d{4}-IST\.csv \(2 movements\)\.', status.text)  # type: ignore[attr-defined]
     assert button.enabled and user.find(marker='export-button').elements.pop().enabled  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from potrack.db.models import (
 )
 from potrack.errors import Conflict, InsufficientBalance, InvalidInput, NotAllowed, NotFound, SignedOut
 from potrack.ledger import writer
+from potrack.ledger.balances import order_balances
 from potrack.ledger.integrity import check_consistency
 from potrack.ledger.reversal import reverse_movement
 from potrack.ledger.writer import record_movement
@@ -88,16 +89,26 @@ def test_full_width_scanner_input_is_normalized(db: Database, make_user, wc) -> 
     assert (result.order_number, result.quantity) == ('PO-12', 12)
 
 
-def test_operator_cannot_record_at_another_departments_work_center(db: Database, make_user, wc) -> None:
+def balance_rows(actor: Actor, order: str) -> list[tuple[str, int]]:
+    """The balance grid's rows of one order that `actor` sees, as (work center, balance), by work center."""
+    rows = order_balances(actor, order=order, match='exact', open_only=False, sort='work_center', descending=False)
+    return [(r.work_center_code, r.balance) for r in rows.rows]
+
+
+def test_operator_cannot_record_at_another_departments_work_center(db: Database, admin: Actor, make_user, wc) -> None:
     qc = make_user('quinn', 'Quality Control')
     with pytest.raises(NotAllowed, match="WC001 Assembly is not one of your department's work centers"):
         record_movement(qc, work_center_id=wc('WC001'), order_number='PO-1', quantity=1, movement_type='IN')
-    assert record_movement(qc, work_center_id=wc('WC005'), order_number='PO-1', quantity=1, movement_type='IN')
+    own = record_movement(qc, work_center_id=wc('WC005'), order_number='PO-1', quantity=1, movement_type='IN')
+    assert (own.work_center_code, own.order_number, own.balance, own.already_recorded) == ('WC005', 'PO-1', 1, False)
+    assert balance_rows(admin, 'PO-1') == [('WC005', 1)]  # the refused entry left nothing at WC001
 
 
 def test_admin_records_anywhere(db: Database, admin: Actor, wc) -> None:
     for code in ('WC001', 'WC005'):
-        assert record_movement(admin, work_center_id=wc(code), order_number='PO-1', quantity=3, movement_type='IN')
+        result = record_movement(admin, work_center_id=wc(code), order_number='PO-1', quantity=3, movement_type='IN')
+        assert (result.work_center_code, result.balance) == (code, 3)
+    assert balance_rows(admin, 'PO-1') == [('WC001', 3), ('WC005', 3)]
 
 
 def test_inactive_work_center_and_unknown_one_are_refused(db: Database, admin: Actor, wc) -> None:

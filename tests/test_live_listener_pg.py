@@ -23,6 +23,20 @@ def wait_until(check: Callable[[], object], timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+# Sent after the changes under test, in a later transaction: notices arrive in commit order, so once this
+# one is heard, every notice that was going to come before it has come.
+LAST = feed.Change(0, 'LAST-NOTICE', 'resync')
+
+
+def notify_last(url: str) -> None:
+    conn = psql(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute('SELECT pg_notify(%s, %s)', (feed.CHANNEL, LAST.to_json()))
+    finally:
+        conn.close()
+
+
 def psql(url: str) -> psycopg2.extensions.connection:
     u = make_url(url)
     conn = psycopg2.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database)
@@ -100,9 +114,14 @@ def test_only_a_committed_new_movement_is_announced(pg_db, admin, wc) -> None:
             record_movement(admin, work_center_id=here, order_number='PO-N1', quantity=9, movement_type='OUT')
         again = record_movement(admin, **first, movement_type='IN')
         assert again.already_recorded  # a replay changes nothing and announces nothing
-        time.sleep(0.3)
-        conn.poll()
-        assert [feed.Change.from_json(n.payload) for n in conn.notifies] == [feed.Change(here, 'PO-N1')]
+        notify_last(pg_db.url)
+
+        def heard() -> list[feed.Change]:
+            conn.poll()
+            return [feed.Change.from_json(n.payload) for n in conn.notifies]
+
+        wait_until(lambda: LAST in heard())
+        assert heard() == [feed.Change(here, 'PO-N1'), LAST]
     finally:
         conn.close()
 
@@ -123,7 +142,8 @@ def test_a_burst_of_notices_is_handed_over_in_order_each_change_once(
             ):
                 cur.execute('SELECT pg_notify(%s, %s)', (feed.CHANNEL, change.to_json()))
         wait_until(lambda: feed.Change(3, 'PO-3') in changes)
-        time.sleep(0.2)
-        assert changes == [feed.Change(1, 'PO-1'), feed.Change(2, 'PO-2'), feed.Change(3, 'PO-3')]
+        notify_last(pg_url)
+        wait_until(lambda: LAST in changes)
+        assert changes == [feed.Change(1, 'PO-1'), feed.Change(2, 'PO-2'), feed.Change(3, 'PO-3'), LAST]
     finally:
         conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -15,6 +16,7 @@ from tests.browser.conftest import ARTIFACTS
 
 
 def wait_for(check: Callable[[], object], timeout: float = 10.0, what: str = 'condition') -> object:
+    """Poll `check` until it returns something true and return that; fail saying `what` did not come."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -63,15 +65,36 @@ def see(driver: WebDriver, text: str, timeout: float = 10.0) -> None:
     wait_for(lambda: text in page_text(driver), timeout, what=f'"{text}" on the page')
 
 
+# Transitions (a dialog opening, a notification sliding in) still running; endless ones (spinners) do not count.
+_ANIMATING = """return document.getAnimations().some(
+    a => a.playState === 'running' && a.effect && a.effect.getComputedTiming().endTime !== Infinity)"""
+
+
 def shot(driver: WebDriver, name: str) -> Path:
+    """Save a screenshot once the page's transitions have ended, so that it shows where they end."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    time.sleep(0.3)
+    wait_for(lambda: not driver.execute_script(_ANIMATING), what=f'the transitions to end before screenshot {name}')
     path = ARTIFACTS / f'{name}.png'
     driver.save_screenshot(str(path))
     return path
 
 
+def signin_error(driver: WebDriver) -> str:
+    shown = driver.find_elements(By.CSS_SELECTOR, '.potrack-error[role=alert]')
+    return ' '.join(e.text for e in shown if e.is_displayed())
+
+
 def sign_in(driver: WebDriver, base: str, username: str, password: str) -> None:
+    """Sign in, and wait for the outcome: another page loaded (the one asked for, or the forced password
+    change), or the sign-in page's error shown."""
     driver.get(base + '/signin')
     type_into(driver, 'User name', username)
     type_into(driver, 'Password', password, enter=True)
+
+    def outcome() -> bool:
+        left = urlparse(driver.current_url).path != '/signin'
+        return (left and driver.execute_script('return document.readyState') == 'complete') or bool(
+            signin_error(driver)
+        )
+
+    wait_for(outcome, what=f'the sign-in of {username} to open the next page or to show an error')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -12,7 +12,7 @@ from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database
 from potrack.ledger.writer import record_movement
-from tests.browser.pilot import click, see, shot, sign_in
+from tests.browser.pilot import click, see, shot, sign_in, wait_for
 from tests.browser.test_journeys import add_operator, sqlite_url
 from tests.conftest import TEST_PASSWORD
 
@@ -44,16 +44,15 @@ def test_reports_page_downloads_a_workbook_that_opens(start_server, browser, tmp
     driver.get(server.url + '/reports')
     see(driver, 'PO-XL-0')
     click(driver, 'Export to Excel')
-    deadline = time.monotonic() + 30
-    new: set[Path] = set()
-    while time.monotonic() < deadline and not new:
-        new = set(downloads.glob('potrack-*.xlsx'))
-        time.sleep(0.2)
+
+    def arrived() -> list[Path]:
+        # Chromium writes into a .crdownload file and gives it its name when the download is complete.
+        done = list(downloads.glob('potrack-*.xlsx'))
+        return done if done and not list(downloads.glob('*.crdownload')) and zipfile.is_zipfile(done[0]) else []
+
+    (path,) = wait_for(arrived, 30, 'the workbook in the download folder')  # type: ignore[misc]
     shot(driver, 'export-downloaded')
-    assert new, 'no workbook arrived in the download folder'
-    path = new.pop()
     assert path.name.endswith('-IST.xlsx')
-    time.sleep(0.5)  # let Chromium finish renaming the file
     book = openpyxl.load_workbook(path)
     assert book.sheetnames[:3] == ['Summary', 'Balances', 'Movements']
     values = {cell.value for row in book['Movements'].iter_rows() for cell in row}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import text
 
 from potrack.db import Database
-from tests.browser.pilot import click, see, shot, sign_in, type_into
+from tests.browser.pilot import click, see, shot, sign_in, type_into, wait_for
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -23,10 +21,7 @@ def listeners(db: Database) -> int:
 
 
 def wait_listeners(db: Database, count: int, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while listeners(db) != count:
-        assert time.monotonic() < deadline, f'expected {count} live listeners, have {listeners(db)}'
-        time.sleep(0.1)
+    wait_for(lambda: listeners(db) == count, timeout, f'{count} live listeners')
 
 
 def record(driver, order: str, qty: str, kind: str) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +48,7 @@ def test_a_movement_through_one_instance_shows_on_the_other(pg_db: Database, mak
     click(operator, 'WC001\nAssembly')
     record(operator, 'PO-CROSS-1', '12', 'IN')
     see(operator, 'Balance here now: 12.')
-    see(watcher, 'PO-CROSS-1', timeout=2)
+    see(watcher, 'PO-CROSS-1')
     shot(watcher, 'pg-1-second-instance-sees-first')
 
     with pg_db.engine.connect() as conn:
@@ -66,5 +61,5 @@ def test_a_movement_through_one_instance_shows_on_the_other(pg_db: Database, mak
     wait_listeners(pg_db, 2)  # both instances reconnected by themselves
     record(operator, 'PO-CROSS-2', '5', 'IN')
     see(operator, 'Balance here now: 5.')
-    see(watcher, 'PO-CROSS-2', timeout=2)
+    see(watcher, 'PO-CROSS-2')
     shot(watcher, 'pg-2-after-listener-killed')
