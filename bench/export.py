@@ -47,6 +47,7 @@ if __package__ in (None, ''):
 from openpyxl import Workbook
 
 from bench.common import base_parser, machine_note, ratio_line, run_on_database
+from potrack.common import site_settings
 from potrack.common.actors import Actor
 from potrack.config import settings
 from potrack.db import Database, use_database
@@ -232,6 +233,8 @@ def run(db: Database, args: object) -> None:
     use_database(db)
     print(f'loading {args.movements:,} demo movements …', flush=True)  # type: ignore[attr-defined]
     run_demo(db, movements=args.movements, fast=True, out=lambda line: None)  # type: ignore[attr-defined]
+    # The kiosk thread's orders (KIOSK-n) are not in the demo's book, which refuses unknown orders.
+    db.write(lambda s: site_settings.put(s, actor_id=None, key=site_settings.UNKNOWN_ORDERS, value=site_settings.ALLOW))
     admin = actor_by_username('admin')
     speed(db, admin, args.rounds)  # type: ignore[attr-defined]
     if not args.no_kiosk:  # type: ignore[attr-defined]
