@@ -168,11 +168,16 @@ def get_order(actor: Actor, order_number: Any, db: Database | None = None) -> Or
     number = normalize_order_number(order_number)
     db = db or database()
     with db.read() as session:
-        visible = _visible(session, actor)
-        record = session.connection().execute(select(ORDERS).where(ORDERS.c.order_number == number)).first()
-        if record is None:
+        order = _order(session, actor, number)
+        if order is None:
             raise NotFound(f'{number} is not in the order book.', field='order_number')
-        return _rows(session, [record], visible, local_today())[0]
+        return order
+
+
+def _order(session: Session, actor: Actor, number: str) -> OrderRow | None:
+    visible = _visible(session, actor)
+    record = session.connection().execute(select(ORDERS).where(ORDERS.c.order_number == number)).first()
+    return None if record is None else _rows(session, [record], visible, local_today())[0]
 
 
 @dataclass(frozen=True)
@@ -200,8 +205,7 @@ def look_up(actor: Actor, order_number: Any, db: Database | None = None) -> Orde
     """The kiosk's look-up of a typed or scanned number. Raises InvalidInput (not an order number), SignedOut."""
     number = normalize_order_number(order_number)
     db = db or database()
-    try:
-        order: OrderRow | None = get_order(actor, number, db=db)
-    except NotFound:
-        order = None
-    return OrderLookup(number, order, site_settings.read(site_settings.UNKNOWN_ORDERS, db=db))
+    with db.read() as session:  # one read: the kiosk does this on every order entered
+        return OrderLookup(
+            number, _order(session, actor, number), site_settings.get(session, site_settings.UNKNOWN_ORDERS)
+        )
