@@ -56,6 +56,11 @@ class InsufficientBalance(PotrackError):
         self.requested = requested
 
 
+class BeyondTransit(InsufficientBalance):
+    """An IN above what was sent to the work center (its first step: above the planned quantity), or an
+    undo of pieces sent on that the next work center has received already."""
+
+
 class NotSaved(PotrackError):
     """The database could not be reached or kept failing; nothing was written, try again."""
 

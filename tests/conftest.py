@@ -38,7 +38,8 @@ from potrack.accounts.users import insert_user  # noqa: E402
 from potrack.common.actors import Actor  # noqa: E402
 from potrack.config import normalize_database_url, reset_settings  # noqa: E402
 from potrack.db import Database, use_database  # noqa: E402
-from potrack.db.models import Department, User, WorkCenter  # noqa: E402
+from potrack.db.models import DEFAULT_FLOW_REASONS, Department, FlowReason, User, WorkCenter  # noqa: E402
+from potrack.db.types import utcnow  # noqa: E402
 from potrack.ops.provision import provision  # noqa: E402
 from potrack.ops.upgrade import upgrade  # noqa: E402
 
@@ -52,8 +53,11 @@ TABLES = [
     'order_header',
     'user_session',
     'order_activity',
+    'order_transit',
+    'product_route',
     'order_balance',
     'production_order',
+    'flow_reason',
     'workcenter_department',
     '"user"',
     'work_center',
@@ -115,6 +119,14 @@ def _fresh_postgres(url: str) -> Database:
     db = Database(url, pool_size=20)
     with db.engine.begin() as conn:
         conn.execute(text(f'TRUNCATE {", ".join(TABLES)} RESTART IDENTITY CASCADE'))
+        # The reasons migration 0007 seeds, as a database fresh from the migrations has them.
+        conn.execute(
+            FlowReason.__table__.insert(),
+            [  # type: ignore[attr-defined]
+                {'code': c, 'label': label, 'kind': k, 'is_active': True, 'created_at': utcnow()}
+                for c, label, k in DEFAULT_FLOW_REASONS
+            ],
+        )
     return db
 
 

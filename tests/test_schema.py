@@ -142,8 +142,14 @@ def test_check_constraints_are_in_the_database(migrated: Database) -> None:
         ins = inspect(conn)
         found = {table: sorted(c['name'] for c in ins.get_check_constraints(table)) for table in expected}
     assert found == expected
-    assert found['order_balance'] == ['ck_order_balance_non_negative']
-    assert found['production_order'] == ['ck_production_order_quantity_sign', 'ck_production_order_type']
+    assert found['order_balance'] == ['ck_order_balance_flow', 'ck_order_balance_non_negative']
+    assert found['order_transit'] == ['ck_order_transit_non_negative']
+    assert found['production_order'] == [
+        'ck_production_order_disposition',
+        'ck_production_order_quantity_sign',
+        'ck_production_order_transit_qty',
+        'ck_production_order_type',
+    ]
 
 
 def test_database_is_at_the_head_revision_and_a_second_migration_changes_nothing(migrated: Database) -> None:

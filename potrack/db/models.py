@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Text, func, text
 from sqlmodel import Field, SQLModel
 
 from potrack.config import ORDER_NUMBER_MAX_LEN, REASON_MAX_LEN, REQUEST_ID_MAX_LEN
@@ -90,6 +90,16 @@ class ProductionOrder(SQLModel, table=True):
         ),
         Index('ix_production_order_wc_created', 'work_center_id', 'created_at'),
         Index('ix_production_order_user_created', 'user_id', 'created_at'),
+        CheckConstraint(
+            "disposition IS NULL OR (movement_type = 'OUT' AND disposition IN ('sent', 'scrap', 'rework') "
+            "AND (disposition = 'sent' OR reason_id IS NOT NULL))",
+            name='ck_production_order_disposition',
+        ),
+        CheckConstraint(
+            '(quantity > 0 AND transit_qty BETWEEN 0 AND quantity) '
+            'OR (quantity < 0 AND transit_qty BETWEEN quantity AND 0)',
+            name='ck_production_order_transit_qty',
+        ),
     )
 
     id: int | None = Field(
@@ -112,6 +122,15 @@ class ProductionOrder(SQLModel, table=True):
         ),
     )
     reason: str | None = Field(default=None, sa_column=Column(String(REASON_MAX_LEN), nullable=True))
+    # The flow (ledger/flow.py). An OUT's disposition: 'sent' on, 'scrap' or 'rework'; NULL for an IN and for
+    # an OUT recorded before the flow was tracked. A reversal repeats its original's flow columns.
+    disposition: str | None = Field(default=None, sa_column=Column(String(6), nullable=True))
+    # Where a 'sent' or 'rework' OUT put its pieces in transit (order_transit's work center); NULL: nowhere.
+    to_work_center_id: int | None = Field(default=None, foreign_key='work_center.id')
+    reason_id: int | None = Field(default=None, foreign_key='flow_reason.id')  # scrap and rework: why
+    # Pieces this movement put into transit (an OUT to `to_work_center_id`) or took out of it (an IN at its
+    # own work center); signed like `quantity`. An IN's remainder was released (first step) or over-received.
+    transit_qty: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
 
 
 class OrderBalance(SQLModel, table=True):
@@ -120,6 +139,9 @@ class OrderBalance(SQLModel, table=True):
     __tablename__ = 'order_balance'
     __table_args__ = (
         CheckConstraint('0 <= qty_out AND qty_out <= qty_in', name='ck_order_balance_non_negative'),
+        CheckConstraint(
+            '0 <= qty_scrap AND 0 <= qty_rework AND qty_scrap + qty_rework <= qty_out', name='ck_order_balance_flow'
+        ),
         Index(
             'ix_order_balance_order_number',
             'order_number',
@@ -135,6 +157,78 @@ class OrderBalance(SQLModel, table=True):
     qty_out: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
     last_movement_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_user_id: int | None = Field(default=None, foreign_key='user.id')
+    # Of qty_out: the pieces scrapped here, and sent back for rework (the rest were sent on).
+    qty_scrap: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    qty_rework: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+
+
+class OrderTransit(SQLModel, table=True):
+    """Pieces of one order on their way to one work center: sent there ('sent' on from the step before it,
+    or back to it for 'rework') and not yet received. Derived from the ledger in the movement's transaction,
+    like order_balance; the CHECK refuses a negative transit whatever the code does."""
+
+    __tablename__ = 'order_transit'
+    __table_args__ = (
+        CheckConstraint(
+            '0 <= qty_received AND qty_received <= qty_sent AND 0 <= qty_opening', name='ck_order_transit_non_negative'
+        ),
+        # The kiosk's "sent to you" list: the pending rows of one work center (pending_since is set iff
+        # something is in transit), oldest first.
+        Index(
+            'ix_order_transit_pending',
+            'work_center_id',
+            'pending_since',
+            postgresql_where=text('pending_since IS NOT NULL'),
+            sqlite_where=text('pending_since IS NOT NULL'),
+        ),
+    )
+
+    order_number: str = Field(sa_column=Column(String(ORDER_NUMBER_MAX_LEN), primary_key=True))
+    work_center_id: int = Field(foreign_key='work_center.id', primary_key=True)  # where the pieces are going
+    qty_sent: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    qty_received: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    # In transit when the flow began to be tracked (migration 0007): part of qty_sent, sent by no movement.
+    qty_opening: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    pending_since: datetime | None = Field(default=None, sa_column=_ts(nullable=True))  # transit went above 0
+    last_from_id: int | None = Field(default=None, foreign_key='work_center.id')  # the latest sender
+    last_sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+SENT, SCRAP, REWORK = 'sent', 'scrap', 'rework'
+DISPOSITIONS = (SENT, SCRAP, REWORK)
+REASON_KINDS = (SCRAP, REWORK, 'both')
+# The reasons a new site starts with (migration 0007): (code, label, kind); admins rename or retire them.
+DEFAULT_FLOW_REASONS = (
+    ('DIM', 'Dimension out of tolerance', 'both'),
+    ('SURF', 'Surface defect', 'both'),
+    ('MAT', 'Material defect', SCRAP),
+    ('SETUP', 'Set-up piece', SCRAP),
+)
+
+
+class FlowReason(SQLModel, table=True):
+    """Why pieces were scrapped or sent back for rework: the list admins keep (Admin → Reasons)."""
+
+    __tablename__ = 'flow_reason'
+    __table_args__ = (CheckConstraint("kind IN ('scrap', 'rework', 'both')", name='ck_flow_reason_kind'),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(20), nullable=False, unique=True))
+    label: str = Field(sa_column=Column(String(80), nullable=False))
+    kind: str = Field(sa_column=Column(String(6), nullable=False))
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ProductRoute(SQLModel, table=True):
+    """The route an order of this product gets when it arrives without one."""
+
+    __tablename__ = 'product_route'
+
+    product_code: str = Field(sa_column=Column(String(40), primary_key=True))
+    route: str = Field(sa_column=Column(String(400), nullable=False))
+    updated_by_id: int | None = Field(default=None, foreign_key='user.id')
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
 class OrderActivity(SQLModel, table=True):

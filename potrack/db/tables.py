@@ -11,10 +11,13 @@ from sqlalchemy import Table
 from potrack.db.models import (
     AuditEvent,
     Department,
+    FlowReason,
     OrderActivity,
     OrderBalance,
     OrderHeader,
+    OrderTransit,
     ProductionOrder,
+    ProductRoute,
     SiteSetting,
     User,
     UserSession,
@@ -33,3 +36,6 @@ LINKS: Table = WorkCenterDepartment.__table__  # type: ignore[attr-defined]
 ORDERS: Table = OrderHeader.__table__  # type: ignore[attr-defined]
 SETTINGS: Table = SiteSetting.__table__  # type: ignore[attr-defined]
 AUDIT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+TRANSIT: Table = OrderTransit.__table__  # type: ignore[attr-defined]
+REASONS: Table = FlowReason.__table__  # type: ignore[attr-defined]
+PRODUCT_ROUTES: Table = ProductRoute.__table__  # type: ignore[attr-defined]

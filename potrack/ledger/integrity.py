@@ -1,6 +1,6 @@
 """The ledger's invariants: every balance row equals the sums of its movements, none is negative, every
-order's activity time (order_activity) is at most ACTIVITY_STEP behind its newest movement, and every
-order with movements is in the order book (order_header)."""
+order's activity time (order_activity) is at most ACTIVITY_STEP behind its newest movement, every
+order with movements is in the order book (order_header), and the flow's (flow_check)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from potrack.db.engine import Database, database
 from potrack.db.models import ACTIVITY_STEP
 from potrack.db.tables import ACTIVITY, BALANCES, ORDERS
 from potrack.db.types import utcnow
+from potrack.ledger.flow_check import FlowMismatch, OverReceipt, TransitMismatch, flow_findings
+
+FlowFinding = FlowMismatch | TransitMismatch | OverReceipt
 
 # Full outer join emulated with a UNION so it runs on SQLite too.
 MISMATCH_SQL = """
@@ -157,7 +160,7 @@ def catch_up(conn: Connection) -> None:
 class CheckReport:
     balance_rows: int
     movements: int
-    mismatches: list[Mismatch | ActivityLag | MissingOrder]
+    mismatches: list[Mismatch | ActivityLag | MissingOrder | FlowFinding]
 
     @property
     def consistent(self) -> bool:
@@ -169,7 +172,7 @@ def check_consistency(db: Database | None = None, *, limit: int = 20) -> CheckRe
     db = db or database()
     with db.read() as session:
         conn = session.connection()
-        found: list[Mismatch | ActivityLag | MissingOrder] = [
+        found: list[Mismatch | ActivityLag | MissingOrder | FlowFinding] = [
             Mismatch(*r) for r in conn.execute(text(MISMATCH_SQL + f' LIMIT {int(limit)}')).all()
         ]
         if len(found) < limit:
@@ -177,6 +180,8 @@ def check_consistency(db: Database | None = None, *, limit: int = 20) -> CheckRe
             found += [ActivityLag(*r) for r in lags]
         if len(found) < limit:
             found += [MissingOrder(r[0]) for r in conn.execute(_NOT_IN_BOOK.limit(limit - len(found)))]
+        if len(found) < limit:
+            found += flow_findings(conn, limit - len(found))
         balance_rows = conn.execute(text('SELECT COUNT(*) FROM order_balance')).scalar_one()
         movements = conn.execute(text('SELECT COUNT(*) FROM production_order')).scalar_one()
     return CheckReport(int(balance_rows), int(movements), found)

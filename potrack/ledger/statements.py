@@ -12,7 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, cast, exists, func, literal, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -27,25 +42,41 @@ from potrack.db.tables import (
     LINKS,
     MOVEMENTS,
     ORDERS,
+    REASONS,
     SESSIONS,
     SETTINGS,
+    TRANSIT,
     USERS,
 )
 
-UNKNOWN_ORDERS_KEY = 'unknown_orders'  # common.site_settings.UNKNOWN_ORDERS, read here in the write's own statement
+# common.site_settings' keys, read here in the write's own statement
+UNKNOWN_ORDERS_KEY, OVER_RECEIPT_KEY, OFF_ROUTE_KEY = 'unknown_orders', 'over_receipt_pct', 'off_route_receipts'
+DEFAULT_ROUTE_KEY = 'default_route'
 
 
-def _entry_query() -> Any:
+def _setting(key: str) -> Any:
+    return select(SETTINGS.c.value).where(SETTINGS.c.key == key).scalar_subquery()
+
+
+def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
+    """The user, their session, the work center, the order (`order`: order_header's row) and the transit to
+    the work center (`transit`), the site's flow settings, and what the flow needs to know by name."""
     linked = exists().where(
         LINKS.c.work_center_id == CENTERS.c.id,
         LINKS.c.department_id == USERS.c.department_id,
         DEPARTMENTS.c.id == LINKS.c.department_id,
         DEPARTMENTS.c.is_active,
     )
-    # The order book and the site's unknown-order policy, read in the same round trip as the user: the
-    # ledger enforces the policy at the moment of the write, whatever a kiosk looked up before.
-    order_status = select(ORDERS.c.status).where(ORDERS.c.order_number == bindparam('order', type_=String))
-    policy = select(SETTINGS.c.value).where(SETTINGS.c.key == UNKNOWN_ORDERS_KEY)
+    # The step after this work center on the route: the work center whose code follows this one's there.
+    following = CENTERS.alias('following')
+    position = func.strpos if postgres else func.instr
+    gt = literal_column("'>'")  # written into the statement: as a parameter its type is unknown to PREPARE
+    wrapped = gt + order.c.route + gt
+    next_id = select(following.c.id).where(position(wrapped, gt + CENTERS.c.code + gt + following.c.code + gt) > 0)
+    target = CENTERS.alias('target')
+    sender = CENTERS.alias('sender')
+    reason = bindparam('reason_id', type_=Integer)
+    reason_kind = select(REASONS.c.kind).where(REASONS.c.id == reason, REASONS.c.is_active)
     return (
         select(
             USERS.c.is_admin,
@@ -59,26 +90,66 @@ def _entry_query() -> Any:
             CENTERS.c.name,
             CENTERS.c.is_active.label('wc_active'),
             linked.label('linked'),
-            order_status.scalar_subquery().label('order_status'),
-            policy.scalar_subquery().label('policy'),
+            # The order book and the site's policies, read in the same round trip as the user: the ledger
+            # enforces them at the moment of the write, whatever a kiosk looked up before.
+            order.c.status.label('order_status'),
+            order.c.route,
+            order.c.planned_quantity.label('planned'),
+            _setting(UNKNOWN_ORDERS_KEY).label('policy'),
+            _setting(OVER_RECEIPT_KEY).label('tolerance'),
+            _setting(OFF_ROUTE_KEY).label('off_route'),
+            next_id.scalar_subquery().label('next_id'),
+            reason_kind.scalar_subquery().label('reason_kind'),
+            select(target.c.code)
+            .where(target.c.id == bindparam('rework_to', type_=Integer))
+            .scalar_subquery()
+            .label('target_code'),
+            transit.c.qty_sent.label('t_sent'),
+            transit.c.qty_received.label('t_received'),
+            select(sender.c.code).where(sender.c.id == transit.c.last_from_id).scalar_subquery().label('t_from'),
         )
         .select_from(
-            USERS.outerjoin(SESSIONS, SESSIONS.c.id == bindparam('session_id')).outerjoin(
-                CENTERS, CENTERS.c.id == bindparam('work_center_id')
-            )
+            USERS.outerjoin(SESSIONS, SESSIONS.c.id == bindparam('session_id'))
+            .outerjoin(CENTERS, CENTERS.c.id == bindparam('work_center_id'))
+            .outerjoin(order, true())
+            .outerjoin(transit, true())
         )
         .where(USERS.c.id == bindparam('user_id'))
     )
 
 
+def _order_row(postgres: bool) -> Any:
+    """The order's row in the book. PostgreSQL: locked FOR SHARE, so that closing an order (an UPDATE)
+    waits for the movements being written and no movement slips in after the close committed."""
+    row = select(ORDERS.c.status, ORDERS.c.route, ORDERS.c.planned_quantity).where(
+        ORDERS.c.order_number == bindparam('order', type_=String)
+    )
+    return row.with_for_update(read=True).cte('o') if postgres else row.subquery('o')
+
+
+def _transit_row(postgres: bool, after: Any = None) -> Any:
+    """The transit to the entry's work center, read for an IN (it bounds the receipt). PostgreSQL: locked
+    FOR UPDATE after the balance row (`after`), the fixed order every writer takes its locks in."""
+    row = select(TRANSIT.c.qty_sent, TRANSIT.c.qty_received, TRANSIT.c.last_from_id).where(
+        TRANSIT.c.order_number == bindparam('order', type_=String),
+        TRANSIT.c.work_center_id == bindparam('work_center_id', type_=Integer),
+        bindparam('mtype', type_=String) == literal_column("'IN'"),
+    )
+    if postgres:
+        return row.where(exists(select(after.c.qty_in))).with_for_update(of=TRANSIT).cte('t')
+    return row.subquery('t')
+
+
 # Built once: constructing SQLAlchemy statements per call cost more client CPU than running them.
-ENTRY_QUERY = _entry_query()
+ENTRY_QUERY = _entry_query(False, _order_row(False), _transit_row(False))
 BALANCE_UPDATE = (
     update(BALANCES)
     .where(BALANCES.c.work_center_id == bindparam('wc'), BALANCES.c.order_number == bindparam('order'))
     .values(
         qty_in=BALANCES.c.qty_in + bindparam('d_in'),
         qty_out=BALANCES.c.qty_out + bindparam('d_out'),
+        qty_scrap=BALANCES.c.qty_scrap + bindparam('d_scrap'),
+        qty_rework=BALANCES.c.qty_rework + bindparam('d_rework'),
         last_movement_at=bindparam('at', type_=BALANCES.c.last_movement_at.type),
         last_user_id=bindparam('uid'),
     )
@@ -111,6 +182,10 @@ MOVEMENT_COLUMNS = (
     'request_id',
     'reverses_id',
     'reason',
+    'disposition',
+    'to_work_center_id',
+    'reason_id',
+    'transit_qty',
 )
 
 
@@ -132,7 +207,7 @@ def _entry_and_lock_pg() -> Any:
         .returning(BALANCES.c.qty_in, BALANCES.c.qty_out)
         .cte('locked')
     )
-    entry = ENTRY_QUERY.subquery('e')
+    entry = _entry_query(True, _order_row(True), _transit_row(True, locked)).subquery('e')
     # The movement's id drawn now, so that the insert needs no answer back; and the movement already
     # stored under the request id, if any (a replay), read in the same round trip.
     new_id = func.nextval(func.pg_get_serial_sequence('production_order', 'id')).label('new_id')
@@ -167,12 +242,15 @@ def _insert_and_apply_pg(*, fresh: bool) -> Any:
         .values(
             qty_in=BALANCES.c.qty_in + bindparam('d_in'),
             qty_out=BALANCES.c.qty_out + bindparam('d_out'),
+            qty_scrap=BALANCES.c.qty_scrap + bindparam('d_scrap', type_=BigInteger),
+            qty_rework=BALANCES.c.qty_rework + bindparam('d_rework', type_=BigInteger),
             last_movement_at=bindparam('at', type_=BALANCES.c.last_movement_at.type),
             last_user_id=bindparam('uid'),
         )
         .returning(BALANCES.c.work_center_id)
         .cte('b')
     )
+    transit = _transit_upsert(pg_insert, exists(select(movement.c.id))).cte('tr')
     # The order's activity time (OrderActivity): inserted for a new order, moved on only when more than
     # ACTIVITY_STEP behind. An UPDATE locks only the rows its WHERE keeps, so two work centers recording the
     # same order do not queue on this row; ON CONFLICT DO UPDATE would lock it every time.
@@ -195,8 +273,63 @@ def _insert_and_apply_pg(*, fresh: bool) -> Any:
     )
     # pg_notify in the outer select list: evaluated once, for the one row there is when both wrote.
     notify = func.pg_notify(bindparam('channel'), bindparam('payload')).label('notified')
+    # The receiving work center's notice when the transit to it changed ('' : none).
+    payload_to = bindparam('payload_to', type_=String)
+    notify_to = case((payload_to != literal_column("''"), func.pg_notify(bindparam('channel'), payload_to))).label('to')
     # Data-modifying CTEs run to completion whether or not the outer select reads them.
-    return select(movement.c.id, notify).select_from(movement.join(balance, true())).add_cte(first_seen, moved_on)
+    return (
+        select(movement.c.id, notify, notify_to)
+        .select_from(movement.join(balance, true()))
+        .add_cte(first_seen, moved_on, transit)
+    )
+
+
+def _transit_upsert(insert: Any, moved: Any = None) -> Any:
+    """Add a movement's transit change to its transit row (`t_wc`: the receiving work center; NULL: none),
+    inserted on a first send. pending_since: when the transit last rose above 0; NULL while it is 0.
+
+    The row to insert holds only a send: SQLite checks the CHECK constraint on it before it sees the
+    conflict, and a receipt or an undone send always finds its row there (it read it, locked)."""
+    t_wc = bindparam('t_wc', type_=Integer)
+    # Cast: PREPARE types a parameter by its first use, and `$n > 0` alone would make it text.
+    t_sent = cast(bindparam('t_sent', type_=BigInteger), BigInteger)
+    t_recv = cast(bindparam('t_recv', type_=BigInteger), BigInteger)
+    at: Any = bindparam('at', type_=TRANSIT.c.pending_since.type)
+    if moved is not None:  # PostgreSQL: PREPARE needs the type (SQLite would turn the cast text into a number)
+        at = cast(at, TRANSIT.c.pending_since.type)
+    wc = cast(bindparam('wc', type_=Integer), Integer)
+    statement = insert(TRANSIT)
+    added = statement.excluded
+    sent, received = TRANSIT.c.qty_sent + t_sent, TRANSIT.c.qty_received + t_recv
+    wanted = t_wc.is_not(None) if moved is None else and_(t_wc.is_not(None), moved)
+    row = select(
+        cast(bindparam('order', type_=String), String),
+        cast(t_wc, Integer),
+        case((t_sent > 0, t_sent), else_=0),
+        literal_column('0'),
+        case((t_sent > 0, at)),
+        case((t_sent > 0, wc)),
+        case((t_sent > 0, at)),
+    ).where(wanted)
+    columns = ['order_number', 'work_center_id', 'qty_sent', 'qty_received', 'pending_since', 'last_from_id']
+    columns.append('last_sent_at')
+    return statement.from_select(columns, row).on_conflict_do_update(
+        index_elements=['order_number', 'work_center_id'],
+        set_={
+            'qty_sent': sent,
+            'qty_received': received,
+            'pending_since': case(
+                (sent - received <= 0, None),
+                (TRANSIT.c.qty_sent - TRANSIT.c.qty_received <= 0, at),
+                else_=TRANSIT.c.pending_since,
+            ),
+            'last_from_id': func.coalesce(added.last_from_id, TRANSIT.c.last_from_id),
+            'last_sent_at': func.coalesce(added.last_sent_at, TRANSIT.c.last_sent_at),
+        },
+    )
+
+
+TRANSIT_UPSERT = _transit_upsert(sqlite_insert)  # SQLite's step; PostgreSQL's is in INSERT_AND_APPLY_PG
 
 
 ENTRY_AND_LOCK_PG = Prepared('potrack_entry_and_lock', _entry_and_lock_pg())
@@ -222,6 +355,7 @@ START_ORDER = {
         order_number=bindparam('order'),
         status=ORDER_OPEN,
         source=bindparam('source'),
+        route=func.coalesce(_setting(DEFAULT_ROUTE_KEY), ''),  # the site's route for orders that come without one
         created_by_id=bindparam('uid'),
         created_at=bindparam('at'),
         updated_by_id=bindparam('uid'),
@@ -251,4 +385,14 @@ SETTLE = (
         )
     )
     .where(MOVEMENTS.c.request_id == bindparam('request_id'))
+)
+
+
+# A reversal of a movement that put pieces in transit takes them back out: the transit row, locked (after
+# the balance row, as every writer locks), with the receiving work center's code for the refusal.
+LOCK_TRANSIT = (
+    select(TRANSIT.c.qty_sent, TRANSIT.c.qty_received, CENTERS.c.code)
+    .join(CENTERS, CENTERS.c.id == TRANSIT.c.work_center_id)
+    .where(TRANSIT.c.order_number == bindparam('order'), TRANSIT.c.work_center_id == bindparam('wc'))
+    .with_for_update(of=TRANSIT)
 )

@@ -12,9 +12,11 @@ from sqlalchemy.engine import Connection, Row
 
 from potrack.common import audit
 from potrack.common.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
+from potrack.common.site_settings import REFUSE
 from potrack.config import settings
 from potrack.db.models import ACTIVITY_STEP, ORDER_OPEN
 from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
+from potrack.ledger.flow import Effect, FlowFacts
 from potrack.ledger.statements import (
     ACTIVITY_UPSERT,
     AUDIT_INSERT,
@@ -26,8 +28,10 @@ from potrack.ledger.statements import (
     INSERT_AND_APPLY_PG,
     INSERT_APPLY_AND_COMMIT_PG,
     LOCK,
+    LOCK_TRANSIT,
     MOVEMENT_COLUMNS,
     START_ORDER,
+    TRANSIT_UPSERT,
 )
 from potrack.live import feed
 
@@ -41,13 +45,42 @@ class EntryContext:
     work_center_code: str
     order_status: str | None = None  # the order's status in the book; None: not in the book
     policy: str | None = None  # the site's unknown-order policy as stored; None: the configured default
+    flow: Any = None  # the flow's facts as read (a row with route, planned, tolerance, …); None: a reversal
+
+    def facts(self, qty_in: int) -> FlowFacts:
+        """The flow's facts at this work center, its balance row's qty_in as locked."""
+        row = self.flow
+        return FlowFacts(
+            code=self.work_center_code,
+            route=row.route or '',
+            planned=row.planned,
+            qty_in=qty_in,
+            transit_sent=int(row.t_sent or 0),
+            transit_received=int(row.t_received or 0),
+            transit_from=row.t_from,
+            next_id=row.next_id,
+            tolerance_pct=int(row.tolerance or 0),
+            off_route=row.off_route or REFUSE,
+            reason_kind=row.reason_kind,
+            target_code=row.target_code,
+        )
 
 
-def entry_context(conn: Connection, actor: Actor, work_center_id: int, order: str) -> EntryContext:
+def entry_context(conn: Connection, actor: Actor, work_center_id: int, order: str, flow: FlowAsked) -> EntryContext:
     """One query: the user (active, session live), the work center (exists, active, in the user's scope),
-    the order's status in the book and the site's unknown-order policy."""
-    row = conn.execute(ENTRY_QUERY, {**_entry_params(actor, work_center_id), 'order': order}).first()
+    the order's status and flow in the book and the site's policies."""
+    row = conn.execute(ENTRY_QUERY, {**_entry_params(actor, work_center_id, flow), 'order': order}).first()
     return _checked_entry(row, actor)
+
+
+@dataclass(frozen=True)
+class FlowAsked:
+    """What an entry asks of the flow, which the first statement looks up: the movement type (an IN reads
+    its transit), the reason chosen and the rework target."""
+
+    movement_type: str
+    reason_id: int | None = None
+    rework_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,23 +92,32 @@ class Drawn:
 
 
 def entry_and_lock(
-    conn: Connection, postgres: bool, actor: Actor, work_center_id: int, order: str, request_id: str
+    conn: Connection, postgres: bool, actor: Actor, work_center_id: int, order: str, request_id: str, flow: FlowAsked
 ) -> tuple[EntryContext, tuple[int, int], Drawn | None]:
     """entry_context, then lock_balance; on PostgreSQL both in one statement, which also draws the
-    movement's id and looks the request id up (Drawn). Returns (entry, (in, out), drawn or None)."""
+    movement's id and looks the request id up (Drawn), and locks an IN's transit row after the balance
+    row. Returns (entry, (in, out), drawn or None)."""
     if not postgres:
-        entry = entry_context(conn, actor, work_center_id, order)
+        # SQLite: one writer at a time (BEGIN IMMEDIATE), so reading before the balance row is as good.
+        entry = entry_context(conn, actor, work_center_id, order, flow)
         return entry, lock_balance(conn, postgres, entry.work_center_id, order), None
-    params = {**_entry_params(actor, work_center_id), 'order': order, 'rid': request_id}
+    params = {**_entry_params(actor, work_center_id, flow), 'order': order, 'rid': request_id}
     row = ENTRY_AND_LOCK_PG.first(conn, params)
     entry = _checked_entry(row, actor)
     assert row is not None and row.qty_in is not None  # the work center exists, so the row was locked
     return entry, (int(row.qty_in), int(row.qty_out)), Drawn(int(row.new_id), row.taken_id)
 
 
-def _entry_params(actor: Actor, work_center_id: int) -> dict[str, Any]:
+def _entry_params(actor: Actor, work_center_id: int, flow: FlowAsked) -> dict[str, Any]:
     # '' is never a session id: one statement whether or not the actor has a session.
-    return {'session_id': actor.session_id or '', 'work_center_id': work_center_id, 'user_id': actor.user_id}
+    return {
+        'session_id': actor.session_id or '',
+        'work_center_id': work_center_id,
+        'user_id': actor.user_id,
+        'mtype': flow.movement_type,
+        'reason_id': flow.reason_id,
+        'rework_to': flow.rework_to,
+    }
 
 
 def _checked_entry(row: Any, actor: Actor) -> EntryContext:
@@ -95,7 +137,7 @@ def _checked_entry(row: Any, actor: Actor) -> EntryContext:
         )
     if not row.wc_active:
         raise NotAllowed(f'{row.code} {row.name} is deactivated; nothing was recorded.', field='work_center')
-    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, row.policy)
+    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, row.policy, row)
 
 
 def admit_order(
@@ -141,6 +183,27 @@ def admit_order(
         )
 
 
+def audit_flag(conn: Connection, values: dict[str, Any], flag: str, movement_id: int) -> None:
+    """A receipt beyond what was sent (inside the tolerance) or off the route: allowed, and remembered."""
+    after = {
+        'order_number': values['order_number'],
+        'work_center_id': values['work_center_id'],
+        'quantity': values['quantity'],
+        'from_transit': values['transit_qty'],
+        'request_id': values['request_id'],
+    }
+    row = {
+        'at': values['created_at'],
+        'actor_id': values['user_id'],
+        'action': f'movement.{flag}',
+        'entity': 'production_order',
+        'entity_id': str(movement_id),
+        'before': None,
+        'after': audit.dump_json(after),
+    }
+    conn.execute(AUDIT_INSERT, row)
+
+
 def lock_balance(conn: Connection, postgres: bool, wc_id: int, order: str) -> tuple[int, int]:
     """Create the balance row if missing and lock it, in one statement; returns (qty_in, qty_out).
 
@@ -155,58 +218,87 @@ def insert_movement(conn: Connection, postgres: bool, values: dict[str, Any]) ->
     return conn.execute(INSERT[postgres], values).scalar_one_or_none()
 
 
-def insert_and_apply(conn: Connection, postgres: bool, values: dict[str, Any], d_in: int, d_out: int) -> int | None:
-    """Insert a movement and add it to its (locked) balance row; PostgreSQL also queues its change notice.
+def insert_and_apply(
+    conn: Connection, postgres: bool, values: dict[str, Any], d_in: int, d_out: int, effect: Effect
+) -> int | None:
+    """Insert a movement, add it to its (locked) balance row and its flow to its transit row; PostgreSQL also
+    queues the change notices.
 
     None when the request id is already taken: then nothing was written (the caller replays the first one).
     """
     if not postgres:
         movement_id = insert_movement(conn, postgres, values)
         if movement_id is not None:
-            apply_to_balance(
-                conn,
-                values['work_center_id'],
-                values['order_number'],
-                d_in,
-                d_out,
-                values['created_at'],
-                values['user_id'],
-            )
+            apply_to_balance(conn, values, d_in, d_out, effect)
             touch_activity(conn, values['order_number'], values['created_at'])
+            t_wc, t_sent, t_recv = effect.transit_change(values['movement_type'], values['work_center_id'])
+            if t_wc is not None:
+                conn.execute(TRANSIT_UPSERT, _transit_params(values, t_wc, t_sent, t_recv))
         return movement_id
-    row = INSERT_AND_APPLY_PG.first(conn, _insert_params(values, d_in, d_out))
+    row = INSERT_AND_APPLY_PG.first(conn, _insert_params(values, d_in, d_out, effect))
     return None if row is None else int(row.id)
 
 
-def insert_apply_and_commit(conn: Connection, values: dict[str, Any], d_in: int, d_out: int, movement_id: int) -> None:
+def insert_apply_and_commit(
+    conn: Connection, values: dict[str, Any], d_in: int, d_out: int, effect: Effect, movement_id: int
+) -> None:
     """PostgreSQL: insert_and_apply with the id drawn by entry_and_lock, and COMMIT in the same round trip.
 
     For a request id entry_and_lock found unused. Taken meanwhile by a concurrent replay, it fails with a
     unique violation (the caller runs the whole write again, and then finds it taken).
     """
-    INSERT_APPLY_AND_COMMIT_PG.run_and_commit(conn, {**_insert_params(values, d_in, d_out), 'm_id': movement_id})
+    params = {**_insert_params(values, d_in, d_out, effect), 'm_id': movement_id}
+    INSERT_APPLY_AND_COMMIT_PG.run_and_commit(conn, params)
 
 
-def _insert_params(values: dict[str, Any], d_in: int, d_out: int) -> dict[str, Any]:
+def _insert_params(values: dict[str, Any], d_in: int, d_out: int, effect: Effect) -> dict[str, Any]:
     change = feed.Change(values['work_center_id'], values['order_number'])
+    t_wc, t_sent, t_recv = effect.transit_change(values['movement_type'], values['work_center_id'])
+    arrival = '' if t_wc is None else feed.Change(t_wc, values['order_number'], feed.TRANSIT).to_json()
     return {
         **{f'm_{name}': values[name] for name in MOVEMENT_COLUMNS},
-        'wc': values['work_center_id'],
-        'order': values['order_number'],
+        **_transit_params(values, t_wc, t_sent, t_recv),
         'd_in': d_in,
         'd_out': d_out,
-        'at': values['created_at'],
+        'd_scrap': effect.d_scrap,
+        'd_rework': effect.d_rework,
         'uid': values['user_id'],
         'a_stale': values['created_at'] - ACTIVITY_STEP,
         'channel': feed.CHANNEL,
         'payload': change.to_json(),
+        'payload_to': arrival,
     }
 
 
-def apply_to_balance(
-    conn: Connection, wc_id: int, order: str, d_in: int, d_out: int, at: datetime, user_id: int
-) -> None:
-    conn.execute(BALANCE_UPDATE, {'wc': wc_id, 'order': order, 'd_in': d_in, 'd_out': d_out, 'at': at, 'uid': user_id})
+def _transit_params(values: dict[str, Any], t_wc: int | None, t_sent: int, t_recv: int) -> dict[str, Any]:
+    return {
+        'wc': values['work_center_id'],
+        'order': values['order_number'],
+        'at': values['created_at'],
+        't_wc': t_wc,
+        't_sent': t_sent,
+        't_recv': t_recv,
+    }
+
+
+def apply_to_balance(conn: Connection, values: dict[str, Any], d_in: int, d_out: int, effect: Effect) -> None:
+    params = {
+        'wc': values['work_center_id'],
+        'order': values['order_number'],
+        'd_in': d_in,
+        'd_out': d_out,
+        'd_scrap': effect.d_scrap,
+        'd_rework': effect.d_rework,
+        'at': values['created_at'],
+        'uid': values['user_id'],
+    }
+    conn.execute(BALANCE_UPDATE, params)
+
+
+def lock_transit(conn: Connection, order: str, work_center_id: int) -> Row[Any] | None:
+    """The transit row to a work center, locked (a reversal that takes pieces back out of it), with the
+    work center's code; None when there is none."""
+    return conn.execute(LOCK_TRANSIT, {'order': order, 'wc': work_center_id}).first()
 
 
 def touch_activity(conn: Connection, order: str, at: datetime) -> None:

@@ -32,8 +32,17 @@ from potrack.db.models import (
     ProductionOrder,
 )
 from potrack.db.types import utcnow
-from potrack.errors import Conflict, InsufficientBalance, NotSaved, OrderNotOpen, OutcomeUnknown, UnknownOrder
-from potrack.ledger import statements, steps
+from potrack.errors import (
+    BeyondTransit,
+    Conflict,
+    InsufficientBalance,
+    InvalidInput,
+    NotSaved,
+    OrderNotOpen,
+    OutcomeUnknown,
+    UnknownOrder,
+)
+from potrack.ledger import flow, statements, steps
 from potrack.live import feed
 
 log = logging.getLogger(__name__)
@@ -59,6 +68,12 @@ class MovementResult:
     created_at: datetime
     reverses_id: int | None = None
     already_recorded: bool = False
+    disposition: str | None = None  # an OUT's: 'sent', 'scrap' or 'rework'
+    to_work_center_id: int | None = None  # where it put pieces in transit
+    to_work_center_code: str | None = None
+    transit_qty: int = 0  # put into transit (OUT) or taken out of it (IN); signed like quantity
+    reason_id: int | None = None
+    flag: str | None = None  # flow.OVER_RECEIPT / flow.OFF_ROUTE: a receipt the audit remembers
 
     @property
     def balance(self) -> int:
@@ -73,6 +88,9 @@ def record_movement(
     order_number: Any,
     quantity: Any,
     movement_type: Any,
+    disposition: Any = None,
+    reason_id: int | None = None,
+    rework_to: int | None = None,
     request_id: str | None = None,
     start_order: bool = False,
     source: str = 'kiosk',
@@ -80,32 +98,48 @@ def record_movement(
 ) -> MovementResult:
     """Record that `quantity` pieces of an order came IN to or went OUT of a work center.
 
+    An OUT's `disposition` (flow.py): 'sent' on (the default), 'scrap' (with `reason_id`) or 'rework' (with
+    `reason_id` and `rework_to`, an earlier work center of the route). An IN is bounded by the flow.
+
     An order not in the book is refused or started as the site's policy says (steps.admit_order);
     `start_order` is the person's confirmation under 'confirm', `source` what a started order records
     ('kiosk' or 'api').
 
     Raises InvalidInput (nothing written), SignedOut, NotAllowed / NotFound (work center not usable by
     the actor), UnknownOrder / OrderNotOpen (the order book's refusals), InsufficientBalance (OUT above
-    the balance), Conflict (request id reused for other content) and NotSaved (database unreachable or
+    the balance), BeyondTransit (an IN above what was sent), Conflict (request id reused for other content)
+    and NotSaved (database unreachable or
     too busy; its OutcomeUnknown when the connection broke during the commit and the outcome could not be
     read back: the same request id, sent again, is safe).
     """
     order = normalize_order_number(order_number)
     qty = parse_quantity(quantity)
     mtype = parse_movement_type(movement_type)
+    disp = flow.parse_disposition(disposition, mtype)
+    asked = steps.FlowAsked(mtype, parse_id(reason_id, 'reason'), parse_id(rework_to, 'rework_to'))
     rid = normalize_request_id(request_id)
     db = db or database()
 
     def unit(conn: Connection) -> MovementResult:
-        entry, locked, drawn = steps.entry_and_lock(conn, db.is_postgres, actor, work_center_id, order, rid)
+        entry, locked, drawn = steps.entry_and_lock(conn, db.is_postgres, actor, work_center_id, order, rid, asked)
         return write_entry(
-            conn, db, entry, order, mtype, qty, rid, locked=locked, drawn=drawn, admission=(start_order, source)
+            conn,
+            db,
+            entry,
+            order,
+            mtype,
+            qty,
+            rid,
+            locked=locked,
+            drawn=drawn,
+            admission=(start_order, source),
+            asked=(disp, asked),
         )
 
     try:
         result = db.write_core(unit)
     except OutcomeUnknown as doubt:  # the connection broke with the COMMIT on its way: look before answering
-        result = settle(db, doubt, rid, (order, work_center_id, mtype, qty, actor.user_id, None))
+        result = settle(db, doubt, rid, (order, work_center_id, mtype, qty, actor.user_id, None, disp))
     announce_result(db, result)
     if not result.already_recorded:
         # DEBUG: the ledger itself is the record of every movement; at hundreds a second from the API a
@@ -136,18 +170,21 @@ def write_entry(
     reverses: ProductionOrder | None = None,
     reason: str | None = None,
     admission: tuple[bool, str] | None = None,
+    asked: tuple[str | None, steps.FlowAsked] | None = None,
 ) -> MovementResult:
     """Steps 3–6 of the write path, shared by recording and reversing. `qty` is always positive.
 
     `locked`: the balance row's (qty_in, qty_out) when the caller has locked it already. `drawn`
     (PostgreSQL, recording): the movement's id drawn and the request id looked up with the lock; then a
     replay is answered at once, and a new movement is inserted and committed in one round trip.
-    `admission` (recording, not reversing): (start_order, source) for the order book's rule.
+    `admission` (recording, not reversing): (start_order, source) for the order book's rule. `asked`
+    (recording): the OUT's disposition and what the flow was asked (reason, rework target).
     """
     wc_id, code = entry.work_center_id, entry.work_center_code
     qty_in, qty_out = locked or steps.lock_balance(conn, db.is_postgres, wc_id, order)
     stored_qty = -qty if reverses is not None else qty
-    expected = (order, wc_id, mtype, stored_qty, entry.user_id, reverses.id if reverses else None)
+    disposition = reverses.disposition if reverses is not None else (asked[0] if asked else None)
+    expected = (order, wc_id, mtype, stored_qty, entry.user_id, reverses.id if reverses else None, disposition)
     if drawn is not None and drawn.taken_id is not None:  # the request id was used before: a replay
         previous = steps.find_request(conn, rid)
         assert previous is not None
@@ -166,6 +203,7 @@ def write_entry(
     d_out = stored_qty if mtype == OUT else 0
     available = qty_in - qty_out
     refusal: InsufficientBalance | None = None
+    effect = flow.NO_EFFECT
     if mtype == OUT and d_out > available:
         refusal = InsufficientBalance(
             f'Only {available} pieces of {order} are at {code}; you tried to send {qty}.',
@@ -179,6 +217,11 @@ def write_entry(
             available=available,
             requested=qty,
         )
+    else:
+        try:
+            effect = _effect(conn, entry, order, mtype, qty, qty_in, reverses, asked)
+        except BeyondTransit as exc:
+            refusal = exc
     if refusal is not None:
         # A replay of an OUT that already took these pieces is "already recorded", not a refusal.
         # Looked up again even when entry_and_lock found it unused: that statement's snapshot predates its
@@ -198,13 +241,21 @@ def write_entry(
         'request_id': rid,
         'reverses_id': reverses.id if reverses else None,
         'reason': reason,
+        'disposition': effect.disposition,
+        'to_work_center_id': effect.to_work_center_id,
+        'reason_id': effect.reason_id,
+        'transit_qty': effect.transit_qty,
     }
     try:
         if drawn is not None:
-            steps.insert_apply_and_commit(conn, values, d_in, d_out, drawn.new_id)
+            if effect.flag:  # before the last statement: it commits
+                steps.audit_flag(conn, values, effect.flag, drawn.new_id)
+            steps.insert_apply_and_commit(conn, values, d_in, d_out, effect, drawn.new_id)
             movement_id: int | None = drawn.new_id
         else:
-            movement_id = steps.insert_and_apply(conn, db.is_postgres, values, d_in, d_out)
+            movement_id = steps.insert_and_apply(conn, db.is_postgres, values, d_in, d_out, effect)
+            if movement_id is not None and effect.flag:
+                steps.audit_flag(conn, values, effect.flag, movement_id)
     except IntegrityError as exc:
         # A concurrent reversal of the same movement, or a concurrent replay of the same request,
         # committed first: run again to see it.
@@ -227,7 +278,57 @@ def write_entry(
         qty_out=qty_out + d_out,
         created_at=now,
         reverses_id=values['reverses_id'],  # type: ignore[arg-type]
+        disposition=effect.disposition,
+        to_work_center_id=effect.to_work_center_id,
+        to_work_center_code=effect.to_code,
+        transit_qty=effect.transit_qty,
+        reason_id=effect.reason_id,
+        flag=effect.flag,
     )
+
+
+def _effect(
+    conn: Connection,
+    entry: steps.EntryContext,
+    order: str,
+    mtype: str,
+    qty: int,
+    qty_in: int,
+    reverses: ProductionOrder | None,
+    asked: tuple[str | None, steps.FlowAsked] | None,
+) -> flow.Effect:
+    """What the movement does to the flow (flow.py). Raises BeyondTransit, InvalidInput."""
+    if reverses is not None:
+        effect = flow.reversed_effect(reverses)
+        if mtype == OUT and effect.to_work_center_id is not None and effect.transit_qty:
+            row = steps.lock_transit(conn, order, effect.to_work_center_id)
+            sent, received = (int(row.qty_sent), int(row.qty_received)) if row is not None else (0, 0)
+            if sent + effect.transit_qty < received:
+                to_code = row.code if row is not None else '?'
+                raise BeyondTransit(
+                    f'Cannot undo sending {qty} pieces of {order} to {to_code}: {to_code} has already received '
+                    f'{received} of the {sent} sent to it. Correct that receipt at {to_code} first.',
+                    available=max(sent - received, 0),
+                    requested=qty,
+                )
+        return effect
+    if asked is None or entry.flow is None:
+        return flow.NO_EFFECT
+    facts = entry.facts(qty_in)
+    if mtype == IN:
+        return flow.receipt(order, qty, facts)
+    disposition, wanted = asked
+    assert disposition is not None
+    return flow.dispatch(order, qty, disposition, wanted.reason_id, wanted.rework_to, facts)
+
+
+def parse_id(raw: Any, field: str) -> int | None:
+    """An optional id from a form or a request: None, or a positive whole number. Raises InvalidInput."""
+    if raw is None or raw == '':
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip().isdigit():
+        raise InvalidInput(f'{field.replace("_", " ")} must be a number.', field=field)
+    return int(raw)
 
 
 def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_in: int, qty_out: int) -> MovementResult:
@@ -239,6 +340,7 @@ def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_i
         previous.quantity,
         previous.user_id,
         previous.reverses_id,
+        previous.disposition,
     )
     if stored != expected:
         raise Conflict(
@@ -259,6 +361,10 @@ def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_i
         created_at=previous.created_at,
         reverses_id=previous.reverses_id,
         already_recorded=True,
+        disposition=previous.disposition,
+        to_work_center_id=previous.to_work_center_id,
+        transit_qty=previous.transit_qty,
+        reason_id=previous.reason_id,
     )
 
 
@@ -288,3 +394,6 @@ def announce_result(db: Database, result: MovementResult) -> None:
     # PostgreSQL already sent its NOTIFY with the commit; the listener delivers it to this process too.
     if not db.is_postgres and not result.already_recorded:
         feed.deliver(feed.Change(result.work_center_id, result.order_number))
+        arrival = result.to_work_center_id if result.movement_type == OUT else result.work_center_id
+        if result.transit_qty and arrival is not None:
+            feed.deliver(feed.Change(arrival, result.order_number, feed.TRANSIT))

@@ -26,7 +26,8 @@ class Change:
     work_center_id: int
     order_number: str
     # 'movement'; 'masters' (work centers / departments changed); 'users' (accounts changed);
-    # 'corrections' (a movement was reversed; also announced as its 'movement'); 'resync' (re-read all)
+    # 'corrections' (a movement was reversed; also announced as its 'movement'); 'resync' (re-read all);
+    # TRANSIT: the pieces on their way to `work_center_id` changed (sent there, received there, or undone)
     kind: str = 'movement'
 
     def to_json(self) -> str:
@@ -40,6 +41,7 @@ class Change:
         return cls(int(data['work_center_id']), str(data['order_number']), str(data.get('kind', 'movement')))
 
 
+TRANSIT = 'transit'
 RESYNC = Change(0, '', 'resync')
 Subscriber = Callable[[Change], None]
 _subscribers: list[Subscriber] = []

@@ -142,21 +142,29 @@ def restore(db: Database, source: Path, *, force: bool = False) -> RestoreResult
     return RestoreResult(table_counts(db), check_consistency(db))
 
 
+DROP_FOREIGN_KEYS = """DO $$ DECLARE r record; BEGIN
+FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint
+         WHERE contype = 'f' AND connamespace = 'public'::regnamespace LOOP
+    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname);
+END LOOP; END $$;"""
+
+
 def _restore_postgres(db: Database, source: Path) -> None:
     """pg_restore's script run by psql in one transaction, after dropping the target's tables the backup
     does not have (made by later migrations).
 
     `pg_restore --clean` drops only what the archive holds: a newer table left behind keeps its foreign
-    keys to the tables being replaced, and their drop fails ("constraint ... depends on index user_pkey").
-    The migrations after the restore make such tables again. One transaction: a failure leaves the target
-    as it was.
+    keys to the tables being replaced, and their drop fails ("constraint ... depends on index user_pkey");
+    so does a newer foreign key of an archived table (production_order's to work_center, 0007). So every
+    foreign key goes first: the script makes the archive's again, the migrations after the restore the
+    later ones, as they make the later tables. One transaction: a failure leaves the target as it was.
     """
     archived = _archive_tables(source, db)
     with db.engine.connect() as conn:
         present = set(inspect(conn).get_table_names())
         quote = conn.dialect.identifier_preparer.quote
     extra = sorted(present - archived)
-    drops = [f'DROP TABLE IF EXISTS {quote(t)} CASCADE;' for t in extra]
+    drops = [f'DROP TABLE IF EXISTS {quote(t)} CASCADE;' for t in extra] + [DROP_FOREIGN_KEYS]
     # The script goes to a file first: psql reading a pipe would COMMIT what it got of a pg_restore that failed
     # half-way. It is about as large as the data, uncompressed, for the length of the restore.
     with tempfile.TemporaryDirectory(prefix='potrack-restore-') as folder:

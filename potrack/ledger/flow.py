@@ -1,0 +1,193 @@
+"""The flow between work centers: what a movement does to the pieces in transit, decided in Python from
+the rows the write has locked (steps.entry_and_lock), so the rules stay readable and testable alone.
+
+- An OUT is *sent* on (into transit to the route's next step; from the last step: finished), *scrap*
+  (with a reason; out of the flow for good) or *rework* (with a reason; into transit back to an earlier
+  step of the route).
+- An IN takes what it can from the transit to its work center; the rest must fit the allowance: at the
+  route's first step the planned quantity (+ tolerance) less what that step received fresh already, at a
+  later step the over-receipt tolerance of what was sent to it, off the route the site's choice.
+- An order without a route has no transit and no bounds: it moves as before the flow was tracked.
+
+Reversals (`reversed_effect`) undo exactly what the original did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from potrack.common.routes import route_codes, shown_route
+from potrack.db.models import IN, REWORK, SCRAP, SENT
+from potrack.errors import BeyondTransit, InvalidInput
+
+OVER_RECEIPT, OFF_ROUTE = 'over_receipt', 'off_route'  # why a receipt is flagged in the audit
+
+
+@dataclass(frozen=True)
+class FlowFacts:
+    """What the write's first statement read about the order's flow at this work center, rows locked."""
+
+    code: str  # this work center's code
+    route: str  # the order's route ('' : none)
+    planned: int | None  # the order's planned quantity
+    qty_in: int  # this work center's balance row: everything received here so far
+    transit_sent: int = 0  # the transit to this work center (read for an IN)
+    transit_received: int = 0
+    transit_from: str | None = None  # the code of its latest sender
+    next_id: int | None = None  # the work center after this one on the route
+    tolerance_pct: int = 0
+    off_route: str = 'refuse'
+    reason_kind: str | None = None  # the chosen reason's kind, when it is active
+    target_code: str | None = None  # the rework target's code
+
+    @property
+    def steps(self) -> list[str]:
+        return route_codes(self.route)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A movement's flow columns and what they change besides its balance row."""
+
+    disposition: str | None = None
+    to_work_center_id: int | None = None
+    to_code: str | None = None  # its code, when the flow knows it
+    reason_id: int | None = None
+    transit_qty: int = 0  # signed like the movement's quantity
+    d_scrap: int = 0
+    d_rework: int = 0
+    flag: str | None = None  # OVER_RECEIPT / OFF_ROUTE: an IN the audit remembers
+
+    def transit_change(self, movement_type: str, work_center_id: int) -> tuple[int | None, int, int]:
+        """(transit row's work center, added to qty_sent, added to qty_received); (None, 0, 0): none."""
+        if movement_type == IN:
+            return (work_center_id, 0, self.transit_qty) if self.transit_qty else (None, 0, 0)
+        if self.to_work_center_id is not None and self.transit_qty:
+            return self.to_work_center_id, self.transit_qty, 0
+        return None, 0, 0
+
+
+NO_EFFECT = Effect()
+
+
+def receipt(order: str, qty: int, facts: FlowFacts) -> Effect:
+    """An IN of `qty`: what it takes from transit, and whether the rest may come in. Raises BeyondTransit."""
+    steps = facts.steps
+    transit = facts.transit_sent - facts.transit_received
+    take = min(qty, max(transit, 0))
+    extra = qty - take
+    if not steps:
+        return Effect(transit_qty=take)
+    own_extra = facts.qty_in - facts.transit_received  # received here before, beyond what came in transit
+    if facts.code not in steps:
+        if extra and facts.off_route != 'allow':
+            raise BeyondTransit(
+                f'{facts.code} is not on the route of {order} ({shown_route(facts.route)}); nothing was recorded.',
+                available=take,
+                requested=qty,
+            )
+        return Effect(transit_qty=take, flag=OFF_ROUTE if extra else None)
+    if steps[0] == facts.code:
+        if facts.planned is None or not extra:
+            return Effect(transit_qty=take)
+        allowed = facts.planned + facts.planned * facts.tolerance_pct // 100
+        room = max(allowed - own_extra, 0)
+        if extra > room:
+            back = f' (and {take} sent back for rework)' if take else ''
+            raise BeyondTransit(
+                f'{order} is planned for {facts.planned} pieces and {facts.code} has received {own_extra} of them: '
+                f'at most {room + take} more can come in{back}; you tried to receive {qty}.',
+                available=room + take,
+                requested=qty,
+            )
+        return Effect(transit_qty=take, flag=OVER_RECEIPT if own_extra + extra > facts.planned else None)
+    if not extra:
+        return Effect(transit_qty=take)
+    allowance = max(facts.transit_sent * facts.tolerance_pct // 100 - max(own_extra, 0), 0)
+    if extra > allowance:
+        source = f' (from {facts.transit_from})' if facts.transit_from else ''
+        tolerance = (
+            f' With the {facts.tolerance_pct} % over-receipt tolerance, at most {take + allowance} can be received.'
+            if allowance
+            else ''
+        )
+        raise BeyondTransit(
+            f'Only {max(transit, 0)} pieces of {order} were sent to {facts.code}{source}; '
+            f'you tried to receive {qty}.{tolerance}',
+            available=take + allowance,
+            requested=qty,
+        )
+    return Effect(transit_qty=take, flag=OVER_RECEIPT)
+
+
+def dispatch(
+    order: str, qty: int, disposition: str, reason_id: int | None, rework_to: int | None, facts: FlowFacts
+) -> Effect:
+    """An OUT of `qty` with its disposition: where its pieces go. Raises InvalidInput."""
+    steps = facts.steps
+    on_route = facts.code in steps
+    if disposition == SENT:
+        if not on_route or steps[-1] == facts.code:  # no route, off it, or finished at the last step
+            return Effect(disposition=SENT)
+        if facts.next_id is None:
+            after = steps[steps.index(facts.code) + 1]
+            raise InvalidInput(
+                f'The next step of {order}, {after}, is not a work center; ask the office to fix the route.',
+                field='disposition',
+            )
+        after = steps[steps.index(facts.code) + 1]
+        return Effect(disposition=SENT, to_work_center_id=facts.next_id, to_code=after, transit_qty=qty)
+    if facts.reason_kind not in (disposition, 'both'):
+        raise InvalidInput(
+            'Choose why these pieces are scrapped.' if disposition == SCRAP else 'Choose why these pieces go back.',
+            field='reason',
+        )
+    if disposition == SCRAP:
+        return Effect(disposition=SCRAP, reason_id=reason_id, d_scrap=qty)
+    if not on_route:
+        raise InvalidInput(
+            f'{facts.code} is not on the route of {order}, so there is no earlier step to send pieces back to.',
+            field='rework_to',
+        )
+    earlier = steps[: steps.index(facts.code)]
+    if rework_to is None or facts.target_code not in earlier:
+        choices = ', '.join(earlier) if earlier else 'none: this is the first step'
+        raise InvalidInput(
+            f'Choose the earlier step of the route to send the pieces back to ({choices}).', field='rework_to'
+        )
+    return Effect(
+        disposition=REWORK,
+        to_work_center_id=rework_to,
+        to_code=facts.target_code,
+        reason_id=reason_id,
+        transit_qty=qty,
+        d_rework=qty,
+    )
+
+
+def reversed_effect(original: Any) -> Effect:
+    """The opposite of a movement's flow (a row of production_order): the reversal's flow columns."""
+    qty = original.quantity
+    return Effect(
+        disposition=original.disposition,
+        to_work_center_id=original.to_work_center_id,
+        reason_id=original.reason_id,
+        transit_qty=-original.transit_qty,
+        d_scrap=-qty if original.disposition == SCRAP else 0,
+        d_rework=-qty if original.disposition == REWORK else 0,
+    )
+
+
+def parse_disposition(raw: Any, movement_type: str) -> str | None:
+    """None for an IN; an OUT's disposition, 'sent' when none is given. Raises InvalidInput."""
+    if movement_type == IN:
+        if raw not in (None, '', SENT):
+            raise InvalidInput(
+                'Only pieces going OUT have a disposition (sent on, scrap or rework).', field='disposition'
+            )
+        return None
+    text = (raw or SENT).strip().lower() if isinstance(raw, str) or raw is None else ''
+    if text not in (SENT, SCRAP, REWORK):
+        raise InvalidInput('Choose what happens to the pieces: sent on, scrap or rework.', field='disposition')
+    return text
