@@ -3,6 +3,7 @@ receipts bounded by what was sent, scrap and rework with reasons, undo, `potrack
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -261,3 +262,24 @@ def test_a_running_order_keeps_moving_after_the_upgrade(empty_target: Database) 
         record_movement(Actor(user_id), quantity=11, **entry)
     record_movement(Actor(user_id), quantity=10, **entry)
     assert check_consistency(empty_target).consistent
+
+
+def test_a_finished_order_closes_by_itself_when_the_site_says_so(db, admin, wc, flow) -> None:
+    _setting(db, admin, site_settings.AUTO_CLOSE, 'on')
+    for code in ('WC001', 'WC002', 'WC003', 'WC004'):
+        flow(code, 99 if code == 'WC001' else 98)
+        if code == 'WC001':
+            flow(code, 1, 'OUT', disposition='scrap', reason_id=_reason(db, 'SETUP'))
+        flow(code, 98, 'OUT')  # from WC004, the last step: finished
+        assert _status(db) == 'open'  # 98 finished + 1 scrapped of 100 planned
+    flow('WC001', 1)  # the last planned piece
+    flow('WC001', 1, 'OUT', disposition='scrap', reason_id=_reason(db, 'SETUP'))
+    assert _status(db) == 'closed'
+    with db.read() as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == 'order.close')).one()
+    assert json.loads(event.after or '{}')['reason'].startswith('finished')
+
+
+def _status(db: Database) -> str:
+    with db.read() as s:
+        return s.exec(select(OrderHeader.status).where(OrderHeader.order_number == ORDER)).one()

@@ -51,7 +51,7 @@ from potrack.db.tables import (
 
 # common.site_settings' keys, read here in the write's own statement
 UNKNOWN_ORDERS_KEY, OVER_RECEIPT_KEY, OFF_ROUTE_KEY = 'unknown_orders', 'over_receipt_pct', 'off_route_receipts'
-DEFAULT_ROUTE_KEY = 'default_route'
+DEFAULT_ROUTE_KEY, AUTO_CLOSE_KEY = 'default_route', 'auto_close'
 
 
 def _setting(key: str) -> Any:
@@ -98,6 +98,7 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
             _setting(UNKNOWN_ORDERS_KEY).label('policy'),
             _setting(OVER_RECEIPT_KEY).label('tolerance'),
             _setting(OFF_ROUTE_KEY).label('off_route'),
+            _setting(AUTO_CLOSE_KEY).label('auto_close'),
             next_id.scalar_subquery().label('next_id'),
             reason_kind.scalar_subquery().label('reason_kind'),
             select(target.c.code)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Row
 
 from potrack.common import audit
 from potrack.common.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
-from potrack.common.site_settings import REFUSE
+from potrack.common.site_settings import ON, REFUSE
 from potrack.config import settings
 from potrack.db.models import ACTIVITY_STEP, ORDER_OPEN
 from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
@@ -46,6 +46,12 @@ class EntryContext:
     order_status: str | None = None  # the order's status in the book; None: not in the book
     policy: str | None = None  # the site's unknown-order policy as stored; None: the configured default
     flow: Any = None  # the flow's facts as read (a row with route, planned, tolerance, …); None: a reversal
+
+    @property
+    def closes_finished(self) -> bool:
+        """The site closes finished orders by themselves, and this one has a route and a plan to finish."""
+        row = self.flow
+        return row is not None and row.auto_close == ON and bool(row.route) and row.planned is not None
 
     def facts(self, qty_in: int) -> FlowFacts:
         """The flow's facts at this work center, its balance row's qty_in as locked."""

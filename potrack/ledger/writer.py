@@ -42,7 +42,7 @@ from potrack.errors import (
     OutcomeUnknown,
     UnknownOrder,
 )
-from potrack.ledger import flow, statements, steps
+from potrack.ledger import closing, flow, statements, steps
 from potrack.live import feed
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class MovementResult:
     transit_qty: int = 0  # put into transit (OUT) or taken out of it (IN); signed like quantity
     reason_id: int | None = None
     flag: str | None = None  # flow.OVER_RECEIPT / flow.OFF_ROUTE: a receipt the audit remembers
+    may_finish: bool = False  # an OUT that can have finished its order, at a site that closes finished orders
 
     @property
     def balance(self) -> int:
@@ -141,6 +142,8 @@ def record_movement(
     except OutcomeUnknown as doubt:  # the connection broke with the COMMIT on its way: look before answering
         result = settle(db, doubt, rid, (order, work_center_id, mtype, qty, actor.user_id, None, disp))
     announce_result(db, result)
+    if result.may_finish and not result.already_recorded:
+        closing.close_if_done(db, order, actor.user_id)
     if not result.already_recorded:
         # DEBUG: the ledger itself is the record of every movement; at hundreds a second from the API a
         # log line each cost 4% of an instance's CPU and buried the warnings that matter.
@@ -284,6 +287,7 @@ def write_entry(
         transit_qty=effect.transit_qty,
         reason_id=effect.reason_id,
         flag=effect.flag,
+        may_finish=mtype == OUT and entry.closes_finished and effect.transit_qty == 0 and reverses is None,
     )
 
 
