@@ -194,7 +194,8 @@ def test_create_admin_for_an_existing_user_resets_it(
 
 
 def test_check_passes_on_good_data_and_reports_a_tampered_balance(potrack: Run, opened: Database) -> None:
-    assert potrack('check') == (0, 'consistent: 0 balance rows match 0 movements; none negative\n', '')
+    flow = 'flow: 0 transit rows match what was sent and received; scrap and rework agree\n'
+    assert potrack('check') == (0, 'consistent: 0 balance rows match 0 movements; none negative\n' + flow, '')
     potrack('create-admin', 'boss', '--password-stdin', stdin='Night-Shift-2026\n')
     boss = user(opened, 'boss')
     assert boss is not None and boss.id is not None
@@ -202,7 +203,7 @@ def test_check_passes_on_good_data_and_reports_a_tampered_balance(potrack: Run, 
         record_movement(
             Actor(boss.id), work_center_id=1, order_number='PO-1', quantity=qty, movement_type=kind, db=opened
         )
-    assert potrack('check') == (0, 'consistent: 1 balance rows match 2 movements; none negative\n', '')
+    assert potrack('check') == (0, 'consistent: 1 balance rows match 2 movements; none negative\n' + flow, '')
 
     with opened.engine.begin() as conn:
         conn.execute(text("UPDATE order_balance SET qty_in = 9 WHERE order_number = 'PO-1'"))

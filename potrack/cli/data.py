@@ -23,6 +23,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = check_consistency(db)
     if report.consistent:
         print(f'consistent: {report.balance_rows} balance rows match {report.movements} movements; none negative')
+        print(f'flow: {report.transit_rows} transit rows match what was sent and received; scrap and rework agree')
         return 0
     print(f'INCONSISTENT: {len(report.mismatches)} mismatch(es) found (first ones below)')
     for m in report.mismatches:

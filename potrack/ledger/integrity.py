@@ -161,6 +161,7 @@ class CheckReport:
     balance_rows: int
     movements: int
     mismatches: list[Mismatch | ActivityLag | MissingOrder | FlowFinding]
+    transit_rows: int = 0
 
     @property
     def consistent(self) -> bool:
@@ -184,4 +185,5 @@ def check_consistency(db: Database | None = None, *, limit: int = 20) -> CheckRe
             found += flow_findings(conn, limit - len(found))
         balance_rows = conn.execute(text('SELECT COUNT(*) FROM order_balance')).scalar_one()
         movements = conn.execute(text('SELECT COUNT(*) FROM production_order')).scalar_one()
-    return CheckReport(int(balance_rows), int(movements), found)
+        transit_rows = conn.execute(text('SELECT COUNT(*) FROM order_transit')).scalar_one()
+    return CheckReport(int(balance_rows), int(movements), found, int(transit_rows))
