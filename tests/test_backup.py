@@ -87,7 +87,8 @@ def test_the_commands_back_up_restore_and_check(db: Database, empty_target: Data
     file = tmp_path / 'cli.backup'
     made = run_cli(db.url, tmp_path, 'backup', '--out', str(file))
     assert made.returncode == 0, made.stderr
-    readable = '1 movement, 1 balance, 1 order with activity, 1 order in the book, 0 site settings, 1 user, '
+    readable = '1 movement, 1 balance, 1 order with activity, 1 order in the book, 0 transit rows, 0 site settings, '
+    readable += '4 scrap and rework reasons, 0 product routes, 1 user, '
     readable += '6 departments, 5 work centers, '
     assert made.stdout.startswith(f'wrote {file}: {readable}23 department-work center links, ')
     assert made.stdout.endswith(', 0 sessions, 0 API tokens\n')
@@ -116,13 +117,14 @@ def test_a_backup_made_before_order_activity_restores_fresh_and_over_a_newer_dat
         counts = backup(db, file)
     finally:
         upgrade(db)  # the test database back to today's schema, its times filled again
-    assert not {'order_activity', 'order_header', 'site_setting'} & set(counts)
+    later = {'order_activity', 'order_header', 'site_setting', 'order_transit', 'flow_reason', 'product_route'}
+    assert not later & set(counts)
     for target in (empty_target, db):  # db: at head, with data, and its own order_activity rows
         result = restore(target, file, force=True)
         assert result.check.consistent, [m.describe() for m in result.check.mismatches]
         assert current_revision(target) == head_revision()
         assert result.counts['order_activity'] == 5  # PO-B0 … PO-B4
-        later = {'order_activity', 'order_header', 'site_setting'}  # made by the migrations after 0003
+        # `later`: made by the migrations after 0003
         assert {t: n for t, n in result.counts.items() if t not in later} == counts
 
 
