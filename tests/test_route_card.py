@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.db.models import WorkCenter
+from potrack.db.models import OrderHeader, WorkCenter
 from potrack.errors import InvalidInput, NotFound, SignedOut
 from potrack.orders.fields import OrderFields
 from potrack.orders.route_card import (
@@ -157,12 +157,16 @@ def test_a_card_carries_the_order_and_one_box_per_work_center_of_its_route(db: D
 
 
 def test_a_route_through_an_unknown_or_deactivated_work_center_still_gets_its_boxes(db: Database, admin: Actor) -> None:
-    add_orders(db, replace(GEARBOX, route='WC003>WC999'))
+    add_orders(db, replace(GEARBOX, route='WC003>WC004'))
 
     def deactivate(s):  # type: ignore[no-untyped-def]
         row = s.exec(select(WorkCenter).where(WorkCenter.code == 'WC003')).one()
         row.is_active = False
         s.add(row)
+        # A route saved when WC999 was a work center's code: new routes must name work centers that exist.
+        order = s.exec(select(OrderHeader).where(OrderHeader.order_number == 'PO-2026-0012')).one()
+        order.route = 'WC003>WC999'
+        s.add(order)
 
     db.write(deactivate)
     (card,) = route_cards(admin, ['PO-2026-0012'])

@@ -1,4 +1,5 @@
-"""The order book over REST: the ERP puts its orders in (one or a batch), anyone with a token reads one."""
+"""The order book over REST: the ERP puts its orders in (one or a batch), anyone with a token reads one
+with its progress along the route (received, in progress, in transit, scrapped, reworked, finished)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from potrack.api.order_schemas import (
 from potrack.api.routes import API_V1, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_SCHEMA, Token, as_caller, as_writer
 from potrack.api.routes import _request_id as checked_key
 from potrack.common.actors import Actor
+from potrack.common.routes import route_codes
 from potrack.errors import InvalidFields, InvalidInput
 from potrack.orders.book import save_from_api
 from potrack.orders.fields import OrderFields, parse_order_fields
 from potrack.orders.listing import OrderRow, get_order
+from potrack.orders.progress import StepPieces
 from potrack.orders.saving import OrderChange, SaveReport
 
 router = APIRouter(prefix=API_V1, route_class=ApiRoute, responses=COMMON_RESPONSES, tags=['orders'])
@@ -105,6 +108,7 @@ async def post_orders(
 async def get_one_order(token: Token, number: Annotated[str, Path(max_length=160)]) -> OrderOut:
     row: OrderRow = await as_caller(token, get_order, number)
     p = row.progress
+    route_length = len(route_codes(row.route))
     return OrderOut(
         order_number=row.order_number,
         product_code=row.product_code,
@@ -116,7 +120,31 @@ async def get_one_order(token: Token, number: Annotated[str, Path(max_length=160
         source=row.source,
         started=p.started,
         wip=p.wip,
+        in_transit=p.in_transit,
+        scrapped=p.scrapped,
+        reworked=p.reworked,
         finished=p.finished,
+        yield_percent=None if p.yield_percent is None else round(p.yield_percent, 1),
+        closable=row.status == 'open' and p.closable(row.planned_quantity),
         late=row.late,
-        steps=[OrderStepOut(work_center=s.code, qty_in=s.qty_in, qty_out=s.qty_out, held=s.held) for s in p.steps],
+        steps=[_step(s, i + 1 if i < route_length else None) for i, s in enumerate(p.steps) if s.shown],
+    )
+
+
+def _step(s: StepPieces, position: int | None) -> OrderStepOut:
+    return OrderStepOut(
+        work_center=s.code,
+        name=s.name,
+        position=position,
+        received=s.qty_in,
+        wip=s.held,
+        in_transit=s.in_transit,
+        in_transit_since=s.transit_since if s.in_transit else None,
+        in_transit_old=s.transit_old,
+        scrapped=s.qty_scrap,
+        reworked=s.qty_rework,
+        sent_on=s.sent_on,
+        qty_in=s.qty_in,
+        qty_out=s.qty_out,
+        held=s.held,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, StrictStr, Tag
@@ -65,10 +65,22 @@ class OrderSaveOut(BaseModel):
 
 
 class OrderStepOut(BaseModel):
-    work_center: str
-    qty_in: int
-    qty_out: int
-    held: int
+    """One work center of the order: a step of its route (in route order), or one off the route after them."""
+
+    work_center: str = Field(description='Its code, as the route names it.')
+    name: str = Field(description="The work center's name; empty when no work center has the code.")
+    position: int | None = Field(description="1 for the route's first step; null: not on the route.")
+    received: int = Field(description='Pieces received here.')
+    wip: int = Field(description='Pieces here now (received less gone out).')
+    in_transit: int = Field(description='Pieces sent to this work center and not yet received.')
+    in_transit_since: datetime | None = Field(description='When the pieces now in transit began to wait (UTC).')
+    in_transit_old: bool = Field(description="In transit longer than the site's setting.")
+    scrapped: int
+    reworked: int = Field(description='Pieces sent back from here to an earlier step for rework.')
+    sent_on: int = Field(description='Pieces sent on from here (from the last step: finished).')
+    qty_in: int = Field(description='The same as received (kept for earlier clients).')
+    qty_out: int = Field(description='Pieces gone out from here: sent on, scrapped or sent back.')
+    held: int = Field(description='The same as wip (kept for earlier clients).')
 
 
 class OrderOut(BaseModel):
@@ -80,11 +92,19 @@ class OrderOut(BaseModel):
     route: str
     status: str
     source: str
-    started: int = Field(description='Pieces received at the first work center.')
+    started: int = Field(description='Pieces released into the route at its first step (rework returns not counted).')
     wip: int = Field(description='Pieces at any work center now.')
-    finished: int = Field(description='Pieces sent on from the last work center reached.')
+    in_transit: int = Field(description='Pieces on their way between work centers.')
+    scrapped: int
+    reworked: int
+    finished: int = Field(description="Pieces sent on from the route's last step.")
+    yield_percent: float | None = Field(description='Finished of started, 0-100; null before anything started.')
+    closable: bool = Field(description='The planned quantity is finished or scrapped: the order can be closed.')
     late: bool
-    steps: list[OrderStepOut] = Field(description="The work centers of the caller's scope that hold or held pieces.")
+    steps: list[OrderStepOut] = Field(
+        description="The route's steps in order, then other work centers that hold or held pieces; only those of "
+        "the caller's scope (the totals, too, count only those)."
+    )
 
 
 def _form(body: Any) -> str:

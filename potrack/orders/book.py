@@ -17,13 +17,17 @@ from potrack.db.models import ORDER_CANCELLED, ORDER_CLOSED, ORDER_OPEN
 from potrack.errors import Conflict, InvalidInput, NotFound
 from potrack.live.announce import ORDERS, write_announced
 from potrack.orders.fields import OrderFields
+from potrack.orders.route_checks import check_route
 from potrack.orders.saving import UPDATABLE, SaveReport, existing_orders, save_orders
 
 STATUS_ACTIONS = {ORDER_CLOSED: 'order.close', ORDER_CANCELLED: 'order.cancel', ORDER_OPEN: 'order.reopen'}
 
 
 def add_order(actor: Actor, fields: OrderFields, db: Database | None = None) -> str:
-    """An admin types a new order into the book (source 'typed'). Raises Conflict when it is there already."""
+    """An admin types a new order into the book (source 'typed'); without a route it gets the default one.
+
+    Raises Conflict when it is there already, InvalidInput (a route code that is no work center).
+    """
     db = db or database()
 
     def unit(session: Session) -> str:
@@ -31,6 +35,8 @@ def add_order(actor: Actor, fields: OrderFields, db: Database | None = None) -> 
         if existing_orders(session, [fields.order_number]):
             number = fields.order_number
             raise Conflict(f'{number} is already in the order book; edit it instead.', field='order_number')
+        if fields.route:
+            check_route(session, fields.route)
         save_orders(session, actor_id=user.id, orders=[fields], source='typed')
         return fields.order_number
 
@@ -38,7 +44,10 @@ def add_order(actor: Actor, fields: OrderFields, db: Database | None = None) -> 
 
 
 def edit_order(actor: Actor, fields: OrderFields, db: Database | None = None) -> str:
-    """An admin changes an order's product, plan, due date, route or notes (any status). Raises NotFound."""
+    """An admin changes an order's product, plan, due date, route or notes (any status).
+
+    Raises NotFound, InvalidInput (a route code that is no work center).
+    """
     db = db or database()
 
     def unit(session: Session) -> str:
@@ -46,6 +55,8 @@ def edit_order(actor: Actor, fields: OrderFields, db: Database | None = None) ->
         row = existing_orders(session, [fields.order_number]).get(fields.order_number)
         if row is None:
             raise NotFound(f'{fields.order_number} is not in the order book.', field='order_number')
+        if fields.route:
+            check_route(session, fields.route)
         before = {name: getattr(row, name) for name in UPDATABLE}
         for name in UPDATABLE:
             value = getattr(fields, name)

@@ -96,7 +96,9 @@ def parse_due_date(raw: Any) -> date | None:
 
 
 def parse_route(raw: Any) -> str:
-    """Work center codes in order, as `WC001>WC002>WC005` (also `→`, `,` or `;` between them)."""
+    """Work center codes in order, as `WC001>WC002>WC005` (also `→`, `,` or `;` between them), each once.
+
+    Whether the codes name work centers is checked against the database by `route_checks`."""
     if raw is None:
         return ''
     text = str(raw).strip().upper()
@@ -108,6 +110,13 @@ def parse_route(raw: Any) -> str:
         raise InvalidInput(
             f'route {_quoted(raw)}: "{shown(bad[0])}" is not a work center code '
             '(write the codes in order, like WC001>WC002>WC005).',
+            field='route',
+        )
+    twice = next((step for i, step in enumerate(steps) if step in steps[:i]), None)
+    if twice is not None:
+        raise InvalidInput(
+            f'route {_quoted(raw)}: {twice} comes twice; a route passes each work center once '
+            '(rework sends pieces back without it).',
             field='route',
         )
     joined = '>'.join(steps)

@@ -25,6 +25,7 @@ from potrack.db.models import ORDER_OPEN, SiteSetting
 from potrack.live.announce import ORDERS, write_announced
 from potrack.orders.import_columns import LABELS
 from potrack.orders.import_file import ImportRow, ParsedFile, Problem, Progress, parse_order_file
+from potrack.orders.route_checks import route_problems
 from potrack.orders.saving import OrderChange, SaveReport, save_orders
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ def import_orders(
         remembered = _remembered(session)
     started = time.perf_counter()
     parsed = parse_order_file(data, filename, mapping, remembered, progress)
+    if parsed.rows:  # also beside other problems: a person sees every problem of the file at once
+        _check_routes(db, parsed)
     outcome = ImportOutcome(parsed, parse_s=time.perf_counter() - started)
     if not parsed.ok:
         return outcome
@@ -145,6 +148,15 @@ def _save(
         if progress is not None:
             progress('saving', min(start + SAVE_CHUNK, len(rows)), len(rows))
     return report
+
+
+def _check_routes(db: Database, parsed: ParsedFile) -> None:
+    """A problem on each line whose route names a code that is no work center (one read for the file)."""
+    routed = [row for row in parsed.rows if row.fields.route]
+    with db.read() as session:
+        found = route_problems(session, [row.fields.route or '' for row in routed])
+    parsed.problems.extend(Problem(row.line, problem) for row, problem in zip(routed, found, strict=True) if problem)
+    parsed.problems.sort(key=lambda p: p.line or 0)
 
 
 def _remembered(session: Session) -> dict[str, str]:

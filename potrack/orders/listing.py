@@ -7,7 +7,7 @@ how many pieces sit where is shown only for the work centers the user may see.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import and_, func, not_, or_, select
@@ -20,8 +20,10 @@ from potrack.common.validation import normalize_order_number, search_text
 from potrack.db.engine import Database, database
 from potrack.db.models import ORDER_OPEN, ORDER_STATUSES
 from potrack.db.tables import ORDERS
+from potrack.db.types import utcnow
 from potrack.errors import InvalidInput, NotFound
 from potrack.orders.progress import Progress, done_condition, seen_progress, steps_by_order
+from potrack.orders.route_steps import RouteStep, route_steps
 from potrack.timeutil import local_today
 
 Match = Literal['prefix', 'contains']
@@ -91,10 +93,13 @@ def _conditions(flt: OrderFilter, today: date) -> list[Any]:
 
 
 def _rows(session: Session, records: list[Any], visible: set[int] | None, today: date) -> list[OrderRow]:
-    steps = steps_by_order(session, [r.order_number for r in records])
+    if not records:
+        return []
+    steps = steps_by_order(session, [r.order_number for r in records], {r.order_number: r.route for r in records})
+    old_before = utcnow() - timedelta(hours=int(site_settings.get(session, site_settings.TRANSIT_OLD_HOURS)))
     rows = []
     for r in records:
-        progress, late = seen_progress(r, steps.get(r.order_number, []), visible, today)
+        progress, late = seen_progress(r, steps.get(r.order_number, []), visible, today, old_before)
         rows.append(
             OrderRow(
                 order_number=r.order_number,
@@ -187,6 +192,7 @@ class OrderLookup:
     order_number: str
     order: OrderRow | None  # None: not in the book
     policy: str  # the site's unknown-order policy: refuse, confirm or allow
+    route: tuple[RouteStep, ...] = ()  # the order's route in order (the kiosk's rework targets); () : none
 
     @property
     def message(self) -> str:
@@ -206,6 +212,6 @@ def look_up(actor: Actor, order_number: Any, db: Database | None = None) -> Orde
     number = normalize_order_number(order_number)
     db = db or database()
     with db.read() as session:  # one read: the kiosk does this on every order entered
-        return OrderLookup(
-            number, _order(session, actor, number), site_settings.get(session, site_settings.UNKNOWN_ORDERS)
-        )
+        order = _order(session, actor, number)
+        route = route_steps(order.route, order.progress) if order is not None else ()
+        return OrderLookup(number, order, site_settings.get(session, site_settings.UNKNOWN_ORDERS), route)

@@ -18,7 +18,9 @@ from sqlmodel import Session, col, select
 from potrack.common import audit
 from potrack.db.models import ORDER_OPEN, AuditEvent, OrderHeader
 from potrack.db.types import utcnow
+from potrack.errors import InvalidInput
 from potrack.orders.fields import OrderFields
+from potrack.orders.route_checks import default_routes, route_problems
 
 # What a re-import may change on an open order (never the number, status or source).
 UPDATABLE = ('product_code', 'product_description', 'planned_quantity', 'due_date', 'route', 'notes')
@@ -77,10 +79,16 @@ def save_orders(
 ) -> SaveReport:
     """Create the new orders, update the open ones, list the rest; audited. `dry_run`: only the report.
 
-    Fields given as None are left as stored. The caller commits (or, for a dry run, writes nothing).
+    Fields given as None are left as stored. A new order without a route gets its product's default route,
+    else the site's. The caller commits (or, for a dry run, writes nothing).
+    Raises InvalidInput (a route naming a code that is no work center; nothing is saved).
     """
     report = SaveReport()
+    _check_routes(session, orders)
     stored: dict[str, Any] = existing_orders(session, [o.order_number for o in orders])
+    defaults = default_routes(
+        session, {o.product_code or '' for o in orders if not o.route and o.order_number not in stored}
+    )
     now = utcnow()
     # New orders and every audit event are inserted together at the end, as plain rows: an import of
     # 10,000 orders builds no 20,000 ORM objects (a tenth of the time, and of SQLite's write lock that the
@@ -95,7 +103,7 @@ def save_orders(
                 continue
             row = SimpleNamespace(
                 order_number=given.order_number,
-                **{name: _given_or_default(given, name) for name in UPDATABLE},
+                **{name: _given_or_default(given, name, defaults) for name in UPDATABLE},
                 status=ORDER_OPEN,
                 source=source,
                 created_by_id=actor_id,
@@ -132,8 +140,18 @@ def save_orders(
     return report
 
 
-def _given_or_default(given: OrderFields, name: str) -> Any:
+def _check_routes(session: Session, orders: Sequence[OrderFields]) -> None:
+    """Refuse the save when a route given names a code that is no work center (InvalidInput naming both)."""
+    routed = [o for o in orders if o.route]
+    for given, problem in zip(routed, route_problems(session, [o.route or '' for o in routed]), strict=True):
+        if problem is not None:
+            raise InvalidInput(f'{given.order_number}: {problem}', field='route')
+
+
+def _given_or_default(given: OrderFields, name: str, routes: dict[str, str]) -> Any:
     value = getattr(given, name)
+    if name == 'route' and not value:
+        return routes.get(given.product_code or '', '')
     return OrderHeader.model_fields[name].default if value is None else value
 
 

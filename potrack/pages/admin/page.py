@@ -1,5 +1,5 @@
-"""The admin console at /admin: users, departments, work centers, corrections, the audit trail, API tokens
-and site settings.
+"""The admin console at /admin: users, departments, work centers, corrections, the audit trail, API tokens,
+scrap and rework reasons, and site settings.
 
 Only admins get the page (everyone else is sent to "not allowed"), and every service behind it checks
 again, since actions arrive over the websocket long after the page was opened. Other admins' changes
@@ -19,6 +19,7 @@ from potrack.pages import live_bridge
 from potrack.pages.admin.audit import AuditTab
 from potrack.pages.admin.corrections import CorrectionsTab
 from potrack.pages.admin.departments import DepartmentsTab
+from potrack.pages.admin.reasons import ReasonsTab
 from potrack.pages.admin.settings import SettingsTab
 from potrack.pages.admin.tokens import TokensTab
 from potrack.pages.admin.users import UsersTab
@@ -33,6 +34,7 @@ TABS = [
     ('corrections', 'Corrections', 'undo'),
     ('audit', 'Audit trail', 'history'),
     ('tokens', 'API tokens', 'key'),
+    ('reasons', 'Reasons', 'rule'),
     ('settings', 'Settings', 'tune'),
 ]
 TAB_NAMES = {name for name, _, _ in TABS}
@@ -58,6 +60,8 @@ class AdminConsole:
                 self.audit = AuditTab(ctx)
             with ui.tab_panel('tokens').classes('gap-3 px-0'):
                 self.tokens = TokensTab(ctx)
+            with ui.tab_panel('reasons').classes('gap-3 px-0'):
+                self.reasons = ReasonsTab(ctx)
             with ui.tab_panel('settings').classes('gap-3 px-0'):
                 self.settings = SettingsTab(ctx)
         self.tabs = tabs
@@ -77,6 +81,8 @@ class AdminConsole:
             await self.audit.show()
         elif name == 'tokens':
             await self.tokens.load()
+        elif name == 'reasons':
+            await self.reasons.load()
         elif name == 'settings':
             await self.settings.load()
 
@@ -89,6 +95,7 @@ class AdminConsole:
     async def on_change(self, change: feed.Change) -> None:
         for tab in (self.users, self.departments, self.work_centers, self.corrections, self.audit, self.tokens):
             await tab.on_change(change)
+        await self.reasons.on_change(change)
         await self.settings.on_change(change)
 
 

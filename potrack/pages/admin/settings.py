@@ -1,4 +1,5 @@
-"""The Settings tab: choices that hold for the whole site, each saved (and audited) by its service."""
+"""The Settings tab: choices that hold for the whole site (orders not in the book, the flow between work
+centers, products' default routes), each saved (and audited) by its service."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from potrack.common import site_settings
 from potrack.errors import PotrackError
 from potrack.live import feed
 from potrack.orders.book import set_unknown_order_policy, unknown_order_policy
+from potrack.pages.admin.flow_settings import FlowSettingsSection
+from potrack.pages.admin.product_routes import ProductRoutesSection
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
 
@@ -29,12 +32,17 @@ class SettingsTab:
         self.policy = ui.radio(POLICIES).props('size=lg').mark('setting-unknown-orders')
         with ui.row().classes('gap-3'):
             ui.button('Save', on_click=self.save).props('unelevated no-caps size=lg color=teal-8').mark('setting-save')
+        self.flow = FlowSettingsSection(ctx)
+        self.product_routes = ProductRoutesSection(ctx)
 
     async def load(self) -> None:
         try:
             self.policy.value = await self.ctx.call(unknown_order_policy)
         except PotrackError as exc:
             show_refusal(exc)
+            return
+        await self.flow.load()
+        await self.product_routes.load()
 
     async def save(self) -> None:
         try:

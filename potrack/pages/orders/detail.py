@@ -1,5 +1,6 @@
-"""One order at /orders/{number}: what the book says, where its pieces are now, its movements and (for
-admins) its changes; admins edit, close, cancel, reopen and print its route card here."""
+"""One order at /orders/{number}: what the book says, how far it has come along its route (a diagram and a
+table), its movements and (for admins) its changes; admins edit, close, cancel, reopen and print its route
+card here."""
 
 from __future__ import annotations
 
@@ -10,24 +11,30 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import ui
 
+from potrack.common.routes import route_codes
 from potrack.errors import NotFound, PotrackError
 from potrack.ledger.search import MovementFilter, search_movements
 from potrack.live import feed
 from potrack.masters.audit_trail import AuditFilter, action_label, list_events
 from potrack.orders.listing import OrderRow, get_order
+from potrack.orders.progress import Progress, StepPieces
 from potrack.pages import live_bridge
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext, open_page
 from potrack.pages.layout import frame
 from potrack.pages.orders.dialogs import open_edit_dialog, open_status_dialog
+from potrack.pages.orders.route_diagram import RouteDiagram
 from potrack.timeutil import format_local, zone_label
 
 MOVEMENTS_SHOWN = 50
 STEP_COLUMNS = [
     {'name': 'wc', 'label': 'Work center', 'field': 'wc', 'align': 'left'},
+    {'name': 'in_transit', 'label': 'On the way to it', 'field': 'in_transit'},
     {'name': 'qty_in', 'label': 'Received', 'field': 'qty_in'},
-    {'name': 'qty_out', 'label': 'Sent on', 'field': 'qty_out'},
     {'name': 'held', 'label': 'There now', 'field': 'held'},
+    {'name': 'scrap', 'label': 'Scrapped', 'field': 'scrap'},
+    {'name': 'rework', 'label': 'Sent back', 'field': 'rework'},
+    {'name': 'sent_on', 'label': 'Sent on', 'field': 'sent_on'},
 ]
 
 
@@ -37,6 +44,8 @@ class OrderDetail:
         self.title = ui.label(number).classes('text-2xl font-bold').props('role=heading aria-level=1')
         self.facts = ui.label('').classes('text-lg').mark('order-facts')
         self.progress = ui.label('').classes('text-lg potrack-num').mark('order-progress')
+        self.yield_line = ui.label('').classes('text-lg potrack-num').mark('order-yield')
+        self.closable = ui.label('').classes('text-lg font-medium').props('role=status').mark('order-closable')
         self.actions = ui.row().classes('gap-3')
         self.dialogs = ui.element()  # dialogs open here: the action buttons are rebuilt on every load
         # Hidden while the number is not in the book: empty tables under "not in the order book" only confuse.
@@ -46,6 +55,7 @@ class OrderDetail:
 
     def build_tables(self, ctx: PageContext) -> None:
         ui.label('Where its pieces are').classes('text-xl font-bold pt-2').props('role=heading aria-level=2')
+        self.diagram = RouteDiagram()
         self.steps = (
             ui.table(columns=STEP_COLUMNS, rows=[], row_key='wc')
             .props('flat bordered no-data-label="No pieces of this order recorded at your work centers yet"')
@@ -95,14 +105,7 @@ class OrderDetail:
         due = f'due {row.due_date:%d %b %Y}' + (' — LATE' if row.late else '') if row.due_date else 'no due date'
         route = f'route {row.route.replace(">", " → ")}' if row.route else 'no route'
         self.facts.set_text(f'{row.status.capitalize()} · {product} · {planned} · {due} · {route}')
-        p = row.progress
-        percent = p.percent(row.planned_quantity)
-        share = f' ({percent:.0f}% of planned)' if percent is not None else ''
-        self.progress.set_text(f'Started {p.started} · in progress {p.wip} · finished {p.finished}{share}')
-        self.steps.rows = [
-            {'wc': f'{s.code} {s.name}', 'qty_in': s.qty_in, 'qty_out': s.qty_out, 'held': s.held} for s in p.steps
-        ]
-        self.steps.update()
+        self.show_progress(row)
         self.actions.clear()
         with self.actions:
             ui.button(
@@ -124,6 +127,18 @@ class OrderDetail:
                     label,
                     on_click=lambda s=status: self.in_dialogs(open_status_dialog, row.order_number, s, self.load),
                 ).props('outline no-caps size=lg').mark(f'order-{status}')
+
+    def show_progress(self, row: OrderRow) -> None:
+        p = row.progress
+        self.progress.set_text(progress_text(p, row.planned_quantity))
+        share = p.yield_percent
+        self.yield_line.set_text(
+            f'Yield {share:.0f}%: {p.finished:,} finished of {p.started:,} started' if share is not None else ''
+        )
+        self.closable.set_text(closable_text(p, row.planned_quantity) if row.status == 'open' else '')
+        self.diagram.show(p, len(route_codes(row.route)))
+        self.steps.rows = [step_row(s) for s in p.steps if s.shown and s.work_center_id is not None]
+        self.steps.update()
 
     def in_dialogs(self, opener: Any, *args: Any) -> None:
         with self.dialogs:
@@ -170,6 +185,35 @@ class OrderDetail:
         if change.kind in ('orders', 'masters', 'corrections', 'resync') or change.order_number == self.number:
             return self.load()
         return None
+
+
+def progress_text(p: Progress, planned: int | None) -> str:
+    percent = p.percent(planned)
+    share = f' ({percent:.0f}% of planned)' if percent is not None else ''
+    extra = ''.join(
+        f' · {label} {number:,}' for label, number in (('on the way', p.in_transit), ('scrapped', p.scrapped)) if number
+    )
+    return f'Started {p.started:,} · in progress {p.wip:,}{extra} · finished {p.finished:,}{share}'
+
+
+def closable_text(p: Progress, planned: int | None) -> str:
+    if not planned or not p.closable(planned):
+        return ''
+    text = f'All {planned:,} planned pieces are finished or scrapped: this order can be closed.'
+    left = p.wip + p.in_transit
+    return text + (f' {left:,} more are still at work centers or on the way.' if left else '')
+
+
+def step_row(s: StepPieces) -> dict[str, Any]:
+    return {
+        'wc': f'{s.code} {s.name}',
+        'in_transit': s.in_transit,
+        'qty_in': s.qty_in,
+        'held': s.held,
+        'scrap': s.qty_scrap,
+        'rework': s.qty_rework,
+        'sent_on': s.sent_on,
+    }
 
 
 def _movement(m: Any) -> dict[str, Any]:

@@ -49,7 +49,8 @@ PROGRESS_SLOT = r"""
 <q-td :props="props">
   <div v-if="props.row.percent !== null" class="row items-center no-wrap q-gutter-sm">
     <q-linear-progress :value="props.row.percent / 100" size="14px" rounded color="teal-5" track-color="grey-7"
-      style="min-width: 6rem" :aria-label="'Finished ' + props.row.percent + ' percent'"/>
+      style="min-width: 6rem" role="progressbar" :aria-valuenow="props.row.percent" aria-valuemin="0"
+      aria-valuemax="100" :aria-label="props.row.progress_label"/>
     <span class="potrack-num">{{ props.row.percent }}%</span>
   </div>
   <span v-else>—</span>
@@ -59,6 +60,13 @@ DUE_SLOT = r"""
 <q-td :props="props">
   <span class="potrack-nowrap">{{ props.row.due }}</span>
   <q-badge v-if="props.row.late" class="q-ml-sm potrack-late" label="Late"/>
+</q-td>
+"""
+# "Can be closed" in words, not only as a colour: the planned quantity is finished or scrapped.
+STATUS_SLOT = r"""
+<q-td :props="props">
+  <span>{{ props.row.status }}</span>
+  <q-badge v-if="props.row.closable" class="q-ml-sm" color="teal-9" text-color="white" label="Can be closed"/>
 </q-td>
 """
 ORDER_SLOT = r"""
@@ -88,6 +96,10 @@ def order_row(r: OrderRow) -> dict[str, Any]:
         'wip': r.progress.wip,
         'finished': r.progress.finished,
         'percent': None if percent is None else round(percent),
+        'progress_label': f'{r.progress.finished:,} of {r.planned_quantity:,} planned pieces finished'
+        if r.planned_quantity
+        else '',
+        'closable': r.status == 'open' and r.progress.closable(r.planned_quantity),
         'due': r.due_date.strftime('%d %b %Y') if r.due_date else '—',
         'late': r.late,
         'status': r.status,
@@ -151,6 +163,7 @@ class OrdersPage:
         self.table.add_slot('body-cell-progress', PROGRESS_SLOT)
         self.table.add_slot('body-cell-due', DUE_SLOT)
         self.table.add_slot('body-cell-order', ORDER_SLOT)
+        self.table.add_slot('body-cell-status', STATUS_SLOT)
         if ctx.is_admin:
             self.table.add_slot('body-selection', SELECT_SLOT)
             self.table.add_slot('header-selection', SELECT_ALL_SLOT)
