@@ -29,6 +29,8 @@ ENTITIES = {
     'api_token': 'API token',
     'order': 'Order',
     'setting': 'Setting',
+    'flow_reason': 'Scrap/rework reason',
+    'product_route': 'Product route',
 }
 ACTION_LABELS = {
     'user.create': 'User created',
@@ -51,6 +53,8 @@ ACTION_LABELS = {
     'work_center.activate': 'Work center reactivated',
     'work_center.deactivate': 'Work center deactivated',
     'movement.reverse': 'Movement reversed',
+    'movement.over_receipt': 'Received more than was sent (within the tolerance)',
+    'movement.off_route': 'Received at a work center off the route',
     'api_token.issue': 'API token issued',
     'api_token.revoke': 'API token revoked',
     'order.create': 'Order added to the book',
@@ -59,6 +63,12 @@ ACTION_LABELS = {
     'order.cancel': 'Order cancelled',
     'order.reopen': 'Order reopened',
     'setting.change': 'Site setting changed',
+    'flow_reason.create': 'Reason added',
+    'flow_reason.update': 'Reason edited',
+    'flow_reason.activate': 'Reason brought back',
+    'flow_reason.deactivate': 'Reason retired',
+    'product_route.set': 'Product route set',
+    'product_route.delete': 'Product route removed',
 }
 _ID_KEYS = {'department_id': 'department', 'work_center_id': 'work_center', 'user_id': 'user'}
 
