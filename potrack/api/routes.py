@@ -21,6 +21,7 @@ from potrack.api.gate import Busy
 from potrack.api.schemas import (
     BalancePageOut,
     BalanceRowOut,
+    ErrorBody,
     MovementIn,
     MovementOut,
     MovementPageOut,
@@ -39,11 +40,12 @@ from potrack.common.paging import MAX_PAGE_SIZE
 from potrack.common.validation import REQUEST_ID_RE, normalize_order_number, shown
 from potrack.common.work_center_codes import work_center_ids
 from potrack.config import Settings, settings
-from potrack.errors import InvalidInput, SignedOut
+from potrack.errors import Conflict, InvalidInput, NotFound, PotrackError, SignedOut
 from potrack.ledger.balances import order_balances, work_center_totals
 from potrack.ledger.search import MovementFilter, MovementPage, search_movements
 from potrack.ledger.writer import MovementResult, record_movement
 from potrack.masters.catalog import list_work_centers
+from potrack.masters.reasons import list_reasons
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_KEY_MAX_LEN = 40  # the ledger's request id holds 64; the rest is the per-user prefix
@@ -99,15 +101,51 @@ def _request_id(user_id: int, key: str | None) -> str | None:
 
 def _record(actor: Actor, body: MovementIn, idempotency_key: str | None) -> MovementResult:
     (wc_id,) = work_center_ids([body.work_center])
-    return record_movement(
-        actor,
-        work_center_id=wc_id,
-        order_number=body.order_number,
-        quantity=body.quantity,
-        movement_type=body.type,
-        request_id=_request_id(actor.user_id, idempotency_key),
-        start_order=body.create_order,
-        source='api',
+    try:
+        return record_movement(
+            actor,
+            work_center_id=wc_id,
+            order_number=body.order_number,
+            quantity=body.quantity,
+            movement_type=body.type,
+            disposition=body.disposition,
+            reason_id=body.reason_id,
+            rework_to=_rework_target(body.rework_to),
+            request_id=_request_id(actor.user_id, idempotency_key),
+            start_order=body.create_order,
+            source='api',
+        )
+    except InvalidInput as exc:
+        if exc.field in FLOW_FIELDS:
+            raise _flow_refusal(actor, body, exc) from exc
+        raise
+
+
+# The ledger's refusals about the flow's choices. MovementIn has already checked their shape (a reason
+# with scrap and rework, a target with rework, no disposition on an IN), so here they are about the data:
+# a reason that is not there or not of this kind, a step that is not earlier on this order's route.
+FLOW_FIELDS = ('reason', 'rework_to', 'disposition')
+
+
+def _rework_target(code: str | None) -> int | None:
+    if code is None:
+        return None
+    try:
+        (target,) = work_center_ids([code])
+    except NotFound as exc:
+        raise NotFound(exc.message, field='rework_to') from exc
+    return target
+
+
+def _flow_refusal(actor: Actor, body: MovementIn, exc: InvalidInput) -> PotrackError:
+    """A 404 for a reason that does not exist (or is retired), else a 409 with the ledger's sentence."""
+    if exc.field != 'reason':
+        return Conflict(exc.message, field=exc.field)
+    reason = next((r for r in list_reasons(actor) if r.id == body.reason_id), None)
+    if reason is None:
+        return NotFound(f'There is no reason {body.reason_id} in use; Admin → Reasons lists them.', field='reason_id')
+    return Conflict(
+        f'Reason {reason.code} ({reason.label}) is for {reason.kind}, not for {body.disposition}.', field='reason_id'
     )
 
 
@@ -116,13 +154,23 @@ def _check_day(day: date | None, field: str) -> None:
         raise InvalidInput(f'Choose a day between {EARLIEST_DAY} and {LATEST_DAY}.', field=field)
 
 
+MOVEMENT_CONFLICT = {
+    409: {
+        'model': ErrorBody,
+        'description': f'{CONFLICT[409]["description"]} `insufficient_balance` also when an IN is above what was '
+        'sent to the work center. `conflict` also when the reason is not for this disposition, or rework_to is '
+        "not an earlier step of the order's route.",
+    }
+}
+
+
 @router.post(
     '/movements',
     status_code=201,
     response_model=MovementOut,
     responses={
         **NOT_FOUND,
-        **CONFLICT,
+        **MOVEMENT_CONFLICT,
         **BUSY,
         200: {'model': MovementOut, 'description': 'A retry: the original result.'},
     },
@@ -172,6 +220,11 @@ async def record_via_api(token: str, body: MovementIn, idempotency_key: str | No
         qty_in=result.qty_in,
         qty_out=result.qty_out,
         already_recorded=result.already_recorded,
+        disposition=result.disposition,
+        to_work_center=result.to_work_center_code,
+        transit_qty=result.transit_qty,
+        reason_id=result.reason_id,
+        flag=result.flag,
     )
 
 

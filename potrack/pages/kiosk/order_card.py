@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nicegui import ui
 
 from potrack.common import site_settings
@@ -25,9 +27,15 @@ BOOK_ICONS = {
 class OrderCard:
     """As soon as an order number is entered: its balance here and at the other work centers you see."""
 
-    def __init__(self, ctx: PageContext, work_centers: dict[int, WorkCenterInfo]) -> None:
+    def __init__(
+        self,
+        ctx: PageContext,
+        work_centers: dict[int, WorkCenterInfo],
+        on_found: Callable[[OrderLookup | None], None] = lambda found: None,
+    ) -> None:
         self.ctx = ctx
         self.work_centers = work_centers
+        self.on_found = on_found  # told what the order book says (its route, for rework), or None
         self.order = ''
         self.here: int | None = None
         with ui.card().classes('w-full gap-2').mark('order-card'):
@@ -102,14 +110,17 @@ class OrderCard:
             self.summary.set_text('')
             self.table.set_visibility(False)
             self.book_row.set_visibility(False)
+            self.on_found(None)
             return
         try:
             found = await self.ctx.call(look_up, self.order)
             page = await self.ctx.call(order_balances, order=self.order, match='exact', open_only=False, limit=100)
         except PotrackError as exc:
             show_refusal(exc)
+            self.on_found(None)
             return
         self.show_book(found)
+        self.on_found(found)
         rows: list[OrderBalanceRow] = sorted(page.rows, key=lambda r: r.work_center_code)
         self.title.set_text(self.order)
         here = next((r for r in rows if r.work_center_id == self.here), None)

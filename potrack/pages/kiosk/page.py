@@ -6,7 +6,6 @@ import asyncio
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -15,13 +14,18 @@ from nicegui import app, ui
 from potrack.common.validation import normalize_order_number
 from potrack.errors import NotSaved, OutcomeUnknown, PotrackError, UnknownOrder
 from potrack.ledger.reversal import UNDO_REASON, reverse_movement
+from potrack.ledger.transit import Incoming
 from potrack.ledger.writer import MovementResult, record_movement
-from potrack.live import feed
 from potrack.masters.catalog import WorkCenterInfo, list_work_centers
+from potrack.orders.listing import OrderLookup
 from potrack.pages import live_bridge
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
+from potrack.pages.kiosk.disposition import OUT_LABELS, DispositionPicker
+from potrack.pages.kiosk.incoming import IncomingPanel
 from potrack.pages.kiosk.keypad import keypad, quick_steps
+from potrack.pages.kiosk.live_changes import LiveChanges
+from potrack.pages.kiosk.messages import saved_text
 from potrack.pages.kiosk.order_card import OrderCard
 from potrack.pages.kiosk.recent import RecentEntries, RecentFeed
 from potrack.pages.kiosk.start_offer import StartOffer
@@ -32,10 +36,9 @@ SLOW_SAVE_S = 1.5  # past this the kiosk says it is still saving (a database wai
 STILL_SAVING = 'Still saving — checking whether it was saved…'
 IN_DOUBT = 'Not sure it was saved: the connection broke while saving. Press {kind} again: it will not be booked twice.'
 REPEAT_TAP_S = 2.0  # an IN/OUT tap on the empty form this soon after a save is the rest of a double tap
-OWN_NOTICE_S = 10.0  # the change notice of this page's own save arrives within this time, or is not waited for
 
 
-class Kiosk:
+class Kiosk(LiveChanges):
     def __init__(self, ctx: PageContext, work_centers: list[WorkCenterInfo]) -> None:
         self.ctx = ctx
         self.work_centers = {wc.id: wc for wc in work_centers}
@@ -57,7 +60,8 @@ class Kiosk:
             with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
                 self.build_form()
             with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
-                self.card = OrderCard(self.ctx, self.work_centers)
+                self.incoming = IncomingPanel(self.ctx, self.fill)
+                self.card = OrderCard(self.ctx, self.work_centers, self.order_found)
                 self.recent = RecentEntries(self.ctx, self.undo)
         self.paint_cards()
 
@@ -89,7 +93,9 @@ class Kiosk:
             self.wc_id = work_centers[0].id if len(work_centers) == 1 else None
         self.build_cards()
         self.paint_cards()
+        await self.disposition.reasons_changed()
         await self.recent.show(self.wc_id)
+        await self.incoming.show(self.wc_id)
 
     def build_form(self) -> None:
         with ui.card().classes('w-full gap-3'):
@@ -108,6 +114,7 @@ class Kiosk:
             self.fields = {'order_number': self.order, 'quantity': self.qty}
             self.order.on('keydown.enter', self.order_entered)
             self.order.on('blur', self.order_entered)
+            self.disposition = DispositionPicker(self.ctx, lambda d: self.out_button.set_text(OUT_LABELS[d]))
             with ui.row().classes('w-full gap-3 flex-nowrap'):
                 self.in_button = (
                     ui.button('IN', icon='login', on_click=lambda: self.save('IN'))
@@ -143,6 +150,7 @@ class Kiosk:
         self.paint_cards()
         self.status_box.set_visibility(False)
         await self.recent.show(wc_id)
+        await self.incoming.show(wc_id)
         await self.card.show(self.card.order, wc_id)
         self.order.run_method('focus')
 
@@ -163,6 +171,19 @@ class Kiosk:
         if order != self.card.order:
             await self.card.show(order, self.wc_id)
 
+    def order_found(self, found: OrderLookup | None) -> None:
+        wc = self.work_centers.get(self.wc_id or 0)
+        self.disposition.set_order(found, self.wc_id, wc.code if wc else '')
+
+    async def fill(self, item: Incoming) -> None:
+        """A tap on "sent to you": the order and its quantity, ready for IN."""
+        clear_errors(self.fields)
+        self.order.value, self.qty.value = item.order_number, str(item.quantity)
+        self.say(f'{item.quantity} of {item.order_number} filled in: press IN to receive them.', 'info')
+        self.in_button.run_method('focus')
+        if item.order_number != self.card.order:
+            await self.card.show(item.order_number, self.wc_id)
+
     def say(self, text: str, kind: str) -> None:
         colors = {'ok': 'bg-green-9 text-white', 'error': 'bg-red-9 text-white', 'info': 'bg-blue-grey-8 text-white'}
         self.status_box.classes(replace=f'w-full {colors[kind]}')
@@ -172,7 +193,7 @@ class Kiosk:
     def current_request_id(self, kind: str) -> str:
         # The same entry pressed again (double tap, retry after "not saved") keeps its request id, so the
         # ledger records it once; any change to the entry makes it a new request.
-        key = (self.wc_id, self.order.value, self.qty.value, kind)
+        key = (self.wc_id, self.order.value, self.qty.value, kind, self.disposition.key() if kind == 'OUT' else None)
         if key != self.request_key:
             self.request_key, self.request_id = key, uuid.uuid4().hex
         return self.request_id
@@ -186,6 +207,7 @@ class Kiosk:
         clear_errors(self.fields)
         self.start_offer.hide()
         request_id = self.current_request_id(kind)
+        flow = self.disposition.movement_args() if kind == 'OUT' else {}
         self.in_button.disable()
         self.out_button.disable()
         slow = asyncio.get_running_loop().call_later(SLOW_SAVE_S, self.say, STILL_SAVING, 'info')
@@ -198,6 +220,7 @@ class Kiosk:
                 movement_type=kind,
                 request_id=request_id,
                 start_order=start,
+                **flow,
             )
         except OutcomeUnknown:  # the entry keeps its request id: pressed again, it is booked once
             self.say(IN_DOUBT.format(kind=kind), 'error')
@@ -206,7 +229,8 @@ class Kiosk:
             self.say(f'{exc.message} Your entry is still here.', 'error')
             return
         except PotrackError as exc:
-            show_refusal(exc, self.fields)
+            if not self.disposition.show_refusal(exc):
+                show_refusal(exc, self.fields)
             self.say(exc.message, 'error')
             if isinstance(exc, UnknownOrder) and exc.can_start:
                 self.start_offer.offer(exc.order_number, kind)
@@ -222,13 +246,8 @@ class Kiosk:
             self.in_button.enable()
             self.out_button.enable()
         self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
-        verb = 'received' if kind == 'IN' else 'sent on'
-        already = ' (this entry was already recorded)' if result.already_recorded else ''
-        self.say(
-            f'Saved{already}: {result.quantity} of {result.order_number} {verb} at {result.work_center_code}. '
-            f'Balance here now: {result.balance}.',
-            'ok',
-        )
+        self.say(saved_text(result, self.disposition.reason_label(result.reason_id)), 'ok')
+        self.disposition.reset()
         self.order.run_method('focus')
         if not self.card.apply(result):
             await self.card.show(result.order_number, self.wc_id)
@@ -253,36 +272,6 @@ class Kiosk:
         if not self.card.apply(result):
             await self.card.show(result.order_number, self.wc_id)
         await self.recent.refresh()
-
-    def on_change(self, change: feed.Change) -> Awaitable[None] | None:
-        """Every open page hears every change; only those this page shows start any work (and a task)."""
-        if change.kind == 'masters':
-            return self.reload_work_centers()
-        if change.kind not in ('movement', 'resync'):
-            return None
-        recent = change.kind == 'resync' or change.work_center_id == self.wc_id
-        card = change.kind == 'resync' or (
-            change.order_number == self.card.order
-            and change.work_center_id in self.work_centers
-            and not self.own_notice(change)
-        )
-        return self.refresh_panels(recent=recent, card=card) if recent or card else None
-
-    def own_notice(self, change: feed.Change) -> bool:
-        """The notice of a save of this page (the card applied it already): take it off the list."""
-        now = time.monotonic()
-        for item in self.own_saves:
-            work_center_id, order, when = item
-            if (work_center_id, order) == (change.work_center_id, change.order_number) and now - when < OWN_NOTICE_S:
-                self.own_saves.remove(item)
-                return True
-        return False
-
-    async def refresh_panels(self, *, recent: bool, card: bool) -> None:
-        if recent:
-            await self.recent.refresh()
-        if card:
-            await self.card.refresh()
 
 
 def register() -> None:
@@ -309,4 +298,5 @@ def register() -> None:
             live_bridge.subscribe(kiosk.on_change)
             if kiosk.wc_id is not None:
                 await kiosk.recent.show(kiosk.wc_id)
+                await kiosk.incoming.show(kiosk.wc_id)
         return None

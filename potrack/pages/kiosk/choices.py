@@ -1,0 +1,75 @@
+"""One tap picks one of a few big buttons: what an OUT does, why, and where rework goes back to.
+
+The chosen button is filled and carries a tick, the others are outlined with an empty circle, and each
+says `aria-pressed`: the choice is never told by colour alone, and a screen reader hears it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+
+from nicegui import ui
+
+Key = Hashable
+OnPick = Callable[[Key], Awaitable[None] | None]
+# Chosen: white on teal-8 (5.3:1). Not chosen: outlined in the theme's own text colour (no colour of its own),
+# which keeps ≥ 4.5:1 on both themes' cards.
+CHOSEN = {'icon': 'check_circle', 'color': 'teal-8', 'unelevated': True, 'aria-pressed': 'true'}
+NOT_CHOSEN = {'icon': 'radio_button_unchecked', 'outline': True, 'aria-pressed': 'false'}
+
+
+# A long label wraps beside its icon, not under it (and, in a list, from the left).
+NO_WRAP = '[&_.q-btn\\_\\_content]:flex-nowrap'
+BIG = f'potrack-key flex-1 min-w-40 {NO_WRAP}'
+LIST = f'min-h-[56px] text-lg flex-1 min-w-48 {NO_WRAP} [&_.block]:text-left'  # 56 px: ≥ 48 px a touch
+
+
+class Choices:
+    """A labelled group of buttons of which one (or, until a tap, none) is chosen."""
+
+    def __init__(self, label: str, *, marker: str, on_pick: OnPick | None = None, size: str = BIG) -> None:
+        self.marker = marker
+        self.on_pick = on_pick
+        self.size = size
+        self.value: Key | None = None
+        self.buttons: dict[Key, ui.button] = {}
+        with ui.column().classes('w-full gap-1') as self.box:
+            self.caption = ui.label(label).classes('text-base font-bold')
+            self.row = ui.row().classes('w-full gap-2').mark(marker)
+        self.row.props['role'] = 'group'
+        self.row.props['aria-label'] = label
+
+    def set_options(self, options: Sequence[tuple[Key, str]], value: Key | None = None) -> None:
+        """Show these (key, text) choices, `value` chosen; texts are shown as text, never as markup."""
+        self.row.clear()
+        self.buttons = {}
+        with self.row:
+            for key, text in options:
+                button = (
+                    ui.button(text, on_click=lambda k=key: self.pick(k))
+                    .props('no-caps align=left')
+                    .classes(self.size)
+                    .mark(f'{self.marker}-{key}')
+                )
+                self.buttons[key] = button
+        self.choose(value if value in self.buttons else None)
+
+    def choose(self, value: Key | None) -> None:
+        """Mark `value` chosen (without calling on_pick)."""
+        self.value = value
+        for key, button in self.buttons.items():
+            chosen = key == value
+            for name in ('color', 'unelevated', 'outline'):
+                button.props.pop(name, None)
+            button.props.update(CHOSEN if chosen else NOT_CHOSEN)
+            button.update()
+
+    async def pick(self, value: Key) -> None:
+        self.choose(value)
+        if self.on_pick is not None:
+            result = self.on_pick(value)
+            if result is not None:
+                await result
+
+    def show(self, visible: bool) -> None:
+        self.box.set_visibility(visible)
