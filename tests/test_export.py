@@ -62,7 +62,7 @@ def test_workbook_has_three_formatted_sheets_with_ist_datetimes(db: Database, fl
     moves = sheets['Movements']
     assert values(moves)[0] == ('Time (IST)', *MOVEMENT_TITLES[1:])
     assert moves.freeze_panes == 'A2'
-    assert moves.auto_filter.ref == 'A1:L9'
+    assert moves.auto_filter.ref == 'A1:O9'
     header = moves['A1']
     assert header.font.b and header.fill.fgColor.rgb.endswith('0F766E')
     rows = {row[11]: row for row in values(moves)[1:]}
@@ -99,7 +99,7 @@ def test_balances_sheet_lists_orders_with_last_movement_in_ist(db: Database, flo
         ('WC003', 'Welding', 'PO-2002', 7, 0, 7),
         ('WC005', 'Quality Control', 'QC-7', 12, 4, 8),
     ]
-    assert (balances.freeze_panes, balances.auto_filter.ref) == ('A2', 'A1:J5')
+    assert (balances.freeze_panes, balances.auto_filter.ref) == ('A2', 'A1:N5')
     last = balances['G2']
     assert isinstance(last.value, datetime) and last.number_format == DATETIME_FORMAT
     assert balances['H5'].value == 'quinn' and balances['J5'].value == 'Quality Control'

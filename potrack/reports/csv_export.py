@@ -103,7 +103,9 @@ class _Texts(dict[str | None, str | None]):
 
 
 def _line_maker(tz: Any) -> Callable[[Any], tuple[Any, ...]]:
-    """Turns a `movement_rows` row into a CSV line; numbers stay numbers (a reversal's -3 is no formula)."""
+    """Turns a `movement_rows` row into a CSV line; numbers stay numbers (a reversal's -3 is no formula).
+    The flow columns (disposition, the work center sent to, the reason's label) come last, so a system that
+    reads the columns by position before them reads what it always did."""
     local = LocalTimes(tz)
     few = _Texts().__getitem__
 
@@ -121,6 +123,9 @@ def _line_maker(tz: Any) -> Callable[[Any], tuple[Any, ...]]:
             r[9],
             csv_text(r[10]),
             r[11],
+            few(r[12]),
+            few(r[13]),
+            few(r[14]),
         )
 
     return line

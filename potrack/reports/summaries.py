@@ -12,12 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Date, Integer, and_, case, cast, func
+from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from potrack.common.actors import Actor, load_user, scoped_work_center_ids
 from potrack.config import settings
 from potrack.db.engine import Database, database
-from potrack.db.models import IN, OrderBalance, ProductionOrder, User, WorkCenter
+from potrack.db.models import IN, REWORK, SCRAP, OrderBalance, ProductionOrder, User, WorkCenter
+from potrack.db.tables import TRANSIT
 from potrack.ledger.balances import order_filter
 from potrack.ledger.search import MovementFilter, movement_conditions
 
@@ -41,6 +43,9 @@ class WorkCenterSummary:
     last_movement_at: datetime | None
     last_username: str | None
     last_user_name: str | None
+    qty_scrap: int = 0  # of qty_out: scrapped here, net of reversals, within the selection
+    qty_rework: int = 0  # of qty_out: sent back to an earlier step for rework
+    in_transit: int = 0  # pieces on their way to this work center now (as `balance`, the order filter applies)
 
     @property
     def net(self) -> int:
@@ -66,10 +71,11 @@ def summary_in(session: Session, actor: Actor, flt: MovementFilter) -> list[Work
         return []
     moved = _moved(session, where)
     held = _held(session, ids, flt)
+    coming = _coming(session, ids, flt)
     centers = session.exec(select(WorkCenter).where(col(WorkCenter.id).in_(ids)).order_by(WorkCenter.code)).all()
     rows = []
     for wc in centers:
-        count, q_in, q_out = moved.get(wc.id or 0, (0, 0, 0))
+        count, q_in, q_out, scrap, rework = moved.get(wc.id or 0, (0, 0, 0, 0, 0))
         balance, open_orders, last_at, uname, full = held.get(wc.id or 0, (0, 0, None, None, None))
         rows.append(
             WorkCenterSummary(
@@ -85,25 +91,46 @@ def summary_in(session: Session, actor: Actor, flt: MovementFilter) -> list[Work
                 last_at,
                 uname,
                 full,
+                scrap,
+                rework,
+                coming.get(wc.id or 0, 0),
             )
         )
     return rows
 
 
-def _moved(session: Session, where: list[Any]) -> dict[int, tuple[int, int, int]]:
+def _moved(session: Session, where: list[Any]) -> dict[int, tuple[int, int, int, int, int]]:
+    """Per work center: movements, IN, OUT, scrapped and reworked of the selection (one pass, net of reversals:
+    a reversal repeats its original's disposition with the quantity negated)."""
     qty = col(ProductionOrder.quantity)
     kind = col(ProductionOrder.movement_type)
+    disposition = col(ProductionOrder.disposition)
     query = (
-        select(
-            ProductionOrder.work_center_id,
+        columns(
+            col(ProductionOrder.work_center_id),
             func.count(),
             func.coalesce(func.sum(case((kind == IN, qty), else_=0)), 0),
             func.coalesce(func.sum(case((kind == IN, 0), else_=qty)), 0),
+            func.coalesce(func.sum(case((disposition == SCRAP, qty), else_=0)), 0),
+            func.coalesce(func.sum(case((disposition == REWORK, qty), else_=0)), 0),
         )
         .where(*where)
         .group_by(col(ProductionOrder.work_center_id))
     )
-    return {wc: (int(n), int(q_in), int(q_out)) for wc, n, q_in, q_out in session.exec(query).all()}
+    return {
+        wc: (int(n), int(q_in), int(q_out), int(scrap), int(rework))
+        for wc, n, q_in, q_out, scrap, rework in session.execute(query).all()
+    }
+
+
+def _coming(session: Session, ids: set[int], flt: MovementFilter) -> dict[int, int]:
+    """Pieces in transit to each work center now, of the orders asked for (only rows with pieces on the way)."""
+    where: list[Any] = [TRANSIT.c.work_center_id.in_(ids), TRANSIT.c.pending_since.is_not(None)]
+    if flt.order.strip():
+        where.append(order_filter(TRANSIT.c.order_number, flt.order, flt.match))
+    on_the_way = func.sum(TRANSIT.c.qty_sent - TRANSIT.c.qty_received)
+    query = select(TRANSIT.c.work_center_id, on_the_way).where(*where).group_by(TRANSIT.c.work_center_id)
+    return {wc: int(qty or 0) for wc, qty in session.connection().execute(query).all()}
 
 
 def _held(session: Session, ids: set[int], flt: MovementFilter) -> dict[int, tuple[Any, ...]]:

@@ -8,8 +8,11 @@ The modules, each with one job:
   printing them, and the department weights of who records where;
 - `orders`: the orders flow plan: the line of work centers, the plan (release rate, time span, order
   numbers), each order's steps, and the timeline / planned movements it yields in time order;
+- `flow`: what becomes of each OUT batch in the plan (sent on, a little scrap, now and then rework one
+  step back, with reasons), and the ledger's transit replayed over the planned movements;
 - `real_path`: writing the movements through the ledger as a kiosk would, then backdating them;
-- `fast_path`: bulk-loading them (PostgreSQL COPY, SQLite executemany) and building the balances;
+- `fast_path`: bulk-loading them (PostgreSQL COPY, SQLite executemany) and building the balances and
+  transit rows (`bulk_sql`: the statements that build them from the sums);
 - `progress`: the elapsed time and progress lines the two paths print.
 
 The package may import config, errors, timeutil, db, common, live, ledger, accounts, masters (and

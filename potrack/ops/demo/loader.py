@@ -4,8 +4,11 @@
 and prints their passwords, then adds exactly the number of movements asked for: orders of 20–500
 pieces released at the first work center of the line (the active work centers by code, WC001…WC005
 when provisioned), coming IN in batches, going OUT in batches to the next work center, minutes to hours
-apart. The movements are planned in time order and end a few minutes ago, so the latest orders are
-only part-way down the line: that is the work in progress the balances show.
+apart. Now and then a few pieces are scrapped, or sent back one step for rework, with a reason from the
+admins' list. No work center receives more than was sent to it (the first: more than the order's pieces),
+as the ledger requires of orders with a route. The movements are planned in time order and end a few
+minutes ago, so the latest orders are only part-way down the line: that is the work in progress the
+balances show, and the pieces in transit between work centers.
 
 Two ways to write them:
 
@@ -15,7 +18,8 @@ Two ways to write them:
 - the fast path (`fast_path`) bulk-loads the ledger (PostgreSQL COPY, SQLite executemany) and builds the balances of
   the touched (work center, order) pairs from the ledger sums, all in one transaction.
 
-Either way `integrity.check_consistency` holds afterwards, and it is checked before the summary.
+Either way `integrity.check_consistency` (balances, transit, scrap and rework) holds afterwards, and it is
+checked before the summary.
 The fast path assumes nobody else records movements of the demo's brand-new orders meanwhile.
 """
 
@@ -31,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from potrack.common import site_settings
 from potrack.db.engine import Database
-from potrack.db.models import OrderBalance, SiteSetting
+from potrack.db.models import OrderBalance, OrderTransit, SiteSetting
 from potrack.errors import InvalidInput, PotrackError
 from potrack.ledger.integrity import check_consistency
 from potrack.ops.demo.book import close_finished
@@ -102,19 +106,29 @@ def _summary(db: Database, plan: Plan, orders: int, seconds: float, out: Callabl
                 col(OrderBalance.qty_in) > col(OrderBalance.qty_out)
             )
         ).one()
+        scrapped, reworked = session.exec(
+            select(
+                func.coalesce(func.sum(OrderBalance.qty_scrap), 0), func.coalesce(func.sum(OrderBalance.qty_rework), 0)
+            )
+        ).one()
+        on_the_way = session.exec(
+            select(func.coalesce(func.sum(col(OrderTransit.qty_sent) - col(OrderTransit.qty_received)), 0))
+        ).one()
     last = plan.order_number(orders - 1) if orders else plan.order_number(0)
     out(
         f'Added {plan.movements:,} movements of {orders:,} orders ({plan.order_number(0)} … {last}) in {seconds:.1f} s.'
     )
     out(
         f'The ledger holds {report.movements:,} movements and {report.balance_rows:,} balance rows; '
-        f'{int(wip):,} pieces are in progress in {int(open_pairs):,} (work center, order) pairs.'
+        f'{int(wip):,} pieces are in progress in {int(open_pairs):,} (work center, order) pairs, '
+        f'{int(on_the_way):,} on their way between work centers; {int(scrapped):,} were scrapped and '
+        f'{int(reworked):,} sent back for rework.'
     )
     if not report.consistent:
         for m in report.mismatches:
             out('  ' + m.describe())
         raise PotrackError(
-            f'The demo data is inconsistent: {len(report.mismatches)} balance(s) or order time(s) '
+            f'The demo data is inconsistent: {len(report.mismatches)} balance(s), transit row(s) or order time(s) '
             f'differ from the ledger.'
         )
-    out('Consistency check: every balance equals the sums of its movements; none is negative.')
+    out('Consistency check: every balance and transit row equals the sums of its movements; none is negative.')

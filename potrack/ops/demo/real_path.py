@@ -1,7 +1,9 @@
 """The real write path: every planned movement through the ledger, as a kiosk would, then backdated.
 
 The ledger stamps each movement with the time it is recorded; `_backdate` (demo only) then moves the
-demo's own new rows to their planned times in one transaction.
+demo's own new rows to their planned times in one transaction: the movements, their balance rows, their
+orders' activity times and their transit rows (when the pieces were last sent, and since when they wait,
+replayed by `flow.TransitTracker` over the same plan).
 """
 
 from __future__ import annotations
@@ -11,15 +13,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, case, update
 from sqlmodel import Session
 
 from potrack.common.actors import Actor
 from potrack.db.engine import Database
-from potrack.db.tables import ACTIVITY, BALANCES, MOVEMENTS
+from potrack.db.tables import ACTIVITY, BALANCES, MOVEMENTS, TRANSIT
 from potrack.db.types import UTCDateTime
 from potrack.ledger.writer import record_movement
 from potrack.ops.demo.book import book_released
+from potrack.ops.demo.flow import TransitTracker
 from potrack.ops.demo.orders import Line, Movement, Plan, planned_movements
 from potrack.ops.demo.progress import elapsed
 
@@ -29,6 +32,7 @@ def load_real(db: Database, plan: Plan, line: Line, out: Callable[[str], None]) 
     started = time.monotonic()
     made: list[tuple[int, float]] = []  # movement id, planned time
     latest: dict[tuple[int, str], tuple[float, int]] = {}  # (work center, order) → its last planned time, user
+    transit = TransitTracker(len(line.work_center_ids), keep_all=True)
     orders = 0
     step = max(1, plan.movements // 10)
     ledger_log = logging.getLogger('potrack.ledger')
@@ -43,13 +47,23 @@ def load_real(db: Database, plan: Plan, line: Line, out: Callable[[str], None]) 
             for mv in batch:
                 i += 1
                 _record(db, plan, mv, i, made, latest)
+                if mv.disposition is None:
+                    transit.receive(mv.order_seq, mv.line_index, mv.quantity)
+                else:
+                    transit.send(mv.order_seq, mv.line_index, mv.disposition, mv.quantity, mv.at)
                 orders = max(orders, mv.order_seq + 1)
                 if i % step == 0 or i == plan.movements:
                     out(f'  recorded {i:,} / {plan.movements:,} ({100 * i // plan.movements}%), {elapsed(started)}')
     finally:
         ledger_log.setLevel(level)
-    _backdate(db, made, latest)
-    out(f'  backdated {len(made):,} movements and {len(latest):,} balance rows to their planned times')
+    sent = [
+        (plan.order_number(order), line.work_center_ids[wc], since, last) for order, wc, since, last in transit.times()
+    ]
+    _backdate(db, made, latest, sent)
+    out(
+        f'  backdated {len(made):,} movements, {len(latest):,} balance rows and {len(sent):,} transit rows '
+        'to their planned times'
+    )
     return orders
 
 
@@ -67,6 +81,9 @@ def _record(
         order_number=mv.order_number,
         quantity=mv.quantity,
         movement_type=mv.movement_type,
+        disposition=mv.disposition,
+        reason_id=mv.reason_id,
+        rework_to=mv.rework_to,
         request_id=f'demo-{plan.token}-{i:08d}',
         db=db,
     )
@@ -74,14 +91,21 @@ def _record(
     latest[(mv.work_center_id, mv.order_number)] = (mv.at, mv.user_id)
 
 
-def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[int, str], tuple[float, int]]) -> None:
+def _backdate(
+    db: Database,
+    made: list[tuple[int, float]],
+    latest: dict[tuple[int, str], tuple[float, int]],
+    sent: list[tuple[str, int, float | None, float]],
+) -> None:
     """DEMO ONLY — nothing else in potrack ever edits the ledger.
 
     The ledger stamps each movement with the time it was recorded, i.e. all within the last minute.
     For a believable history this one transaction moves the demo's own new rows to their planned
-    times: production_order.created_at by id, and order_balance.last_movement_at / last_user_id to
-    the latest planned movement of each (work center, order). Quantities are not touched, so every
-    balance still equals the sums of its movements.
+    times: production_order.created_at by id, order_balance.last_movement_at / last_user_id to
+    the latest planned movement of each (work center, order), and order_transit's last_sent_at and
+    pending_since (`sent`: order, work center, since when pieces wait or None, last sent) as the plan
+    has them. Quantities are not touched, so every balance and transit row still equals the sums of
+    its movements, and a transit row waits exactly when pieces are on their way.
     """
     movements, balances, activity = MOVEMENTS, BALANCES, ACTIVITY
     at_type = UTCDateTime()
@@ -117,6 +141,25 @@ def _backdate(db: Database, made: list[tuple[int, float]], latest: dict[tuple[in
                 .where(activity.c.order_number == bindparam('b_order'))
                 .values(last_movement_at=bindparam('b_at', type_=at_type)),
                 [{'b_order': order, 'b_at': _utc(at)} for order, at in newest.items()],
+            )
+        if sent:
+            waiting = TRANSIT.c.qty_sent > TRANSIT.c.qty_received
+            conn.execute(
+                update(TRANSIT)
+                .where(TRANSIT.c.order_number == bindparam('b_order'), TRANSIT.c.work_center_id == bindparam('b_wc'))
+                .values(
+                    last_sent_at=bindparam('b_last', type_=at_type),
+                    pending_since=case((waiting, bindparam('b_since', type_=at_type)), else_=None),
+                ),
+                [
+                    {
+                        'b_order': order,
+                        'b_wc': wc,
+                        'b_last': _utc(last),
+                        'b_since': _utc(last if since is None else since),
+                    }
+                    for order, wc, since, last in sent
+                ],
             )
 
     db.write(unit)

@@ -1,4 +1,5 @@
-"""The report's charts (ECharts): pieces IN and OUT per IST day per work center, and the balance now.
+"""The report's charts (ECharts): pieces IN and OUT per IST day per work center, the balance and the pieces
+in transit now, and the scrap per reason.
 
 ECharts draws on a canvas, and tooltips use its rich-text mode, so work center codes from the
 database are never parsed as HTML. An empty selection says so instead of drawing empty axes.
@@ -10,6 +11,7 @@ from typing import Any
 
 from nicegui import ui
 
+from potrack.reports.scrap import ScrapFigures
 from potrack.reports.summaries import DailyFlow, WorkCenterSummary
 from potrack.timeutil import zone_label
 
@@ -46,10 +48,27 @@ def flow_options(flow: DailyFlow, kind: str) -> dict[str, Any]:
 
 
 def balance_options(rows: list[WorkCenterSummary]) -> dict[str, Any]:
+    """The balance now per work center, and on top of it the pieces on their way there."""
     options = _base('pieces')
-    options['legend']['show'] = False
     options['xAxis'] = {'type': 'category', 'data': [r.code for r in rows]}
-    options['series'] = [{'name': 'Balance now', 'type': 'bar', 'data': [r.balance for r in rows], 'colorBy': 'data'}]
+    options['series'] = [
+        {'name': 'Balance now', 'type': 'bar', 'stack': 'now', 'data': [r.balance for r in rows]},
+        {'name': 'In transit to it', 'type': 'bar', 'stack': 'now', 'data': [r.in_transit for r in rows]},
+    ]
+    return options
+
+
+def scrap_options(figures: ScrapFigures) -> dict[str, Any]:
+    """Scrapped pieces per reason (most first, from the top), stacked by work center."""
+    options = _base('pieces')
+    options['xAxis'] = options.pop('yAxis')
+    # A category axis runs upwards: the biggest reason on top. A scrap undone whole leaves nothing to draw.
+    reasons = [r for r in reversed(figures.scrap) if r.total]
+    options['yAxis'] = {'type': 'category', 'data': [r.label for r in reasons]}
+    options['series'] = [
+        {'name': c.code, 'type': 'bar', 'stack': 'scrap', 'data': [r.by_center.get(c.id, 0) for r in reasons]}
+        for c in figures.centers
+    ]
     return options
 
 
@@ -59,18 +78,24 @@ class ChartsView:
     def __init__(self) -> None:
         self.container = ui.column().classes('w-full gap-6')
 
-    def show(self, flow: DailyFlow, summary: list[WorkCenterSummary]) -> None:
+    def show(self, flow: DailyFlow, summary: list[WorkCenterSummary], scrap: ScrapFigures) -> None:
         self.container.clear()
         with self.container:
             self._flow(flow, 'IN', 'Pieces IN per day')
             self._flow(flow, 'OUT', 'Pieces OUT per day')
-            ui.label('Balance now per work center').classes('text-lg font-bold')
-            if any(r.balance for r in summary):
+            ui.label('Balance and pieces in transit now per work center').classes('text-lg font-bold')
+            if any(r.balance or r.in_transit for r in summary):
                 ui.echart(balance_options(summary)).classes('w-full h-72').mark('chart-balance')
             else:
                 ui.label('No pieces are at these work centers for these orders right now.').classes('opacity-70').mark(
                     'balance-empty'
                 )
+            ui.label('Scrapped pieces per reason').classes('text-lg font-bold')
+            if shown := [r for r in scrap.scrap if r.total]:
+                height = 'h-48' if len(shown) < 4 else 'h-80'
+                ui.echart(scrap_options(scrap)).classes(f'w-full {height}').mark('chart-scrap')
+            else:
+                ui.label('No pieces of these movements were scrapped.').classes('opacity-70').mark('scrap-empty')
 
     def _flow(self, flow: DailyFlow, kind: str, title: str) -> None:
         ui.label(f'{title} ({zone_label()} calendar days)').classes('text-lg font-bold')

@@ -24,6 +24,7 @@ from potrack.pages.reports.query import TABS, ReportQuery, parse_query, query_st
 from potrack.pages.reports.tables import MovementsTable, OrderBalancesTable, TotalsBar, column
 from potrack.reports.excel.workbook import ExportRequest
 from potrack.reports.filters import FilterChoices, filter_choices
+from potrack.reports.scrap import scrap_figures
 from potrack.reports.summaries import WorkCenterSummary, daily_flow, work_center_summary
 from potrack.timeutil import format_local, local_today, zone_label
 
@@ -40,6 +41,9 @@ def summary_row(r: WorkCenterSummary) -> dict[str, Any]:
         'net': f'{r.net:+,}' if r.net else '0',
         'balance': f'{r.balance:,}',
         'open': f'{r.open_orders:,}',
+        'scrap': f'{r.qty_scrap:,}',
+        'rework': f'{r.qty_rework:,}',
+        'transit': f'{r.in_transit:,}',
         'last': format_local(r.last_movement_at, with_seconds=True),
         'user': r.last_user_name or r.last_username or '',
     }
@@ -54,6 +58,9 @@ def summary_table() -> ui.table:
         column('net', 'Net (filtered)', 'net', sortable=False, left=False),
         column('balance', 'Balance now', 'balance', sortable=False, left=False),
         column('open', 'Open orders', 'open', sortable=False, left=False),
+        column('scrap', 'Scrapped (filtered)', 'scrap', sortable=False, left=False),
+        column('rework', 'Reworked (filtered)', 'rework', sortable=False, left=False),
+        column('transit', 'In transit now', 'transit', sortable=False, left=False),
         column('last', f'Last movement ({zone_label()})', 'last', sortable=False),
         column('user', 'Last by', 'user', sortable=False),
     ]
@@ -95,9 +102,9 @@ class ReportsPage:
                 .on_value_change(self.open_only_changed)
                 .mark('open-only')
             )
-            ui.label('Balances are as of now; the date, type and user filters do not apply to them.').classes(
-                'text-sm opacity-70'
-            )
+            ui.label(
+                'Balances and pieces in transit are as of now; the date, type and user filters do not apply to them.'
+            ).classes('text-sm opacity-70')
         ui.label('Per work center').classes('text-lg font-bold')
         self.wc_table = summary_table()
         ui.label('Per order').classes('text-lg font-bold')
@@ -154,9 +161,10 @@ class ReportsPage:
                 await self.orders.reload()
             else:
                 flow = await self.ctx.call(daily_flow, self.flt)
+                scrap = await self.ctx.call(scrap_figures, self.flt)
                 summary = await self.load_summary()
                 if generation == self.generation:
-                    self.charts.show(flow, summary)
+                    self.charts.show(flow, summary, scrap)
         except PotrackError as exc:
             self.stale.add(tab)
             show_refusal(exc)

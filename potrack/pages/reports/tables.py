@@ -9,7 +9,6 @@ from typing import Any
 from nicegui import background_tasks, events, ui
 
 from potrack.errors import PotrackError
-from potrack.ledger.balances import OrderBalanceRow, order_balances
 from potrack.ledger.search import (
     MovementFilter,
     MovementPage,
@@ -20,6 +19,8 @@ from potrack.ledger.search import (
 )
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
+from potrack.reports.balances import FlowBalancePage, FlowBalanceRow, flow_balances
+from potrack.reports.movement_flow import MovementFlow, movement_flows
 from potrack.timeutil import format_local, zone_label
 
 ROWS_PER_PAGE = 50
@@ -30,7 +31,7 @@ def column(name: str, label: str, field: str, *, sortable: bool = True, left: bo
     return {'name': name, 'label': label, 'field': field, 'sortable': sortable, 'align': 'left' if left else 'right'}
 
 
-def movement_row(r: MovementRow) -> dict[str, Any]:
+def movement_row(r: MovementRow, flow: MovementFlow | None = None) -> dict[str, Any]:
     note = f'reverses #{r.reverses_id}: {r.reason or ""}' if r.reverses_id else ''
     return {
         'id': r.id,
@@ -41,11 +42,12 @@ def movement_row(r: MovementRow) -> dict[str, Any]:
         'qty': r.quantity,
         'user': r.user_full_name or r.username,
         'department': r.department_name or '',
+        'flow': flow.describe() if flow else '',
         'note': note,
     }
 
 
-def balance_row(r: OrderBalanceRow) -> dict[str, Any]:
+def balance_row(r: FlowBalanceRow) -> dict[str, Any]:
     return {
         'key': f'{r.work_center_id}:{r.order_number}',
         'wc': r.work_center_code,
@@ -53,6 +55,11 @@ def balance_row(r: OrderBalanceRow) -> dict[str, Any]:
         'qty_in': f'{r.qty_in:,}',
         'qty_out': f'{r.qty_out:,}',
         'balance': f'{r.balance:,}',
+        'transit': f'{r.in_transit:,}' if r.in_transit else '',
+        'since': format_local(r.transit_since) if r.in_transit else '',
+        'old': r.transit_old,
+        'scrap': f'{r.qty_scrap:,}' if r.qty_scrap else '',
+        'rework': f'{r.qty_rework:,}' if r.qty_rework else '',
         'last': format_local(r.last_movement_at, with_seconds=True),
         'user': r.last_user_name or r.last_username or '',
         'department': r.last_user_department or '',
@@ -175,6 +182,7 @@ class MovementsTable(ServerTable):
             column('quantity', 'Qty', 'qty', left=False),
             column('user', 'User', 'user'),
             column('department', 'Department', 'department', sortable=False),
+            column('flow', 'Disposition', 'flow', sortable=False),
             column('note', 'Note', 'note', sortable=False),
         ]
         super().__init__(ctx, columns, 'id', 'movements-table')
@@ -190,7 +198,9 @@ class MovementsTable(ServerTable):
         page: MovementPage = await self.ctx.call(
             search_movements, flt, sort=sort, descending=descending, offset=offset, limit=limit, with_totals=False
         )
-        rows = [movement_row(r) for r in page.rows]
+        outs = [r.id for r in page.rows if r.movement_type == 'OUT']
+        flows = await self.ctx.call(movement_flows, outs) if outs else {}
+        rows = [movement_row(r, flows.get(r.id)) for r in page.rows]
         if self._counted is not None and self._counted[0] == flt:
             return rows, self._counted[1].count, self._counted[1]
         if self._counting != flt:
@@ -221,7 +231,22 @@ class MovementsTable(ServerTable):
             self.totals.show(extra)
 
 
+# Pieces in transit longer than the site's setting: the balances page's amber "waiting long" badge, with an
+# icon and words, never colour alone. A static template: the values arrive as props, and Vue escapes them.
+OLD_TRANSIT_SLOT = r"""
+<q-td :props="props">
+  {{ props.value }}
+  <q-badge v-if="props.row.old" color="amber-9" text-color="black" class="q-ml-sm text-weight-bold">
+    <q-icon name="schedule" size="18px" class="q-mr-xs" aria-hidden="true"/>waiting long
+  </q-badge>
+</q-td>
+"""
+
+
 class OrderBalancesTable(ServerTable):
+    """Balances per work center and order, with the pieces on their way there (also of orders it has not
+    received yet), scrapped and reworked there; old transit stands out."""
+
     default_sort = 'last_movement_at'
 
     def __init__(self, ctx: PageContext, current: Callable[[], tuple[MovementFilter, bool]]) -> None:
@@ -232,18 +257,24 @@ class OrderBalancesTable(ServerTable):
             column('qty_in', 'IN', 'qty_in', left=False),
             column('qty_out', 'OUT', 'qty_out', left=False),
             column('balance', 'Balance', 'balance', left=False),
+            column('in_transit', 'In transit', 'transit', left=False),
+            column('transit_since', f'In transit since ({zone_label()})', 'since'),
+            column('qty_scrap', 'Scrapped', 'scrap', left=False),
+            column('qty_rework', 'Reworked', 'rework', left=False),
             column('last_movement_at', f'Last movement ({zone_label()})', 'last'),
             column('user', 'Last by', 'user', sortable=False),
             column('department', 'Department', 'department', sortable=False),
         ]
         super().__init__(ctx, columns, 'key', 'order-balances')
+        self.table.add_slot('body-cell-transit_since', OLD_TRANSIT_SLOT)
+        self.caption = ui.label('').classes('text-sm opacity-70').mark('old-transit-note')
 
     async def fetch(
         self, sort: str, descending: bool, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], int, Any]:
         flt, open_only = self.current()
-        page = await self.ctx.call(
-            order_balances,
+        page: FlowBalancePage = await self.ctx.call(
+            flow_balances,
             work_center_ids=list(flt.work_center_ids) or None,
             order=flt.order,
             match=flt.match,
@@ -253,4 +284,10 @@ class OrderBalancesTable(ServerTable):
             offset=offset,
             limit=limit,
         )
-        return [balance_row(r) for r in page.rows], page.total, None
+        return [balance_row(r) for r in page.rows], page.total, page.old_after_hours
+
+    def show_extra(self, extra: Any) -> None:
+        self.caption.set_text(
+            f'In transit: pieces sent to the work center and not received there yet; '
+            f'"waiting long" marks pieces in transit for more than {extra} h.'
+        )

@@ -19,7 +19,6 @@ from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
-from openpyxl.styles import PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -28,7 +27,7 @@ from potrack.common.actors import Actor, load_user, visible_work_center_ids
 from potrack.db.tables import MOVEMENTS, ORDERS
 from potrack.ledger.search import MovementFilter, movement_conditions
 from potrack.orders.progress import Progress, seen_progress, steps_by_order
-from potrack.reports.excel.cells import TextColumn, finish_table, fit_width, named_font, safe_text
+from potrack.reports.excel.cells import LATE_FILL, LATE_FONT, TextColumn, finish_table, fit_width, safe_text
 from potrack.reports.excel.cells import table_sheet as start_table
 
 ORDER_TITLES = (
@@ -42,9 +41,6 @@ DATE_FORMAT = 'yyyy-mm-dd'  # the ISO order of the other sheets' times
 QUANTITY_WIDTH = 10  # pieces up to 9,999,999 with their separators
 STATUS_WIDTH = len('cancelled')  # the longest status
 LATE = 'Late'
-# Excel's own "light red fill with dark red text": 5.9:1, readable in print and in Excel's default theme.
-LATE_FONT = named_font(b=True, color='9C0006')
-LATE_FILL = PatternFill('solid', fgColor='FFC7CE')
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,12 @@ from potrack.reports.summaries import WorkCenterSummary
 
 TABLE_TITLES = (
     *('Work center', 'Name', 'Movements', 'IN', 'OUT', 'Net (IN − OUT)', 'Balance now', 'Open orders'),
-    *('Last movement', 'Last by'),
+    *('Scrapped', 'Reworked', 'In transit now', 'Last movement', 'Last by'),
 )
-WIDTHS = (24, 30, 12, 11, 11, 15, 13, 13, 21, 28)
+LAST_AT = TABLE_TITLES.index('Last movement')  # its title names the zone
+WIDTHS = (24, 30, 12, 11, 11, 15, 13, 13, 11, 11, 15, 21, 28)
+# Summed on the Total row, in the table's order.
+TOTALLED = ('movements', 'qty_in', 'qty_out', 'net', 'balance', 'open_orders', 'qty_scrap', 'qty_rework', 'in_transit')
 # The chart has a printed page of its own (landscape A4, the sheet scaled to the table's width of about
 # 38 cm): a little narrower than the table, so it never widens what is scaled, and low enough to leave
 # room for the repeated header row.
@@ -81,7 +84,11 @@ def filter_lines(info: SummaryInfo) -> list[tuple[str, str]]:
         ('User', info.user_filter or 'anyone'),
         ('Balances sheet', 'open orders only' if info.open_only else 'every order, closed ones too'),
         ('Orders sheet', _orders_line(info.orders)),
-        ('Note', 'Balances are as of now: dates, type and user do not apply to them.'),
+        (
+            'Note',
+            'Balances and pieces in transit are as of now: dates, type and user do not apply to them. '
+            'Scrapped and reworked pieces are part of the OUT selected.',
+        ),
     ]
 
 
@@ -116,7 +123,7 @@ def write_summary(ws: WriteOnlyWorksheet, info: SummaryInfo) -> None:
         ws.append([styled(ws, label), safe_text(ws, value)])
     ws.append([])
     titles = list(TABLE_TITLES)
-    titles[8] = f'Last movement ({zone})'
+    titles[LAST_AT] = f'Last movement ({zone})'
     ws.append(header_row(ws, titles))
     when = DateTimeColumn(ws, tz)
     for r in info.rows:
@@ -142,6 +149,9 @@ def _table_row(ws: WriteOnlyWorksheet, r: WorkCenterSummary, when: DateTimeColum
         r.net,
         r.balance,
         r.open_orders,
+        r.qty_scrap,
+        r.qty_rework,
+        r.in_transit,
         when(r.last_movement_at),
         safe_text(ws, last_by),
     ]
@@ -149,8 +159,7 @@ def _table_row(ws: WriteOnlyWorksheet, r: WorkCenterSummary, when: DateTimeColum
 
 def _total_row(ws: WriteOnlyWorksheet, rows: list[WorkCenterSummary]) -> None:
     # Sums written as numbers, never as formulas: the workbook holds no formula at all.
-    sums = [sum(getattr(r, name) for r in rows) for name in ('movements', 'qty_in', 'qty_out', 'net')]
-    sums += [sum(r.balance for r in rows), sum(r.open_orders for r in rows)]
+    sums = [sum(getattr(r, name) for r in rows) for name in TOTALLED]
     ws.append([styled(ws, 'Total'), None, *(styled(ws, value) for value in sums)])
 
 

@@ -1,12 +1,14 @@
 """The Excel export: exactly what the report filters select, as a formatted workbook, streamed from the database.
 
 Three sheets: Summary (filters, who and when, totals per work center, a native bar chart), Balances
-(per work center and order, now) and Movements (the selection, newest first); a fourth, Orders (the orders
-of the book that the selection covers, with their progress), when there is any. openpyxl's write-only
-mode keeps memory flat: rows go to disk as they arrive from a server-side cursor. Everything is read
-in one transaction (REPEATABLE READ on PostgreSQL), so the totals on the Summary sheet are the sums of
-the Movements sheet even while kiosks keep recording. No nicegui here: the page runs this in a worker
-process (`job`), the CLI in its own.
+(per work center and order, now, with the pieces in transit to it) and Movements (the selection, newest
+first, with what each OUT did with its pieces). Scrap (per reason and work center, with a chart) comes
+after the Summary when the selection holds scrap or rework, and Orders (the orders of the book that the
+selection covers, with their progress) last when there is any. openpyxl's write-only mode keeps memory
+flat: rows go to disk as they arrive from a server-side cursor. Everything is read in one transaction
+(REPEATABLE READ on PostgreSQL), so the totals on the Summary sheet are the sums of the Movements sheet
+even while kiosks keep recording. No nicegui here: the page runs this in a worker process (`job`), the
+CLI in its own.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from potrack.ledger.search import MovementFilter
 from potrack.reports.excel.data_sheets import Progress, balances_sheet, movements_sheet
 from potrack.reports.excel.orders_sheet import covered_orders, orders_sheet
 from potrack.reports.excel.printing import print_setup
+from potrack.reports.excel.scrap_sheet import write_scrap
 from potrack.reports.excel.summary_sheet import SummaryInfo, write_summary
+from potrack.reports.scrap import figures_in
 from potrack.reports.summaries import summary_in
 from potrack.timeutil import zone_label
 
@@ -112,6 +116,9 @@ def export_workbook(
         info = SummaryInfo(user, request.flt, request.open_only, request.period, now, summary, username, covered.count)
         wb = Workbook(write_only=True)
         write_summary(wb.create_sheet('Summary'), info)
+        scrap = figures_in(session, actor, request.flt)
+        if not scrap.empty:
+            write_scrap(wb.create_sheet('Scrap'), scrap, summary, now)
         ids = {row.work_center_id for row in summary}
         balances = balances_sheet(_table_sheet(wb, 'Balances', now), session, ids, request)
         moves = _table_sheet(wb, 'Movements', now)
