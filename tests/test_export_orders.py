@@ -119,10 +119,12 @@ def test_the_orders_sheet_holds_each_covered_order_with_typed_cells(db: Database
     rows = values(ws)
     assert rows[0] == (
         *('Order', 'Product code', 'Product', 'Planned', 'Started', 'In progress', 'Finished', '% finished'),
-        *('Due', 'Status', 'Late'),
+        *('Due', 'Status', 'Late', 'In transit', 'Scrapped', 'Yield'),
     )
     assert rows[0] == ORDER_TITLES
-    assert rows[1:] == [  # soonest due first, no due date last; PO-E has no movement, PO-GHOST is not booked
+    assert [
+        row[:11] for row in rows[1:]
+    ] == [  # soonest due first, no due date last; PO-E has no movement, PO-GHOST is not booked
         ('PO-A', 'BRK-220', 'Brake disc 220', 100, 60, 50, 10, 0.1, datetime(2026, 3, 1), 'open', 'Late'),
         ('PO-D', 'FLG-075', None, 8, 8, 8, 0, 0.0, datetime(2026, 3, 5), 'closed', None),
         ('PO-B', 'HUB-9', FORMULA, None, 5, 5, 0, None, datetime(2026, 3, 20), 'open', None),
@@ -135,7 +137,9 @@ def test_the_orders_sheet_holds_each_covered_order_with_typed_cells(db: Database
     assert due.is_date and due.number_format == 'yyyy-mm-dd'
     formula = ws['C4']
     assert formula.data_type == 's' and formula.quotePrefix  # text, never a formula
-    assert (ws.freeze_panes, ws.auto_filter.ref, ws.print_title_rows) == ('A2', 'A1:K5', '$1:$1')
+    assert (ws.freeze_panes, ws.auto_filter.ref, ws.print_title_rows) == ('A2', 'A1:N5', '$1:$1')
+    made = ws['N2']  # PO-A: 10 finished of 60 started
+    assert (made.value, made.number_format) == (pytest.approx(10 / 60), '0%') and isinstance(ws['L2'].value, int)
     assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
     assert ws.column_dimensions['C'].width >= len(FORMULA) and ws.column_dimensions['I'].width >= len('2026-03-01')
     assert summary_pairs(sheets['Summary'])['Orders sheet'] == SUMMARY_LINE
@@ -149,6 +153,8 @@ def test_progress_is_the_orders_pages_for_each_user(db: Database, booked: Book, 
         for number, row in rows_by_order(sheets['Orders']).items():
             progress = get_order(actor, number).progress
             assert row[4:7] == (progress.started, progress.wip, progress.finished), number
+            made = None if progress.yield_percent is None else pytest.approx(progress.yield_percent / 100)
+            assert row[11:14] == (progress.in_transit, progress.scrapped, made), number
 
 
 def test_a_department_sees_only_the_progress_at_its_work_centers(db: Database, booked: Book, tmp_path: Path) -> None:

@@ -32,7 +32,14 @@ from potrack.reports.excel.cells import table_sheet as start_table
 
 ORDER_TITLES = (
     *('Order', 'Product code', 'Product', 'Planned', 'Started', 'In progress', 'Finished', '% finished'),
-    *('Due', 'Status', 'Late'),
+    *(
+        'Due',
+        'Status',
+        'Late',
+        'In transit',
+        'Scrapped',
+        'Yield',
+    ),  # the flow's, last: earlier columns keep their places
 )
 ORDERS_BATCH = 500  # orders per fetch, and per balances query (steps_by_order)
 COUNT_FORMAT = '#,##0'
@@ -96,7 +103,19 @@ def orders_sheet(ws: WriteOnlyWorksheet, session: Session, actor: Actor, covered
     visible = None if user.is_admin else visible_work_center_ids(session, user)
     order, code, product, planned = covered.longest
     quantities = (QUANTITY_WIDTH,) * 3  # started, in progress, finished
-    longest = [order, code, product, planned, *quantities, len('100%'), len(DATE_FORMAT), STATUS_WIDTH, len(LATE)]
+    flow = (QUANTITY_WIDTH, QUANTITY_WIDTH, len('100%'))  # in transit, scrapped, yield
+    longest = [
+        order,
+        code,
+        product,
+        planned,
+        *quantities,
+        len('100%'),
+        len(DATE_FORMAT),
+        STATUS_WIDTH,
+        len(LATE),
+        *flow,
+    ]
     start_table(ws, ORDER_TITLES, [fit_width(t, n) for t, n in zip(ORDER_TITLES, longest, strict=True)])
     write = _RowWriter(ws)
     count = 0
@@ -128,8 +147,9 @@ class _RowWriter:
 
     def __init__(self, ws: WriteOnlyWorksheet) -> None:
         self.ws = ws
-        self.quantities = [FormattedColumn(ws, COUNT_FORMAT) for _ in range(4)]
+        self.quantities = [FormattedColumn(ws, COUNT_FORMAT) for _ in range(6)]
         self.percent = FormattedColumn(ws, PERCENT_FORMAT)
+        self.made = FormattedColumn(ws, PERCENT_FORMAT)  # a cell of its own: a row holds both percentages
         self.due = FormattedColumn(ws, DATE_FORMAT)
         self.status = TextColumn(ws)
         self.late = WriteOnlyCell(ws, LATE)
@@ -137,8 +157,9 @@ class _RowWriter:
         self.late.fill = LATE_FILL
 
     def __call__(self, r: Any, progress: Progress, late: bool) -> Sequence[Any]:
-        planned, started, wip, finished = self.quantities
+        planned, started, wip, finished, in_transit, scrapped = self.quantities
         share = progress.percent(r.planned_quantity)
+        made = progress.finished / progress.started if progress.started > 0 else None  # Excel's 0% shows it
         return (
             safe_text(self.ws, r.order_number),
             safe_text(self.ws, r.product_code or None),  # an empty cell, not an empty string
@@ -151,4 +172,7 @@ class _RowWriter:
             self.due(r.due_date),
             self.status(r.status),
             self.late if late else None,
+            in_transit(progress.in_transit),
+            scrapped(progress.scrapped),
+            self.made(made),
         )
