@@ -58,7 +58,8 @@ async def test_sent_on_goes_in_transit_to_the_next_step_and_bounds_its_receipt(
     assert error_of(too_many) == (
         409,
         'insufficient_balance',
-        'Only 4 pieces of PO-F1 were sent to WC002 (from WC001); you tried to receive 40.',
+        'Only 4 more pieces of PO-F1 are on their way to WC002 (from WC001): 40 sent, 36 received; '
+        'you tried to receive 40.',
     )
     assert too_many.json()['error']['field'] == 'quantity'
     assert check_consistency(db).consistent

@@ -18,7 +18,7 @@ from potrack.db import Database
 from potrack.db.migrate import alembic_config
 from potrack.db.models import AuditEvent, FlowReason, OrderBalance, OrderHeader, OrderTransit
 from potrack.errors import BeyondTransit, InvalidInput
-from potrack.ledger.flow_check import OverReceipt, TransitMismatch
+from potrack.ledger.flow_check import TransitMismatch
 from potrack.ledger.integrity import check_consistency
 from potrack.ledger.reversal import reverse_movement
 from potrack.ledger.transit import incoming, transit_by_work_center
@@ -74,7 +74,8 @@ def test_sent_on_pieces_are_in_transit_and_bound_the_next_receipt(db, admin, wc,
     with pytest.raises(BeyondTransit) as refused:
         flow('WC002', 40)
     assert refused.value.message == (
-        f'Only 4 pieces of {ORDER} were sent to WC002 (from WC001); you tried to receive 40.'
+        f'Only 4 more pieces of {ORDER} are on their way to WC002 (from WC001): 40 sent, 36 received; '
+        'you tried to receive 40.'
     )
     assert _balance(db, wc('WC002'))[:2] == (36, 0)  # the refusal wrote nothing
     flow('WC002', 4)
@@ -108,8 +109,14 @@ def test_over_receipt_tolerance_is_a_share_of_what_was_sent(db, admin, wc, flow)
     assert flow('WC002', 44).flag == 'over_receipt'
     assert _transit(db, wc('WC002')) == (40, 40)
     assert check_consistency(db).consistent
-    _setting(db, admin, site_settings.OVER_RECEIPT_PCT, '0')  # `check` holds receipts to today's tolerance
-    assert [type(m) for m in check_consistency(db).mismatches] == [OverReceipt]
+    _setting(db, admin, site_settings.OVER_RECEIPT_PCT, '0')  # a receipt inside the tolerance of its day stays right
+    assert check_consistency(db).consistent
+    with db.engine.begin() as conn:  # 4 more received than the largest tolerance allowed: `check` says so
+        conn.execute(text("UPDATE production_order SET quantity = 48 WHERE transit_qty = 40 AND movement_type = 'IN'"))
+        conn.execute(text('UPDATE order_balance SET qty_in = 48 WHERE work_center_id = :wc'), {'wc': wc('WC002')})
+    assert [m.describe() for m in check_consistency(db).mismatches] == [
+        f'order {ORDER} at WC002: received 8 beyond the 40 sent there; the over-receipt tolerance allows 4'
+    ]
 
 
 def test_scrap_needs_a_reason_and_its_undo_returns_the_pieces(db, admin, wc, flow) -> None:
@@ -136,7 +143,7 @@ def test_rework_goes_back_in_transit_to_an_earlier_step(db, admin, wc, flow) -> 
     with pytest.raises(InvalidInput, match=r'earlier step of the route .*WC001, WC002') as wrong:
         flow('WC003', 3, 'OUT', disposition='rework', reason_id=dim, rework_to=wc('WC004'))
     assert wrong.value.field == 'rework_to'
-    with pytest.raises(InvalidInput, match='Choose why these pieces go back'):
+    with pytest.raises(InvalidInput, match='That reason is not one for rework; choose another.'):
         flow('WC003', 3, 'OUT', disposition='rework', reason_id=_reason(db, 'MAT'), rework_to=wc('WC001'))
     back = flow('WC003', 3, 'OUT', disposition='rework', reason_id=dim, rework_to=wc('WC001'))
     assert (back.to_work_center_code, back.transit_qty) == ('WC001', 3)
@@ -232,15 +239,27 @@ def test_a_running_order_keeps_moving_after_the_upgrade(empty_target: Database) 
             ),
             {'t': at},
         )
-        moves = [('WC001', 'IN', 50), ('WC001', 'OUT', 30), ('WC002', 'IN', 20)]
-        for i, (code, kind, qty) in enumerate(moves):
+        # PO-2's route names WC002 twice, as routes could before 0007 checked them: it counts at its first place.
+        conn.execute(
+            text(
+                'INSERT INTO order_header (order_number, product_code, product_description, planned_quantity, route, '
+                "status, source, notes, created_at, updated_at) VALUES ('PO-2', '', '', 50, 'WC001>WC002>WC003>WC002', "
+                "'open', 'typed', '', :t, :t)"
+            ),
+            {'t': at},
+        )
+        moves = [('PO-1', 'WC001', 'IN', 50), ('PO-1', 'WC001', 'OUT', 30), ('PO-1', 'WC002', 'IN', 20)]
+        moves += [
+            ('PO-2', code, kind, qty) for code, qty in (('WC001', 10), ('WC002', 4), ('WC003', 8)) for kind in 'IO'
+        ]
+        for i, (order, code, kind, qty) in enumerate(moves):
             conn.execute(
                 text(
                     'INSERT INTO production_order (order_number, work_center_id, quantity, movement_type, user_id, '
-                    'created_at, request_id) SELECT \'PO-1\', w.id, :q, :k, u.id, :t, :r FROM work_center w, "user" u '
+                    'created_at, request_id) SELECT :o, w.id, :q, :k, u.id, :t, :r FROM work_center w, "user" u '
                     'WHERE w.code = :c'
                 ),
-                {'q': qty, 'k': kind, 't': at, 'r': f'r{i}', 'c': code},
+                {'o': order, 'q': qty, 'k': 'IN' if kind in ('IN', 'I') else 'OUT', 't': at, 'r': f'r{i}', 'c': code},
             )
         conn.execute(
             text(
@@ -255,7 +274,8 @@ def test_a_running_order_keeps_moving_after_the_upgrade(empty_target: Database) 
     upgrade(empty_target)
     with empty_target.read() as s:
         opening = s.exec(select(OrderTransit)).all()
-    assert [(t.work_center_id, t.qty_sent, t.qty_opening, t.qty_received) for t in opening] == [(wc2, 10, 10, 0)]
+    found = sorted((t.order_number, t.work_center_id, t.qty_sent, t.qty_opening, t.qty_received) for t in opening)
+    assert found == [('PO-1', wc2, 10, 10, 0), ('PO-2', wc2, 6, 6, 0)]
     assert check_consistency(empty_target).consistent
     entry = {'work_center_id': wc2, 'order_number': 'PO-1', 'movement_type': 'IN', 'db': empty_target}
     with pytest.raises(BeyondTransit, match='Only 10 pieces of PO-1 were sent to WC002 \\(from WC001\\)'):
@@ -283,3 +303,61 @@ def test_a_finished_order_closes_by_itself_when_the_site_says_so(db, admin, wc, 
 def _status(db: Database) -> str:
     with db.read() as s:
         return s.exec(select(OrderHeader.status).where(OrderHeader.order_number == ORDER)).one()
+
+
+def test_pieces_are_not_sent_to_a_deactivated_step(db, admin, wc, flow) -> None:
+    flow('WC001', 20)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE work_center SET is_active = false WHERE code = 'WC002'"))
+    with pytest.raises(InvalidInput, match='The next step of PO-FLOW-1, WC002, is deactivated'):
+        flow('WC001', 5, 'OUT')
+    assert _balance(db, wc('WC001'))[:2] == (20, 0)
+
+
+def test_a_route_naming_a_step_twice_counts_it_at_its_first_place(db, admin, wc, flow) -> None:
+    """Routes saved before they were checked may name a work center twice; the flow reads its first place."""
+    flow('WC001', 10, order='PO-TWICE')  # not in the book yet: started under 'allow', no route
+    with db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE order_header SET route = 'WC001>WC002>WC003>WC002>WC004' WHERE order_number = 'PO-TWICE'")
+        )
+    flow('WC001', 10, 'OUT', order='PO-TWICE')
+    flow('WC002', 10, order='PO-TWICE')
+    assert flow('WC002', 10, 'OUT', order='PO-TWICE').to_work_center_code == 'WC003'
+    flow('WC003', 10, order='PO-TWICE')
+    assert flow('WC003', 10, 'OUT', order='PO-TWICE').to_work_center_code == 'WC004'
+
+
+def test_replays_are_already_recorded_whatever_changed_since(db, admin, wc, flow) -> None:
+    flow('WC001', 10)
+    scrap = flow('WC001', 2, 'OUT', disposition='scrap', reason_id=_reason(db, 'MAT'), request_id='scrap-1')
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE flow_reason SET is_active = false WHERE code = 'MAT'"))
+    again = flow('WC001', 2, 'OUT', disposition='scrap', reason_id=_reason(db, 'MAT'), request_id='scrap-1')
+    assert (again.already_recorded, again.movement_id) == (True, scrap.movement_id)
+    with pytest.raises(InvalidInput, match='That reason is no longer in the list; choose another.'):
+        flow('WC001', 2, 'OUT', disposition='scrap', reason_id=_reason(db, 'MAT'))
+    # An OUT recorded before the flow was tracked (no disposition), sent again under its request id.
+    legacy = flow('WC001', 3, 'OUT', request_id='before-0007')
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                'UPDATE production_order SET disposition = NULL, to_work_center_id = NULL, transit_qty = 0 '
+                "WHERE request_id = 'before-0007'"
+            )
+        )
+    assert flow('WC001', 3, 'OUT', request_id='before-0007').movement_id == legacy.movement_id
+
+
+def test_a_failing_close_never_reaches_the_person_whose_entry_is_saved(db, admin, wc, flow, monkeypatch) -> None:
+    from potrack.errors import NotSaved
+    from potrack.ledger import closing
+
+    def busy(*_: object) -> bool:
+        raise NotSaved('too busy')
+
+    monkeypatch.setattr(closing, '_close_if_done', busy)
+    _setting(db, admin, site_settings.AUTO_CLOSE, 'on')
+    flow('WC001', 5)
+    assert flow('WC001', 5, 'OUT', disposition='scrap', reason_id=_reason(db, 'SETUP')).quantity == 5
+    assert _status(db) == 'open'

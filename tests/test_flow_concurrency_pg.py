@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import defaultdict
 
 import pytest
@@ -80,7 +81,9 @@ def test_receivers_racing_for_one_transit_take_exactly_what_was_sent(pg_db: Data
     _run([threading.Thread(target=receiver) for _ in range(THREADS)])
     assert errors == []
     assert sum(taken) == 100 and len(refusals) == THREADS * 12 - 10
-    assert set(refusals) == {'Only 0 pieces of PO-RACE were sent to WC002 (from WC001); you tried to receive 10.'}
+    assert set(refusals) == {
+        'All 100 pieces of PO-RACE sent to WC002 (from WC001) have been received already; you tried to receive 10.'
+    }
     with db.read() as s:
         row = s.get(OrderTransit, ('PO-RACE', ids['WC002']))
         assert row is not None and (row.qty_sent, row.qty_received, row.pending_since) == (100, 100, None)
@@ -165,3 +168,43 @@ def test_sixteen_kiosks_moving_pieces_keep_every_flow_invariant(pg_db: Database,
             s.exec(select(ProductionOrder).where(ProductionOrder.transit_qty < 0, ProductionOrder.quantity > 0)).all()
             == []
         )
+
+
+def test_a_receipt_queued_behind_the_first_send_sees_it(pg_db: Database, admin: Actor) -> None:
+    """The IN waits for its balance row while the first OUT to its work center commits: it receives them."""
+    db = pg_db
+    ids, _ = _setup(db)
+    entry = {'order_number': 'PO-RACE', 'db': db}
+    record_movement(admin, work_center_id=ids['WC001'], quantity=10, movement_type='IN', **entry)
+    holder = db.engine.connect()
+    holder.begin()
+    holder.execute(  # the receiving work center's balance row, made and held as a concurrent entry would
+        OrderBalance.__table__.insert().values(work_center_id=ids['WC002'], order_number='PO-RACE', qty_in=0, qty_out=0)
+    )
+    got: list[object] = []
+    receiver = threading.Thread(
+        target=lambda: got.append(
+            record_movement(admin, work_center_id=ids['WC002'], quantity=10, movement_type='IN', **entry)
+        )
+    )
+    receiver.start()
+    eventually_waiting(db)
+    record_movement(admin, work_center_id=ids['WC001'], quantity=10, movement_type='OUT', **entry)  # first send
+    holder.commit()
+    holder.close()
+    receiver.join(timeout=30)
+    assert [getattr(r, 'transit_qty', r) for r in got] == [10]
+    assert check_consistency(db).consistent
+
+
+def eventually_waiting(db: Database, timeout_s: float = 20.0) -> None:
+    """Until a connection of this database waits for a row lock (polled; fails after `timeout_s`)."""
+    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        with db.engine.connect() as conn:
+            if conn.exec_driver_sql(query).scalar_one() > 0:
+                return
+        pause.wait(0.01)
+    raise AssertionError('the receipt never queued for the balance row')

@@ -109,7 +109,8 @@ async def test_sent_on_is_seen_at_the_next_step_received_with_a_tap_and_bounded_
     await eventually(lambda: texts_in(receiver, 'incoming-PO-1')[1] == '4 pieces', what='the 4 still on their way')
 
     await enter(receiver, 'PO-1', '40', 'in')
-    why = 'Only 4 pieces of PO-1 were sent to WC002 (from WC001); you tried to receive 40.'
+    why = 'Only 4 more pieces of PO-1 are on their way to WC002 (from WC001): 40 sent, 36 received; '
+    why += 'you tried to receive 40.'
     assert text_of(receiver, 'status') == why
     assert field_error(receiver, 'quantity') == why
     assert (value_of(receiver, 'order'), value_of(receiver, 'quantity')) == ('PO-1', '40')  # kept to correct

@@ -6,7 +6,9 @@ ROUTE_SEPARATOR = '>'
 
 
 def route_codes(route: str | None) -> list[str]:
-    return [code for code in (route or '').split(ROUTE_SEPARATOR) if code]
+    """The route's codes in order. A code named twice (routes saved before they were checked) counts at its
+    first place: a work center is one step of a route."""
+    return list(dict.fromkeys(code for code in (route or '').split(ROUTE_SEPARATOR) if code))
 
 
 def shown_route(route: str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from potrack.common import audit, site_settings
@@ -19,6 +20,7 @@ from potrack.db.engine import Database
 from potrack.db.models import ORDER_CLOSED, ORDER_OPEN
 from potrack.db.tables import BALANCES, CENTERS, ORDERS, TRANSIT
 from potrack.db.types import utcnow
+from potrack.errors import PotrackError
 from potrack.live import announce
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,20 @@ AUTO_CLOSE_REASON = 'finished: every planned piece finished or scrapped'
 
 
 def close_if_done(db: Database, order: str, user_id: int) -> bool:
-    """Close `order` if the site closes finished orders and this one is done; True when it did."""
+    """Close `order` if the site closes finished orders and this one is done; True when it did.
+
+    Best effort, after the movement has committed: a failure here is logged and never reaches the person,
+    whose entry is saved. The order's row is taken NOWAIT (PostgreSQL): while movements hold it (a finished
+    order rarely has any), waiting could last as long as they keep coming; the next OUT looks again.
+    """
+    try:
+        return _close_if_done(db, order, user_id)
+    except (PotrackError, DBAPIError) as exc:
+        log.warning('order %s: not closed by itself this time (%s)', order, exc)
+        return False
+
+
+def _close_if_done(db: Database, order: str, user_id: int) -> bool:
 
     def unit(session: Session) -> bool:
         if site_settings.get(session, site_settings.AUTO_CLOSE) != site_settings.ON:
@@ -35,7 +50,7 @@ def close_if_done(db: Database, order: str, user_id: int) -> bool:
         header = conn.execute(
             select(ORDERS.c.status, ORDERS.c.route, ORDERS.c.planned_quantity)
             .where(ORDERS.c.order_number == order)
-            .with_for_update()
+            .with_for_update(nowait=True)
         ).first()
         if header is None or header.status != ORDER_OPEN or not header.planned_quantity or not header.route:
             return False
@@ -59,7 +74,7 @@ def close_if_done(db: Database, order: str, user_id: int) -> bool:
         announce.queue_in_transaction(db, session, announce.ORDERS)
         return True
 
-    closed = db.write(unit)
+    closed = db.write(unit, attempts=1)
     if closed:
         announce.deliver_after_commit(db, announce.ORDERS)
         log.info('order %s closed by itself: finished', order)

@@ -35,7 +35,7 @@ class FlowFacts:
     transit_sent: int = 0  # the transit to this work center (read for an IN)
     transit_received: int = 0
     transit_from: str | None = None  # the code of its latest sender
-    next_id: int | None = None  # the work center after this one on the route
+    centers: dict[str, tuple[int, bool]] | None = None  # the route's work centers: code -> (id, active)
     tolerance_pct: int = 0
     off_route: str = 'refuse'
     reason_kind: str | None = None  # the chosen reason's kind, when it is active
@@ -94,10 +94,14 @@ def receipt(order: str, qty: int, facts: FlowFacts) -> Effect:
         allowed = facts.planned + facts.planned * facts.tolerance_pct // 100
         room = max(allowed - own_extra, 0)
         if extra > room:
-            back = f' (and {take} sent back for rework)' if take else ''
+            more = (
+                f'{room} more new pieces can come in, plus the {take} sent back for rework'
+                if take
+                else f'{room} more can come in'
+            )
             raise BeyondTransit(
                 f'{order} is planned for {facts.planned} pieces and {facts.code} has received {own_extra} of them: '
-                f'at most {room + take} more can come in{back}; you tried to receive {qty}.',
+                f'at most {more}; you tried to receive {qty}.',
                 available=room + take,
                 requested=qty,
             )
@@ -106,19 +110,35 @@ def receipt(order: str, qty: int, facts: FlowFacts) -> Effect:
         return Effect(transit_qty=take)
     allowance = max(facts.transit_sent * facts.tolerance_pct // 100 - max(own_extra, 0), 0)
     if extra > allowance:
-        source = f' (from {facts.transit_from})' if facts.transit_from else ''
-        tolerance = (
-            f' With the {facts.tolerance_pct} % over-receipt tolerance, at most {take + allowance} can be received.'
-            if allowance
-            else ''
-        )
         raise BeyondTransit(
-            f'Only {max(transit, 0)} pieces of {order} were sent to {facts.code}{source}; '
-            f'you tried to receive {qty}.{tolerance}',
+            _beyond_transit(order, qty, facts, steps[steps.index(facts.code) - 1], take + allowance),
             available=take + allowance,
             requested=qty,
         )
     return Effect(transit_qty=take, flag=OVER_RECEIPT)
+
+
+def _beyond_transit(order: str, qty: int, facts: FlowFacts, before: str, possible: int) -> str:
+    """Why an IN at a later step was refused, in the words of what happened to the pieces sent there."""
+    sent, received = facts.transit_sent, facts.transit_received
+    source = f' (from {facts.transit_from})' if facts.transit_from else ''
+    if sent == 0:
+        said = f'No pieces of {order} have been sent to {facts.code} yet (it receives from {before})'
+    elif received == 0:
+        said = f'Only {sent} pieces of {order} were sent to {facts.code}{source}'
+    elif received >= sent:
+        said = f'All {sent} pieces of {order} sent to {facts.code}{source} have been received already'
+    else:
+        said = (
+            f'Only {sent - received} more pieces of {order} are on their way to {facts.code}{source}: '
+            f'{sent} sent, {received} received'
+        )
+    tolerance = (
+        f' With the {facts.tolerance_pct} % over-receipt tolerance, at most {possible} can be received.'
+        if possible > max(sent - received, 0)
+        else ''
+    )
+    return f'{said}; you tried to receive {qty}.{tolerance}'
 
 
 def dispatch(
@@ -130,19 +150,22 @@ def dispatch(
     if disposition == SENT:
         if not on_route or steps[-1] == facts.code:  # no route, off it, or finished at the last step
             return Effect(disposition=SENT)
-        if facts.next_id is None:
-            after = steps[steps.index(facts.code) + 1]
-            raise InvalidInput(
-                f'The next step of {order}, {after}, is not a work center; ask the office to fix the route.',
-                field='disposition',
-            )
         after = steps[steps.index(facts.code) + 1]
-        return Effect(disposition=SENT, to_work_center_id=facts.next_id, to_code=after, transit_qty=qty)
-    if facts.reason_kind not in (disposition, 'both'):
+        return Effect(
+            disposition=SENT,
+            to_work_center_id=_usable(order, after, facts, 'next step'),
+            to_code=after,
+            transit_qty=qty,
+        )
+    if reason_id is None:
         raise InvalidInput(
             'Choose why these pieces are scrapped.' if disposition == SCRAP else 'Choose why these pieces go back.',
             field='reason',
         )
+    if facts.reason_kind is None:
+        raise InvalidInput('That reason is no longer in the list; choose another.', field='reason')
+    if facts.reason_kind not in (disposition, 'both'):
+        raise InvalidInput(f'That reason is not one for {disposition}; choose another.', field='reason')
     if disposition == SCRAP:
         return Effect(disposition=SCRAP, reason_id=reason_id, d_scrap=qty)
     if not on_route:
@@ -156,14 +179,43 @@ def dispatch(
         raise InvalidInput(
             f'Choose the earlier step of the route to send the pieces back to ({choices}).', field='rework_to'
         )
+    target = _usable(order, facts.target_code, facts, 'step to send back to')
     return Effect(
         disposition=REWORK,
-        to_work_center_id=rework_to,
+        to_work_center_id=target,
         to_code=facts.target_code,
         reason_id=reason_id,
         transit_qty=qty,
         d_rework=qty,
     )
+
+
+def _usable(order: str, code: str, facts: FlowFacts, role: str) -> int:
+    """The id of the route's work center `code`; InvalidInput when none has that code or it is deactivated
+    (pieces sent there could never be received)."""
+    found = (facts.centers or {}).get(code)
+    if found is None:
+        raise InvalidInput(
+            f'The {role} of {order}, {code}, is not a work center; ask the office to fix the route.',
+            field='disposition',
+        )
+    if not found[1]:
+        raise InvalidInput(
+            f'The {role} of {order}, {code}, is deactivated: pieces sent there could not be received. '
+            'Ask the office to fix the route.',
+            field='disposition',
+        )
+    return found[0]
+
+
+def centers_of(described: str | None) -> dict[str, tuple[int, bool]]:
+    """The first statement's 'id:code:active,…' as code -> (id, active)."""
+    found: dict[str, tuple[int, bool]] = {}
+    for item in (described or '').split(','):
+        if item:
+            wc_id, code, active = item.split(':')
+            found[code] = (int(wc_id), active == '1')
+    return found
 
 
 def reversed_effect(original: Any) -> Effect:

@@ -4,13 +4,15 @@
 - every transit row equals its movements: qty_sent = qty_opening + what OUTs put in transit to its work
   center, qty_received = what INs there took out of it; pending_since is set exactly when something is
   in transit (the CHECK constraint already refuses a negative transit);
-- no receipt at a later step of a route took in more than was sent there beyond the over-receipt
-  tolerance in force now. Receipts recorded before the flow was tracked (migration 0007) were bounded by
-  nothing: those before the ledger's first OUT with a disposition are left out.
+- no receipt at a later step of a route took in more than was sent there beyond the largest over-receipt
+  tolerance the site has had (the audit trail keeps each change of it). Receipts recorded before the flow
+  was tracked (migration 0007) were bounded by nothing: those before the ledger's first OUT with a
+  disposition are left out.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,8 +154,23 @@ def _setting(conn: Connection, key: str, default: str) -> str:
     return default if value is None else str(value)
 
 
+def _largest_tolerance(conn: Connection) -> int:
+    """The over-receipt tolerance now, or the largest it has been: a receipt inside the tolerance of its day
+    stays right when an admin lowers it later."""
+    values = [_setting(conn, 'over_receipt_pct', '0')]
+    changes = conn.execute(
+        text(
+            "SELECT before, after FROM audit_event WHERE action = 'setting.change' AND entity = 'setting' "
+            "AND entity_id = 'over_receipt_pct'"
+        )
+    )
+    for before, after in changes:
+        values += [json.loads(side).get('value', '0') for side in (before, after) if side]
+    return max(int(v) for v in values if str(v).isdigit())
+
+
 def _over_receipts(conn: Connection) -> list[FlowMismatch | TransitMismatch | OverReceipt]:
-    tolerance = int(_setting(conn, 'over_receipt_pct', '0'))
+    tolerance = _largest_tolerance(conn)
     found: list[Any] = []
     for order, route, code, sent, beyond in conn.execute(text(OVER_SQL)):
         steps = route_codes(route)

@@ -67,12 +67,21 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
         DEPARTMENTS.c.id == LINKS.c.department_id,
         DEPARTMENTS.c.is_active,
     )
-    # The step after this work center on the route: the work center whose code follows this one's there.
-    following = CENTERS.alias('following')
+    # The route's work centers, as 'id:code:active' joined by ',' (codes hold neither): the flow finds the
+    # next step and the rework target among them by position (flow.py), whatever the route's shape.
+    member = CENTERS.alias('member')
     position = func.strpos if postgres else func.instr
     gt = literal_column("'>'")  # written into the statement: as a parameter its type is unknown to PREPARE
-    wrapped = gt + order.c.route + gt
-    next_id = select(following.c.id).where(position(wrapped, gt + CENTERS.c.code + gt + following.c.code + gt) > 0)
+    joined = func.string_agg if postgres else func.group_concat
+    described = (
+        cast(member.c.id, String)
+        + literal_column("':'")
+        + member.c.code
+        + case((member.c.is_active, literal_column("':1'")), else_=literal_column("':0'"))
+    )
+    route_centers = select(joined(described, literal_column("','"))).where(
+        position(gt + order.c.route + gt, gt + member.c.code + gt) > 0
+    )
     target = CENTERS.alias('target')
     sender = CENTERS.alias('sender')
     reason = bindparam('reason_id', type_=Integer)
@@ -99,7 +108,7 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
             _setting(OVER_RECEIPT_KEY).label('tolerance'),
             _setting(OFF_ROUTE_KEY).label('off_route'),
             _setting(AUTO_CLOSE_KEY).label('auto_close'),
-            next_id.scalar_subquery().label('next_id'),
+            route_centers.scalar_subquery().label('route_centers'),
             reason_kind.scalar_subquery().label('reason_kind'),
             select(target.c.code)
             .where(target.c.id == bindparam('rework_to', type_=Integer))
@@ -389,11 +398,14 @@ SETTLE = (
 )
 
 
-# A reversal of a movement that put pieces in transit takes them back out: the transit row, locked (after
-# the balance row, as every writer locks), with the receiving work center's code for the refusal.
+# A reversal of a movement that put pieces in transit takes them back out, and a receipt that found no
+# transit row may look again: the transit row, locked (after the balance row, as every writer locks), with
+# the receiving work center's code for the refusal, and its latest sender's.
+_SENDER = CENTERS.alias('sender')
 LOCK_TRANSIT = (
-    select(TRANSIT.c.qty_sent, TRANSIT.c.qty_received, CENTERS.c.code)
+    select(TRANSIT.c.qty_sent, TRANSIT.c.qty_received, CENTERS.c.code, _SENDER.c.code.label('sender'))
     .join(CENTERS, CENTERS.c.id == TRANSIT.c.work_center_id)
+    .outerjoin(_SENDER, _SENDER.c.id == TRANSIT.c.last_from_id)
     .where(TRANSIT.c.order_number == bindparam('order'), TRANSIT.c.work_center_id == bindparam('wc'))
     .with_for_update(of=TRANSIT)
 )

@@ -16,7 +16,7 @@ from potrack.common.site_settings import ON, REFUSE
 from potrack.config import settings
 from potrack.db.models import ACTIVITY_STEP, ORDER_OPEN
 from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
-from potrack.ledger.flow import Effect, FlowFacts
+from potrack.ledger.flow import Effect, FlowFacts, centers_of
 from potrack.ledger.statements import (
     ACTIVITY_UPSERT,
     AUDIT_INSERT,
@@ -64,7 +64,7 @@ class EntryContext:
             transit_sent=int(row.t_sent or 0),
             transit_received=int(row.t_received or 0),
             transit_from=row.t_from,
-            next_id=row.next_id,
+            centers=centers_of(row.route_centers),
             tolerance_pct=int(row.tolerance or 0),
             off_route=row.off_route or REFUSE,
             reason_kind=row.reason_kind,

@@ -205,7 +205,7 @@ def write_entry(
     d_in = stored_qty if mtype == IN else 0
     d_out = stored_qty if mtype == OUT else 0
     available = qty_in - qty_out
-    refusal: InsufficientBalance | None = None
+    refusal: InsufficientBalance | InvalidInput | None = None
     effect = flow.NO_EFFECT
     if mtype == OUT and d_out > available:
         refusal = InsufficientBalance(
@@ -222,11 +222,12 @@ def write_entry(
         )
     else:
         try:
-            effect = _effect(conn, entry, order, mtype, qty, qty_in, reverses, asked)
-        except BeyondTransit as exc:
+            effect = _effect(conn, db, entry, order, mtype, qty, qty_in, reverses, asked)
+        except (BeyondTransit, InvalidInput) as exc:  # the flow's refusals (the rows and lists as they are now)
             refusal = exc
     if refusal is not None:
-        # A replay of an OUT that already took these pieces is "already recorded", not a refusal.
+        # A replay of an OUT that already took these pieces (or of an entry whose reason was retired or route
+        # changed since) is "already recorded", not a refusal.
         # Looked up again even when entry_and_lock found it unused: that statement's snapshot predates its
         # wait for the lock, so a retry queued behind its own original sees the balance after it, not it.
         previous = steps.find_request(conn, rid)
@@ -293,6 +294,7 @@ def write_entry(
 
 def _effect(
     conn: Connection,
+    db: Database,
     entry: steps.EntryContext,
     order: str,
     mtype: str,
@@ -320,7 +322,20 @@ def _effect(
         return flow.NO_EFFECT
     facts = entry.facts(qty_in)
     if mtype == IN:
-        return flow.receipt(order, qty, facts)
+        try:
+            return flow.receipt(order, qty, facts)
+        except BeyondTransit:
+            if not db.is_postgres or entry.flow.t_sent is not None:
+                raise
+            # PostgreSQL: a transit row inserted (by the first send here) while this entry queued for the
+            # balance row's lock is not in the first statement's snapshot. Look again, locked, before refusing.
+            row = steps.lock_transit(conn, order, entry.work_center_id)
+            if row is None:
+                raise
+            facts = dataclasses.replace(
+                facts, transit_sent=int(row.qty_sent), transit_received=int(row.qty_received), transit_from=row.sender
+            )
+            return flow.receipt(order, qty, facts)
     disposition, wanted = asked
     assert disposition is not None
     return flow.dispatch(order, qty, disposition, wanted.reason_id, wanted.rework_to, facts)
@@ -337,6 +352,8 @@ def parse_id(raw: Any, field: str) -> int | None:
 
 def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_in: int, qty_out: int) -> MovementResult:
     """The first result of a request sent again; refused if the request id now carries other content."""
+    # An OUT recorded before the flow was tracked has no disposition: it was sent on.
+    legacy_out = previous.movement_type == OUT and previous.reverses_id is None and previous.disposition is None
     stored = (
         previous.order_number,
         previous.work_center_id,
@@ -344,7 +361,7 @@ def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_i
         previous.quantity,
         previous.user_id,
         previous.reverses_id,
-        previous.disposition,
+        flow.SENT if legacy_out else previous.disposition,
     )
     if stored != expected:
         raise Conflict(

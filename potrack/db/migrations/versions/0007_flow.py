@@ -171,7 +171,9 @@ def _opening_transit() -> None:
     )
     opening = []
     for order, route in routes.items():
-        ids = [centers.get(code) for code in route.split('>')]
+        # A code named twice (no check refused it before this revision) counts at its first place, as the
+        # ledger reads routes from now on (common/routes.py, kept here as it is today).
+        ids = [centers.get(code) for code in dict.fromkeys(c for c in route.split('>') if c)]
         for before, step in pairwise(ids):
             if before is None or step is None or before not in balances[order]:
                 continue
