@@ -49,7 +49,8 @@ from bench.common import (
     raw_connection,
     scratch_database,
 )
-from bench.record import adopt_raw_orders, op_plan, raw_op, setup
+from bench.record_runs import op_plan
+from bench.record_sides import adopt_raw_orders, raw_op, setup
 from potrack.accounts.tokens import issue_token
 from potrack.common.actors import Actor
 from potrack.db import Database
@@ -175,7 +176,7 @@ def raw_worker(url: str, wc_id: int, user_id: int, one_order: bool = False) -> W
     def run(n: int, rnd: int, latencies: list[float], deadline: float) -> None:
         if n not in conns:
             conns[n] = raw_connection(url)
-        op = raw_op(conns[n], wc_id, user_id)
+        op = raw_op(conns[n], (wc_id,), user_id)
         for i in range(10**9):
             if time.perf_counter() > deadline:
                 return
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine_note())
     with scratch_database(args.url, 'api', keep=args.keep) as url, tempfile.TemporaryDirectory() as tmp:
         db = prepared_database(url, pool_size=2)
-        operator, wc_id = setup(db)
+        operator, centers = setup(db)
         with db.read() as s:
             admin_id = s.execute(text('SELECT id FROM "user" WHERE username = \'admin\'')).scalar_one()
         token = issue_token(Actor(admin_id), user_id=operator.user_id, name='bench', db=db).token
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         confirmed: list[tuple[str, dict[str, Any]]] = []
         failures: list[str] = []
         api = api_worker([x.base for x in servers], token, confirmed, failures, args.one_order)
-        raw = raw_worker(url, wc_id, operator.user_id, args.one_order)
+        raw = raw_worker(url, centers[0], operator.user_id, args.one_order)
         raw_t = Timings(f'raw locked transaction, {args.clients} threads', [])
         where = ('' if args.instances == 1 else f' over {args.instances} instances') + (
             ', one order' if args.one_order else ''

@@ -12,7 +12,7 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +97,30 @@ def raw_connection(url: str) -> Any:
     """A plain psycopg2 connection to `url` (autocommit off), for baselines without potrack in between."""
     args = make_url(normalize_database_url(url)).translate_connect_args(database='dbname', username='user')
     return psycopg2.connect(**args, application_name='potrack-bench')
+
+
+def backend_cpu_s(pids: Iterable[int]) -> float:
+    """CPU seconds (user + system) the server processes `pids` have used so far, read from /proc: the benches'
+    PostgreSQL runs on this machine (127.0.0.1). A process that has ended, or cannot be read, counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf('SC_CLK_TCK')
+
+
+def database_backends(conn: Any) -> list[int]:
+    """The server processes of the other connections to `conn`'s database (psycopg2, autocommit on: a
+    transaction would keep reading one snapshot of pg_stat_activity)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() '
+            "AND backend_type = 'client backend'"
+        )
+        return [r[0] for r in cur.fetchall()]
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

@@ -1,38 +1,50 @@
-"""Recording IN/OUT: `record_movement` with the order book, against the write path before it and the raw transaction.
+"""Recording IN/OUT: `record_movement` as it is now, against the write path before a change and the raw transaction.
 
     python bench/record.py [--url postgresql://postgres@127.0.0.1:5432/test] [--ops 2000] [--threads 8]
-                           [--book-orders 100000] [--before REV] [--no-sqlite] [--keep]
+                           [--book-orders 100000] [--issue {15,14}] [--before REV] [--no-sqlite] [--keep]
     (or python -m bench.record …)
 
-Issue 14's target: recording a movement with the order look-up costs ≤ 1.1× today's path. Measured in one
-run, on a fresh scratch PostgreSQL database (dropped at the end unless --keep), then on an SQLite file in a
-temporary folder; each has --book-orders orders in the book besides the ones recorded, and the site's
-unknown-order policy 'refuse', so that every write reads the book (the orders recorded are open in it):
-- order book: `record_movement` as it is now;
-- before: the write path before the order book: potrack/ledger/{statements,steps,writer}.py of git
-  revision --before (default: the parent of the commit that added the look-up, HEAD while it is not
-  committed), loaded under another module name by bench/ledger_before.py, on a pool of its own;
+--issue 15 (the default), the flow between work centers: recording with the route check and the transit
+update costs ≤ 1.15× the record path before it, on 1 connection and from 8 threads. The orders recorded have
+the route WC001>WC002>WC003 and a planned quantity of a million, and each is moved as bench/record_runs.py's
+FLOW plan says: IN 2 at WC001 (bounded by the planned quantity), OUT 1 sent on (into transit to WC002),
+IN 1 at WC002 (taken out of that transit, bounded by it), OUT 1 sent on (into transit to WC003).
+--issue 14, the order book: recording with the order look-up costs ≤ 1.1× the path before the book; orders
+without a route, IN 2 then OUT 1 at WC001 (the IN_OUT plan).
+
+Measured in one run, on a fresh scratch PostgreSQL database (dropped at the end unless --keep), then on an
+SQLite file in a temporary folder; each has --book-orders orders in the book besides the ones recorded, and
+the site's unknown-order policy 'refuse', so that every write reads the book (the orders recorded are open in
+it). The sides, all recording the same operations on orders of their own:
+- now (flow, or order book): `record_movement` as it is now;
+- before: the write path before the issue's change: potrack/ledger/{statements,steps,writer}.py of git
+  revision --before (default: the parent of the first commit whose statements.py has the issue's mark,
+  bench/ledger_before.MARKS; HEAD while it is not committed), loaded under another module name by
+  bench/ledger_before.py, on a pool of its own. It ignores routes, and records OUTs without a disposition;
 - first statement alone: the write's first statement (PostgreSQL: check + lock, SQLite: the check), before
-  and now, each call rolled back: the look-up's share without the commit's wait for the disk, which is most
+  and now, each call rolled back: the change's share without the commit's wait for the disk, which is most
   of a movement's time and most of the noise between runs;
 - raw (PostgreSQL): one psycopg2 connection doing the bare write path: INSERT … ON CONFLICT DO NOTHING of
-  the balance row, SELECT … FOR UPDATE, INSERT of the movement, UPDATE of the balance, COMMIT; and the same
-  with the ledger's pg_notify inside the transaction ("raw + NOTIFY").
+  the balance row, SELECT … FOR UPDATE, INSERT of the movement, UPDATE of the balance, COMMIT (no book, no
+  transit); and the same with the ledger's pg_notify inside the transaction ("raw + NOTIFY").
 Each runs on 1 connection (one call after the other) and from N threads on a pool of N connections, the
 sides compared taking turns in pairs (call by call on one connection, in rounds from threads:
-bench/record_runs.py; the raw transaction pairs with the order book); the run takes about three minutes. The ratio
-"order book ÷ before" is of the time per movement (wall seconds / movements), with its range over the
-rounds, then the ratio of the p50 latencies (less moved by other processes' bursts) and of this process's
-CPU. The service does more than the raw transaction (loads the acting user, checks the work center is
-visible to the user's department, reads the order book and the policy, looks up the request id, sends a
-NOTIFY); the ratio service/raw says what that and SQLAlchemy cost.
+bench/record_runs.py; the raw transaction pairs with today's path); the run takes a minute or two. The
+ratio "now ÷ before" is of the time per movement (wall seconds / movements), with its range over the rounds,
+then the ratio of the p50 latencies (less moved by other processes' bursts), of this process's CPU and, on
+PostgreSQL, of the CPU the sides' server processes used (read from /proc: the server runs on this machine),
+and of both CPUs together: what the change costs whatever else the machine is doing. The
+service does more than the raw transaction (loads the acting user, checks the work center is visible to the
+user's department, reads the order book, the policies and the transit, looks up the request id, keeps the
+transit and the order's activity, sends a NOTIFY); the ratio service/raw says what that and SQLAlchemy cost.
+Afterwards `check_consistency` judges the ledger (the routes of the sides that ignore them cleared first).
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
-import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -40,11 +52,11 @@ from typing import Any
 if __package__ in (None, ''):  # run as a script: python bench/record.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import bindparam, text
-from sqlmodel import select
+from sqlalchemy import text
 
 from bench.common import (
     base_parser,
+    database_backends,
     machine_note,
     prepared_database,
     print_table,
@@ -52,262 +64,232 @@ from bench.common import (
     raw_connection,
     scratch_database,
 )
-from bench.ledger_before import default_revision, load_writer
-from bench.record_runs import ROUNDS, Maker, Op, Series, order_numbers, round_ratios, run_ops, sequential, threaded
-from potrack.accounts.users import insert_user
-from potrack.common import site_settings
+from bench.ledger_before import MARKS, default_revision, load_writer
+from bench.record_runs import FLOW, IN_OUT, Maker, Op, Plan, Series, order_numbers, round_ratios, sequential, threaded
+from bench.record_sides import adopt_raw_orders, book, raw_op, service_op, setup, unroute
 from potrack.common.actors import Actor
 from potrack.db import Database
-from potrack.db.models import Department, WorkCenter
-from potrack.db.tables import ORDERS
-from potrack.db.types import UTCDateTime, utcnow
 from potrack.ledger.integrity import check_consistency
 from potrack.ledger.statements import ENTRY_AND_LOCK_PG, ENTRY_QUERY
-from potrack.ledger.writer import record_movement
 
-__all__ = ['ROUNDS', 'run_ops', 'service_op', 'setup']  # what bench/sqlite_sync.py takes from here
-
-GOAL_RATIO = 1.1  # issue 14: the order look-up costs at most 10 % more per movement
 ALONE = 'first statement alone'
 
-# Filler orders, as an ERP import would leave them: the look-up searches an index of this many.
-FILL_BOOK = """
-INSERT INTO order_header (order_number, product_code, product_description, route, status, source, notes,
-                          created_at, updated_at)
-WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < :orders)
-SELECT 'FILL-' || (10000000 + n), 'ITEM', '', '', 'open', 'imported', '', :now, :now FROM g
-"""
+
+@dataclass(frozen=True)
+class Target:
+    """An issue's goal for the record path: today's side, its ratio to the path before, what is recorded."""
+
+    now: str  # today's side, as the tables name it
+    goal: float  # now ÷ before, time per movement, at most
+    plan: Plan
+    route: str = ''  # of the orders recorded
+    planned: int | None = None
 
 
-def adopt_raw_orders(db: Database) -> None:
-    """Give the raw baseline's orders (their numbers hold "RAW") the order_activity row the ledger would have.
-
-    The raw transaction is the bare minimum the issue measures against, so it writes only the movement and
-    the balance; `check_consistency` would report its orders as missing their newest time. The orders
-    potrack recorded keep the rows the ledger wrote, so the check still judges those.
-    """
-    with db.engine.begin() as conn:
-        conn.execute(
-            text(
-                'INSERT INTO order_activity (order_number, last_movement_at) '
-                'SELECT order_number, MAX(last_movement_at) FROM order_balance '
-                "WHERE UPPER(order_number) LIKE '%RAW%' GROUP BY order_number ON CONFLICT DO NOTHING"
-            )
-        )
+TARGETS = {
+    15: Target('flow', 1.15, FLOW, 'WC001>WC002>WC003', 1_000_000),
+    14: Target('order book', 1.1, IN_OUT),
+}
 
 
-def raw_op(conn: Any, wc_id: int, user_id: int, *, notify: bool = False) -> Op:
-    cur = conn.cursor()
+@dataclass(frozen=True)
+class Run:
+    """One run's choices: the command line, the issue's target and the older ledger's writer."""
 
-    def run(order: str, kind: str, qty: int) -> None:
-        if notify:  # as the ledger does: the change notice goes out with the commit
-            cur.execute("SELECT pg_notify('potrack_changes', %s)", (f'{{"work_center_id":{wc_id}}}',))
-        cur.execute(
-            'INSERT INTO order_balance (work_center_id, order_number, qty_in, qty_out) VALUES (%s, %s, 0, 0) '
-            'ON CONFLICT (work_center_id, order_number) DO NOTHING',
-            (wc_id, order),
-        )
-        cur.execute(
-            'SELECT qty_in, qty_out FROM order_balance WHERE work_center_id = %s AND order_number = %s FOR UPDATE',
-            (wc_id, order),
-        )
-        qty_in, qty_out = cur.fetchone()
-        if kind == 'OUT' and qty > qty_in - qty_out:
-            conn.rollback()
-            raise RuntimeError(f'raw OUT refused for {order}')
-        cur.execute(
-            'INSERT INTO production_order (order_number, work_center_id, quantity, movement_type, user_id, '
-            'created_at, request_id) VALUES (%s, %s, %s, %s, %s, now(), %s) RETURNING id',
-            (order, wc_id, qty, kind, user_id, uuid.uuid4().hex),
-        )
-        cur.fetchone()
-        d_in, d_out = (qty, 0) if kind == 'IN' else (0, qty)
-        cur.execute(
-            'UPDATE order_balance SET qty_in = qty_in + %s, qty_out = qty_out + %s, last_movement_at = now(), '
-            'last_user_id = %s WHERE work_center_id = %s AND order_number = %s',
-            (d_in, d_out, user_id, wc_id, order),
-        )
-        conn.commit()
-
-    return run
+    args: Any
+    target: Target
+    writer: ModuleType
 
 
-def service_op(db: Database, actor: Actor, wc_id: int, writer: ModuleType | None = None) -> Op:
-    """`record_movement` of today's ledger, or of `writer` (bench/ledger_before.py's copy of an older one)."""
-    record = writer.record_movement if writer is not None else record_movement
-
-    def run(order: str, kind: str, qty: int) -> None:
-        record(actor, work_center_id=wc_id, order_number=order, quantity=qty, movement_type=kind, db=db)
-
-    return run
+Comparison = tuple[str, Series, Series]  # what, before, now
 
 
-def setup(db: Database) -> tuple[Actor, int]:
-    """An operator of Production and the id of WC001 (a work center Production sees)."""
-
-    def unit(session: Any) -> tuple[Actor, int]:
-        dept = session.exec(select(Department).where(Department.name == 'Production')).one()
-        user = insert_user(
-            session,
-            username='bench-operator',
-            password='Bench-Operator-2026',
-            department_id=dept.id,
-            must_change_password=False,
-        )
-        wc = session.exec(select(WorkCenter).where(WorkCenter.code == 'WC001')).one()
-        return Actor(user.id), wc.id
-
-    return db.write(unit)
-
-
-def book(db: Database, numbers: list[str], filler: int) -> None:
-    """These orders open in the book, `filler` others, and the site's policy 'refuse'."""
-    now = utcnow()
-    rows = [
-        {'order_number': n, 'status': 'open', 'source': 'imported', 'created_at': now, 'updated_at': now}
-        for n in numbers
-    ]
-    with db.engine.begin() as conn:
-        conn.execute(ORDERS.insert(), rows)
-        if filler:
-            conn.execute(text(FILL_BOOK).bindparams(bindparam('now', now, type_=UTCDateTime()), orders=filler))
-    db.write(
-        lambda s: site_settings.put(s, actor_id=None, key=site_settings.UNKNOWN_ORDERS, value=site_settings.REFUSE)
-    )
-    if db.is_postgres:
-        with db.engine.connect().execution_options(isolation_level='AUTOCOMMIT') as conn:
-            conn.execute(text('VACUUM ANALYZE order_header'))
-
-
-def entry_statements(url: str, writer: ModuleType, actor: Actor, wc_id: int, args: Any) -> dict[str, Series]:
+def entry_statements(url: str, run: Run, actor: Actor, centers: tuple[int, ...]) -> dict[str, Series]:
     """The write's first statement alone, before and now, on one connection, each call rolled back."""
     db = Database(url, pool_size=1)
-    params = {'session_id': '', 'work_center_id': wc_id, 'user_id': actor.user_id, 'rid': 'none'}
+    old = run.writer.statements
+    base = {'session_id': '', 'user_id': actor.user_id, 'rid': 'none', 'reason_id': None, 'rework_to': None}
+
+    def params(order: str, kind: str, step: int) -> dict[str, Any]:
+        return {**base, 'order': order, 'mtype': kind, 'work_center_id': centers[step]}
+
     if db.is_postgres:
         runs = {
-            'BEFORE': lambda conn, order: writer.statements.ENTRY_AND_LOCK_PG.first(conn, {**params, 'order': order}),
-            'BOOK': lambda conn, order: ENTRY_AND_LOCK_PG.first(conn, {**params, 'order': order}),
+            'BEFORE': lambda conn, p: old.ENTRY_AND_LOCK_PG.first(conn, p),
+            'NOW': lambda conn, p: ENTRY_AND_LOCK_PG.first(conn, p),
         }
     else:
         runs = {
-            'BEFORE': lambda conn, order: conn.execute(writer.statements.ENTRY_QUERY, params).first(),
-            'BOOK': lambda conn, order: conn.execute(ENTRY_QUERY, {**params, 'order': order}).first(),
+            'BEFORE': lambda conn, p: conn.execute(old.ENTRY_QUERY, p).first(),
+            'NOW': lambda conn, p: conn.execute(ENTRY_QUERY, p).first(),
         }
     try:
         with db.engine.connect() as conn:
 
-            def alone(run: Any) -> Op:
-                def op(order: str, kind: str, qty: int) -> None:
-                    run(conn, order)
+            def alone(statement: Any) -> Op:
+                def op(order: str, kind: str, qty: int, step: int = 0) -> None:
+                    statement(conn, params(order, kind, step))
                     conn.rollback()
 
                 return op
 
-            labels = {'BEFORE': 'first statement alone, before', 'BOOK': 'first statement alone, order book'}
+            labels = {'BEFORE': f'{ALONE}, before', 'NOW': f'{ALONE}, {run.target.now}'}
             # Five times as many: a call is a twentieth of a movement, and the difference sought a few µs.
-            phases = {key: (labels[key], alone(run)) for key, run in runs.items()}
-            return sequential(phases, 5 * args.ops, args.max_seconds)
+            phases = {key: (labels[key], alone(statement)) for key, statement in runs.items()}
+            return sequential(phases, 5 * run.args.ops, run.args.max_seconds, run.target.plan)
     finally:
         db.dispose()
 
 
-def raw_threaded(url: str, actor: Actor, wc_id: int, args: Any) -> dict[str, Series]:
+def raw_threaded(url: str, run: Run, actor: Actor, centers: tuple[int, ...]) -> dict[str, Series]:
     conns: list[Any] = []
 
     def make(notify: bool) -> Maker:
         def made() -> Op:
             conns.append(raw_connection(url))
-            return raw_op(conns[-1], wc_id, actor.user_id, notify=notify)
+            return raw_op(conns[-1], centers, actor.user_id, notify=notify)
 
         return made
 
-    n = args.threads
+    n = run.args.threads
+    watch = watcher(url)
     try:
         return threaded(
             {'RAW': (f'raw psycopg2, {n} threads', make(False)), 'RAWN': (f'raw + NOTIFY, {n} threads', make(True))},
             n,
-            args.ops,
-            args.max_seconds,
+            run.args.ops,
+            run.args.max_seconds,
+            run.target.plan,
+            lambda: database_backends(watch),
         )
     finally:
+        watch.close()
         for conn in conns:
             conn.close()
 
 
-Comparison = tuple[str, Series, Series]  # what, before, order book
+def watcher(url: str) -> Any:
+    """A psycopg2 connection (autocommit) that lists the other connections' server processes."""
+    conn = raw_connection(url)
+    conn.autocommit = True
+    return conn
 
 
-def measure(url: str, args: Any, writer: ModuleType) -> tuple[list[Series], list[Comparison], bool]:
-    """Every phase on one database: (the table's rows, the before/order-book pairs, consistent afterwards)."""
+def backend_pid(db: Database) -> list[int]:
+    """The server process of the one connection `record_movement` writes on (PostgreSQL: the ledger's pool,
+    write_core's), as a list; [] on SQLite."""
+    if not db.is_postgres:
+        return []
+    with db.ledger_engine.connect() as conn:
+        return [conn.exec_driver_sql('SELECT pg_backend_pid()').scalar_one()]
+
+
+def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
+    """Every phase on one database: (the table's rows, the before/now pairs, consistent afterwards)."""
+    args, target = run.args, run.target
     setup_db = prepared_database(url, pool_size=1)
     postgres = setup_db.is_postgres
-    actor, wc_id = setup(setup_db)
-    keys = ('BOOK', 'BEFORE', 'RAW', 'RAWN') if postgres else ('BOOK', 'BEFORE')
-    book(setup_db, [n for key in keys for n in order_numbers(key, args.threads)], args.book_orders)
+    actor, centers = setup(setup_db)
+    keys = ('NOW', 'BEFORE', 'RAW', 'RAWN') if postgres else ('NOW', 'BEFORE')
+    numbers = [n for key in keys for n in order_numbers(key, args.threads, target.plan)]
+    book(setup_db, numbers, args.book_orders, route=target.route, planned=target.planned)
     setup_db.dispose()
 
-    single, versus_raw = one_connection(url, actor, wc_id, writer, args)
+    single, versus_raw = one_connection(url, run, actor, centers)
 
     n = args.threads
     pools = [Database(url, pool_size=n), Database(url, pool_size=n)]
+    watch = watcher(url) if postgres else None
     try:
         makers: dict[str, tuple[str, Maker]] = {
-            'BEFORE': (f'before, {n} threads', lambda: service_op(pools[0], actor, wc_id, writer)),
-            'BOOK': (f'order book, {n} threads', lambda: service_op(pools[1], actor, wc_id)),
+            'BEFORE': (f'before, {n} threads', lambda: service_op(pools[0], actor, centers, run.writer)),
+            'NOW': (f'{target.now}, {n} threads', lambda: service_op(pools[1], actor, centers)),
         }
-        many = threaded(makers, n, args.ops, args.max_seconds)
+        backends = (lambda: database_backends(watch)) if watch else None
+        many = threaded(makers, n, args.ops, args.max_seconds, target.plan, backends)
     finally:
+        if watch:
+            watch.close()
         for pool in pools:
             pool.dispose()
-    alone = entry_statements(url, writer, actor, wc_id, args)
+    alone = entry_statements(url, run, actor, centers)
     rows = [*single.values(), *versus_raw.values(), *many.values(), *alone.values()]
     if postgres:
-        rows += raw_threaded(url, actor, wc_id, args).values()
+        rows += raw_threaded(url, run, actor, centers).values()
 
-    check_db = Database(url, pool_size=1)
-    if postgres:
-        adopt_raw_orders(check_db)
-    report = check_consistency(check_db)
-    check_db.dispose()
-    print(
-        f'consistency afterwards: {"consistent" if report.consistent else "INCONSISTENT"} '
-        f'({report.movements:,} movements, {report.balance_rows:,} balance rows)'
-    )
+    consistent = judge(url, keys, target)
     compared = [
-        ('1 connection', single['BEFORE'], single['BOOK']),
-        (f'{n} threads', many['BEFORE'], many['BOOK']),
-        (ALONE, alone['BEFORE'], alone['BOOK']),
+        ('1 connection', single['BEFORE'], single['NOW']),
+        (f'{n} threads', many['BEFORE'], many['NOW']),
+        (ALONE, alone['BEFORE'], alone['NOW']),
     ]
     if versus_raw:
-        compared.append(('raw', versus_raw['RAW'], versus_raw['BOOK']))
-    return rows, compared, report.consistent
+        compared.append(('raw', versus_raw['RAW'], versus_raw['NOW']))
+    return rows, compared, consistent
+
+
+def judge(url: str, keys: tuple[str, ...], target: Target) -> bool:
+    """check_consistency after the run, and what today's side left in transit (it must have kept some)."""
+    db = Database(url, pool_size=1)
+    try:
+        if db.is_postgres:
+            adopt_raw_orders(db)
+        if target.route:
+            unroute(db, [key for key in keys if key != 'NOW'])
+        report = check_consistency(db)
+        with db.engine.connect() as conn:
+            transit = conn.execute(
+                text(
+                    'SELECT COUNT(*), COALESCE(SUM(qty_sent), 0), COALESCE(SUM(qty_received), 0) FROM order_transit '
+                    "WHERE order_number LIKE 'NOW-%'"
+                )
+            ).one()
+    finally:
+        db.dispose()
+    print(
+        f'consistency afterwards: {"consistent" if report.consistent else "INCONSISTENT"} '
+        f"({report.movements:,} movements, {report.balance_rows:,} balance rows); today's side: "
+        f'{transit[0]:,} transit rows, {transit[1]:,} pieces sent on, {transit[2]:,} received out of transit'
+    )
+    for finding in report.mismatches[:5]:
+        print('  ' + finding.describe())
+    return report.consistent
 
 
 def one_connection(
-    url: str, actor: Actor, wc_id: int, writer: ModuleType, args: Any
+    url: str, run: Run, actor: Actor, centers: tuple[int, ...]
 ) -> tuple[dict[str, Series], dict[str, Series]]:
-    """On one connection each, taking turns call by call: before and order book; then (PostgreSQL) order book
-    and raw. In pairs only: a third side would always run second, after another side's code, and cost about
-    a tenth more CPU for that (colder caches) than when it follows itself, as each side of a pair half the time does."""
+    """On one connection each, taking turns call by call: before and now; then (PostgreSQL) now and raw. In
+    pairs only: a third side would always run second, after another side's code, and cost about a tenth
+    more CPU for that (colder caches) than when it follows itself, as each side of a pair half the time does."""
+    args, target = run.args, run.target
     dbs = [Database(url, pool_size=1), Database(url, pool_size=1)]
     raw_conns = [raw_connection(url)] if dbs[0].is_postgres else []
     try:
-        book_op = service_op(dbs[1], actor, wc_id)
+        now_op = service_op(dbs[1], actor, centers)
+        pids = {'BEFORE': backend_pid(dbs[0]), 'NOW': backend_pid(dbs[1])}
         pair = sequential(
             {
-                'BEFORE': ('before, 1 connection', service_op(dbs[0], actor, wc_id, writer)),
-                'BOOK': ('order book, 1 connection', book_op),
+                'BEFORE': ('before, 1 connection', service_op(dbs[0], actor, centers, run.writer)),
+                'NOW': (f'{target.now}, 1 connection', now_op),
             },
             args.ops,
             args.max_seconds,
+            target.plan,
+            pids,
         )
         versus_raw = {}
         if raw_conns:
-            raw = raw_op(raw_conns[0], wc_id, actor.user_id)
+            raw = raw_op(raw_conns[0], centers, actor.user_id)
             versus_raw = sequential(
-                {'BOOK': ('order book, 1 connection, with raw', book_op), 'RAW': ('raw psycopg2, 1 connection', raw)},
+                {
+                    'NOW': (f'{target.now}, 1 connection, with raw', now_op),
+                    'RAW': ('raw psycopg2, 1 connection', raw),
+                },
                 args.ops,
                 args.max_seconds,
+                target.plan,
+                {'NOW': pids['NOW'], 'RAW': [raw_conns[0].get_backend_pid()]},
             )
         return pair, versus_raw
     finally:
@@ -317,26 +299,37 @@ def one_connection(
             conn.close()
 
 
-def print_results(name: str, rows: list[Series], compared: list[Comparison]) -> None:
+def print_results(name: str, target: Target, rows: list[Series], compared: list[Comparison]) -> None:
     print()
     print(f'{name}: {machine_note()}')
+    headers = [f'recording IN/OUT, {name}', 'ops', 'seconds', 'ms/op', 'ops/s', 'p50 ms', 'p95 ms']
     print_table(
-        [f'recording IN/OUT, {name}', 'ops', 'seconds', 'ms/op', 'ops/s', 'p50 ms', 'p95 ms', 'client CPU ms/op'],
-        [[t.label, t.ops, t.wall_s, t.ms_per_op, t.ops_per_s, t.p50, t.p95, t.cpu_ms_per_op] for t in rows],
+        [*headers, 'client CPU ms/op', 'server CPU ms/op'],
+        [
+            [t.label, t.ops, t.wall_s, t.ms_per_op, t.ops_per_s, t.p50, t.p95, t.cpu_ms_per_op, server_cpu(t)]
+            for t in rows
+        ],
     )
     for what, before, now in compared:
         ratio = now.ms_per_op / before.ms_per_op
         rounds = round_ratios(now, before)
         cpu = now.cpu_ms_per_op / before.cpu_ms_per_op
         spread = f'rounds {min(rounds):.2f}–{max(rounds):.2f}; p50 {now.p50 / before.p50:.2f}; client CPU {cpu:.2f}'
+        if now.server_cpu_s and before.server_cpu_s:
+            both = (now.cpu_ms_per_op + now.server_ms_per_op) / (before.cpu_ms_per_op + before.server_ms_per_op)
+            spread += f'; server CPU {now.server_ms_per_op / before.server_ms_per_op:.2f}; both {both:.2f}'
         if what == 'raw':  # the older goal: the service keeps at least half the raw transaction's throughput
-            label = f'{name}, order book ÷ raw throughput, 1 connection'
+            label = f'{name}, {target.now} ÷ raw throughput, 1 connection'
             print(f'{ratio_line(label, 1 / ratio, "≥ 0.5", 1 / ratio >= 0.5)}; time per movement {spread}')
-        elif what == ALONE:  # where the look-up's cost shows; the goal is for whole movements
-            print(f'{name}, order book ÷ before, time per call, {what}: {ratio:.2f}; {spread}')
+        elif what == ALONE:  # where the change's cost shows; the goal is for whole movements
+            print(f'{name}, {target.now} ÷ before, time per call, {what}: {ratio:.2f}; {spread}')
         else:
-            label = f'{name}, order book ÷ before, time per movement, {what}'
-            print(f'{ratio_line(label, ratio, f"≤ {GOAL_RATIO}", ratio <= GOAL_RATIO)}; {spread}')
+            label = f'{name}, {target.now} ÷ before, time per movement, {what}'
+            print(f'{ratio_line(label, ratio, f"≤ {target.goal}", ratio <= target.goal)}; {spread}')
+
+
+def server_cpu(t: Series) -> float | str:
+    return t.server_ms_per_op if t.server_cpu_s else '-'
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -345,20 +338,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--threads', type=int, default=8, help='threads for the concurrent phases (default 8)')
     parser.add_argument('--max-seconds', type=float, default=10.0, help='stop a phase after this long (default 10)')
     parser.add_argument('--book-orders', type=int, default=100_000, help='other orders in the book (default 100000)')
-    parser.add_argument('--before', help='git revision of the write path before the order book (default: from git)')
+    parser.add_argument('--issue', type=int, choices=sorted(TARGETS), default=15, help='whose target (default 15)')
+    parser.add_argument('--before', help="git revision of the write path before the issue's change (default: git)")
     parser.add_argument('--no-sqlite', action='store_true', help='PostgreSQL only')
     args = parser.parse_args(argv)
-    revision = args.before or default_revision()
-    writer = load_writer(revision)
+    target = TARGETS[args.issue]
+    revision = args.before or default_revision(MARKS[args.issue])
+    run = Run(args, target, load_writer(revision, MARKS[args.issue]))
+    print(f'issue {args.issue}: {target.now} ÷ before ≤ {target.goal}; plan: {target.plan.name}')
     print(f'before: potrack/ledger/{{statements,steps,writer}}.py of {revision}; {machine_note()}')
     results = []
     with scratch_database(args.url, 'record', keep=args.keep) as url:
-        results.append(('PostgreSQL', *measure(url, args, writer)))
+        results.append(('PostgreSQL', *measure(url, run)))
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory(prefix='potrack-bench-record-') as folder:
-            results.append(('SQLite', *measure(f'sqlite:///{Path(folder) / "bench.db"}', args, writer)))
+            results.append(('SQLite', *measure(f'sqlite:///{Path(folder) / "bench.db"}', run)))
     for name, rows, compared, _ in results:
-        print_results(name, rows, compared)
+        print_results(name, target, rows, compared)
     return 0 if all(consistent for *_, consistent in results) else 1
 
 

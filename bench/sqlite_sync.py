@@ -28,7 +28,8 @@ if __package__ in (None, ''):  # run as a script: python bench/sqlite_sync.py
 os.environ.setdefault('POTRACK_UNKNOWN_ORDERS', 'allow')
 
 from bench.common import Timings, machine_note, prepared_database, print_table
-from bench.record import ROUNDS, run_ops, service_op, setup
+from bench.record_runs import ROUNDS, run_ops
+from bench.record_sides import service_op, setup
 from potrack.config import SQLITE_SYNCHRONOUS, settings
 from potrack.db import Database
 from potrack.ledger.integrity import check_consistency
@@ -38,7 +39,7 @@ def measure(path: Path, ops: int, max_seconds: float) -> dict[str, Timings]:
     """`ops` record_movement calls per mode on the file `path`, alternating FULL and NORMAL blocks."""
     url = f'sqlite:///{path}'
     setup_db = prepared_database(url, pool_size=1)
-    actor, wc_id = setup(setup_db)
+    actor, centers = setup(setup_db)
     setup_db.dispose()
     dbs = {
         mode: Database(url, cfg=dataclasses.replace(settings(), sqlite_synchronous=mode)) for mode in SQLITE_SYNCHRONOUS
@@ -46,7 +47,7 @@ def measure(path: Path, ops: int, max_seconds: float) -> dict[str, Timings]:
     result = {mode: Timings(f'record_movement, synchronous={mode}', []) for mode in SQLITE_SYNCHRONOUS}
     try:
         for mode, db in dbs.items():
-            run_ops(service_op(db, actor, wc_id), f'WARM-{mode}', 0, 20, [], float('inf'))
+            run_ops(service_op(db, actor, centers), f'WARM-{mode}', 0, 20, [], float('inf'))
         per_round = max(2, ops // ROUNDS)
         for r in range(ROUNDS):
             for mode, db in dbs.items():
@@ -54,7 +55,12 @@ def measure(path: Path, ops: int, max_seconds: float) -> dict[str, Timings]:
                 started, cpu = time.perf_counter(), time.process_time()
                 deadline = started + max_seconds / ROUNDS
                 run_ops(
-                    service_op(db, actor, wc_id), f'SYNC-{mode}', r * per_round, per_round, timings.latencies, deadline
+                    service_op(db, actor, centers),
+                    f'SYNC-{mode}',
+                    r * per_round,
+                    per_round,
+                    timings.latencies,
+                    deadline,
                 )
                 timings.wall_s += time.perf_counter() - started
                 timings.cpu_s += time.process_time() - cpu

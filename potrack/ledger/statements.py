@@ -52,6 +52,7 @@ from potrack.db.tables import (
 # common.site_settings' keys, read here in the write's own statement
 UNKNOWN_ORDERS_KEY, OVER_RECEIPT_KEY, OFF_ROUTE_KEY = 'unknown_orders', 'over_receipt_pct', 'off_route_receipts'
 DEFAULT_ROUTE_KEY, AUTO_CLOSE_KEY = 'default_route', 'auto_close'
+SITE_KEYS = (UNKNOWN_ORDERS_KEY, OVER_RECEIPT_KEY, OFF_ROUTE_KEY, AUTO_CLOSE_KEY)
 
 
 def _setting(key: str) -> Any:
@@ -82,6 +83,10 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
     route_centers = select(joined(described, literal_column("','"))).where(
         position(gt + order.c.route + gt, gt + member.c.code + gt) > 0
     )
+    # The site's settings the write obeys, as 'key=value' lines in one look (SITE_KEYS; steps.site_settings).
+    site = select(joined(SETTINGS.c.key + literal_column("'='") + SETTINGS.c.value, literal_column("'\n'"))).where(
+        SETTINGS.c.key.in_([literal_column(f"'{key}'") for key in SITE_KEYS])  # constants: no expanding IN
+    )
     target = CENTERS.alias('target')
     sender = CENTERS.alias('sender')
     reason = bindparam('reason_id', type_=Integer)
@@ -104,11 +109,11 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
             order.c.status.label('order_status'),
             order.c.route,
             order.c.planned_quantity.label('planned'),
-            _setting(UNKNOWN_ORDERS_KEY).label('policy'),
-            _setting(OVER_RECEIPT_KEY).label('tolerance'),
-            _setting(OFF_ROUTE_KEY).label('off_route'),
-            _setting(AUTO_CLOSE_KEY).label('auto_close'),
-            route_centers.scalar_subquery().label('route_centers'),
+            site.scalar_subquery().label('site'),
+            # Only an OUT goes on to another work center (a subquery in a CASE runs only when its branch does).
+            case((bindparam('mtype', type_=String) == literal_column("'OUT'"), route_centers.scalar_subquery())).label(
+                'route_centers'
+            ),
             reason_kind.scalar_subquery().label('reason_kind'),
             select(target.c.code)
             .where(target.c.id == bindparam('rework_to', type_=Integer))

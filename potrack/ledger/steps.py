@@ -4,7 +4,7 @@ the balance row, insert the movement and apply it, keep the order's activity tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from potrack.ledger.flow import Effect, FlowFacts, centers_of
 from potrack.ledger.statements import (
     ACTIVITY_UPSERT,
     AUDIT_INSERT,
+    AUTO_CLOSE_KEY,
     BALANCE_UPDATE,
     ENTRY_AND_LOCK_PG,
     ENTRY_QUERY,
@@ -30,8 +31,11 @@ from potrack.ledger.statements import (
     LOCK,
     LOCK_TRANSIT,
     MOVEMENT_COLUMNS,
+    OFF_ROUTE_KEY,
+    OVER_RECEIPT_KEY,
     START_ORDER,
     TRANSIT_UPSERT,
+    UNKNOWN_ORDERS_KEY,
 )
 from potrack.live import feed
 
@@ -45,13 +49,14 @@ class EntryContext:
     work_center_code: str
     order_status: str | None = None  # the order's status in the book; None: not in the book
     policy: str | None = None  # the site's unknown-order policy as stored; None: the configured default
-    flow: Any = None  # the flow's facts as read (a row with route, planned, tolerance, …); None: a reversal
+    flow: Any = None  # the flow's facts as read (a row with route, planned, transit, …); None: a reversal
+    site: dict[str, str] = field(default_factory=dict)  # the site's settings the write obeys, as stored
 
     @property
     def closes_finished(self) -> bool:
         """The site closes finished orders by themselves, and this one has a route and a plan to finish."""
         row = self.flow
-        return row is not None and row.auto_close == ON and bool(row.route) and row.planned is not None
+        return row is not None and self.site.get(AUTO_CLOSE_KEY) == ON and bool(row.route) and row.planned is not None
 
     def facts(self, qty_in: int) -> FlowFacts:
         """The flow's facts at this work center, its balance row's qty_in as locked."""
@@ -65,8 +70,8 @@ class EntryContext:
             transit_received=int(row.t_received or 0),
             transit_from=row.t_from,
             centers=centers_of(row.route_centers),
-            tolerance_pct=int(row.tolerance or 0),
-            off_route=row.off_route or REFUSE,
+            tolerance_pct=int(self.site.get(OVER_RECEIPT_KEY) or 0),
+            off_route=self.site.get(OFF_ROUTE_KEY) or REFUSE,
             reason_kind=row.reason_kind,
             target_code=row.target_code,
         )
@@ -143,7 +148,13 @@ def _checked_entry(row: Any, actor: Actor) -> EntryContext:
         )
     if not row.wc_active:
         raise NotAllowed(f'{row.code} {row.name} is deactivated; nothing was recorded.', field='work_center')
-    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, row.policy, row)
+    site = site_values(row.site)
+    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, site.get(UNKNOWN_ORDERS_KEY), row, site)
+
+
+def site_values(lines: str | None) -> dict[str, str]:
+    """The first statement's site settings ('key=value' lines) by key; a setting never changed is absent."""
+    return dict(line.split('=', 1) for line in (lines or '').split('\n') if '=' in line)
 
 
 def admit_order(

@@ -1,0 +1,160 @@
+"""What bench/record.py compares, and the data it records on: the operator, the work centers, the book.
+
+- today's `record_movement`, or an older ledger's (bench/ledger_before.py's copy), called alike;
+- the raw transaction: one psycopg2 connection doing the bare write path (balance row inserted if missing
+  and locked, movement inserted, balance updated, COMMIT), without the order book or the flow;
+- the orders the sides record, open in the book (with a route and a planned quantity when the flow is
+  measured), and filler orders the look-up searches among.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlmodel import select
+
+from bench.record_runs import Op
+from potrack.accounts.users import insert_user
+from potrack.common import site_settings
+from potrack.common.actors import Actor
+from potrack.db import Database
+from potrack.db.models import Department, WorkCenter
+from potrack.db.tables import ORDERS
+from potrack.db.types import UTCDateTime, utcnow
+from potrack.ledger.writer import record_movement
+
+ROUTE_CODES = ('WC001', 'WC002', 'WC003')  # the work centers a plan's steps 0, 1, 2 record at
+
+# Filler orders, as an ERP import would leave them: the look-up searches an index of this many.
+FILL_BOOK = """
+INSERT INTO order_header (order_number, product_code, product_description, route, status, source, notes,
+                          created_at, updated_at)
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < :orders)
+SELECT 'FILL-' || (10000000 + n), 'ITEM', '', :route, 'open', 'imported', '', :now, :now FROM g
+"""
+
+
+def setup(db: Database) -> tuple[Actor, tuple[int, ...]]:
+    """An operator of Production and the ids of ROUTE_CODES' work centers (all visible to Production)."""
+
+    def unit(session: Any) -> tuple[Actor, tuple[int, ...]]:
+        dept = session.exec(select(Department).where(Department.name == 'Production')).one()
+        user = insert_user(
+            session,
+            username='bench-operator',
+            password='Bench-Operator-2026',
+            department_id=dept.id,
+            must_change_password=False,
+        )
+        ids = {wc.code: wc.id for wc in session.exec(select(WorkCenter).where(WorkCenter.code.in_(ROUTE_CODES)))}
+        return Actor(user.id), tuple(ids[code] for code in ROUTE_CODES)
+
+    return db.write(unit)
+
+
+def book(db: Database, numbers: list[str], filler: int, *, route: str = '', planned: int | None = None) -> None:
+    """These orders open in the book (with `route` and `planned` quantity), `filler` others, and the site's
+    policy 'refuse', so that every write reads the book."""
+    now = utcnow()
+    rows = [
+        {
+            'order_number': n,
+            'status': 'open',
+            'source': 'imported',
+            'route': route,
+            'planned_quantity': planned,
+            'created_at': now,
+            'updated_at': now,
+        }
+        for n in numbers
+    ]
+    with db.engine.begin() as conn:
+        conn.execute(ORDERS.insert(), rows)
+        if filler:
+            fill = text(FILL_BOOK).bindparams(bindparam('now', now, type_=UTCDateTime()), orders=filler, route=route)
+            conn.execute(fill)
+    db.write(
+        lambda s: site_settings.put(s, actor_id=None, key=site_settings.UNKNOWN_ORDERS, value=site_settings.REFUSE)
+    )
+    if db.is_postgres:
+        with db.engine.connect().execution_options(isolation_level='AUTOCOMMIT') as conn:
+            conn.execute(text('VACUUM ANALYZE order_header'))
+
+
+def adopt_raw_orders(db: Database) -> None:
+    """Give the raw baseline's orders (their numbers hold "RAW") the order_activity row the ledger would have.
+
+    The raw transaction is the bare minimum the issue measures against, so it writes only the movement and
+    the balance; `check_consistency` would report its orders as missing their newest time. The orders
+    potrack recorded keep the rows the ledger wrote, so the check still judges those.
+    """
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                'INSERT INTO order_activity (order_number, last_movement_at) '
+                'SELECT order_number, MAX(last_movement_at) FROM order_balance '
+                "WHERE UPPER(order_number) LIKE '%RAW%' GROUP BY order_number ON CONFLICT DO NOTHING"
+            )
+        )
+
+
+def unroute(db: Database, keys: Sequence[str]) -> None:
+    """Clear the route of the orders of the sides `keys` that ignore it (the ledger before the flow, the raw
+    transaction): their receipts took nothing out of transit, which `check_consistency` would report as
+    receipts beyond what was sent. The flow's own orders keep theirs, so the check still judges those."""
+    with db.engine.begin() as conn:
+        for key in keys:
+            conn.execute(text("UPDATE order_header SET route = '' WHERE order_number LIKE :p"), {'p': f'{key}-%'})
+
+
+def service_op(db: Database, actor: Actor, centers: Sequence[int], writer: ModuleType | None = None) -> Op:
+    """`record_movement` of today's ledger, or of `writer` (bench/ledger_before.py's copy of an older one), at
+    `centers[step]`. Today's sends every OUT on (the default disposition); the older one knows no disposition."""
+    record = writer.record_movement if writer is not None else record_movement
+
+    def run(order: str, kind: str, qty: int, step: int = 0) -> None:
+        record(actor, work_center_id=centers[step], order_number=order, quantity=qty, movement_type=kind, db=db)
+
+    return run
+
+
+def raw_op(conn: Any, centers: Sequence[int], user_id: int, *, notify: bool = False) -> Op:
+    """The bare write path on a psycopg2 connection, at `centers[step]`; with the ledger's NOTIFY if `notify`."""
+    cur = conn.cursor()
+
+    def run(order: str, kind: str, qty: int, step: int = 0) -> None:
+        wc_id = centers[step]
+        if notify:  # as the ledger does: the change notice goes out with the commit
+            cur.execute("SELECT pg_notify('potrack_changes', %s)", (f'{{"work_center_id":{wc_id}}}',))
+        cur.execute(
+            'INSERT INTO order_balance (work_center_id, order_number, qty_in, qty_out) VALUES (%s, %s, 0, 0) '
+            'ON CONFLICT (work_center_id, order_number) DO NOTHING',
+            (wc_id, order),
+        )
+        cur.execute(
+            'SELECT qty_in, qty_out FROM order_balance WHERE work_center_id = %s AND order_number = %s FOR UPDATE',
+            (wc_id, order),
+        )
+        qty_in, qty_out = cur.fetchone()
+        if kind == 'OUT' and qty > qty_in - qty_out:
+            conn.rollback()
+            raise RuntimeError(f'raw OUT refused for {order}')
+        cur.execute(
+            'INSERT INTO production_order (order_number, work_center_id, quantity, movement_type, user_id, '
+            'created_at, request_id) VALUES (%s, %s, %s, %s, %s, now(), %s) RETURNING id',
+            (order, wc_id, qty, kind, user_id, uuid.uuid4().hex),
+        )
+        cur.fetchone()
+        d_in, d_out = (qty, 0) if kind == 'IN' else (0, qty)
+        cur.execute(
+            'UPDATE order_balance SET qty_in = qty_in + %s, qty_out = qty_out + %s, last_movement_at = now(), '
+            'last_user_id = %s WHERE work_center_id = %s AND order_number = %s',
+            (d_in, d_out, user_id, wc_id, order),
+        )
+        conn.commit()
+
+    return run
