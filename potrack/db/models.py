@@ -280,7 +280,8 @@ class OrderHeader(SQLModel, table=True):
             'product_code',
             postgresql_ops={'product_code': 'text_pattern_ops'},
         ),
-        Index('ix_order_header_status_due', 'status', 'due_date'),
+        # The orders page opens on the open orders, soonest due first: a page is read in this index's order.
+        Index('ix_order_header_status_due', 'status', 'due_date', 'order_number'),
         # The orders page's order (soonest due first), read in index order, so a page is 50 index entries.
         Index('ix_order_header_due_number', 'due_date', 'order_number'),
         # "Contains" searches (ILIKE '%…%') on PostgreSQL: trigram indexes (migration 0005 makes plain ones

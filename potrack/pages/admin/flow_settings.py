@@ -23,7 +23,17 @@ AUTO_CLOSE_CHOICES = {
 
 def _hinted(field: ui.input, hint: str) -> ui.input:
     field.props['hint'] = hint  # set as it is: a quote in the text would break a props string
+    # The hint takes the lines it needs: Quasar's fixed 20 px let a second line run into the next heading.
+    field.props['hide-bottom-space'] = True
     return field
+
+
+def _choices(caption: str, options: dict[str, str], marker: str) -> ui.radio:
+    """A caption over a group of radio buttons; the group is named by the caption for a screen reader."""
+    ui.label(caption).classes('text-base font-medium pt-2')
+    radio = ui.radio(options).props('size=lg').mark(marker)
+    radio.props['aria-label'] = caption
+    return radio
 
 
 class FlowSettingsSection:
@@ -35,14 +45,14 @@ class FlowSettingsSection:
                 self._number('Over-receipt tolerance (%)', 'setting-over-receipt'),
                 'How many more pieces than were sent (first step: than planned) a work center may receive; 0: none.',
             )
-            ui.label('Receipts at a work center not on the order’s route').classes('text-base font-medium')
-            self.off_route = ui.radio(OFF_ROUTE_CHOICES).props('size=lg').mark('setting-off-route')
+            self.off_route = _choices(
+                'Receipts at a work center not on the order’s route', OFF_ROUTE_CHOICES, 'setting-off-route'
+            )
             self.old_hours = _hinted(
                 self._number('Transit is old after (hours)', 'setting-transit-old'),
                 'Pieces sent on and not received for this long are highlighted.',
             )
-            ui.label('Close finished orders by themselves').classes('text-base font-medium')
-            self.auto_close = ui.radio(AUTO_CLOSE_CHOICES).props('size=lg').mark('setting-auto-close')
+            self.auto_close = _choices('Close finished orders by themselves', AUTO_CLOSE_CHOICES, 'setting-auto-close')
             self.route = _hinted(
                 ui.input('Route of new orders without one')
                 .props('outlined autocomplete=off clearable')
@@ -54,11 +64,11 @@ class FlowSettingsSection:
             ui.button('Save flow settings', on_click=self.save).props('unelevated no-caps size=lg color=teal-8').mark(
                 'setting-flow-save'
             )
+        # The fields a refusal is shown under. A radio group has no place for one (Quasar draws no message
+        # under it), so a refusal about a choice comes as a notification instead of vanishing.
         self.fields: dict[str, ui.element] = {
             ss.OVER_RECEIPT_PCT: self.tolerance,
-            ss.OFF_ROUTE: self.off_route,
             ss.TRANSIT_OLD_HOURS: self.old_hours,
-            ss.AUTO_CLOSE: self.auto_close,
             ss.DEFAULT_ROUTE: self.route,
         }
 

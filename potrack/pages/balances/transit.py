@@ -13,14 +13,18 @@ from potrack.timeutil import format_local, zone_label
 
 OLD_RECHECK_S = 300.0  # transit turns old with time, not with a change: re-read this often while some is young
 
-# A static template (no data in it): the values arrive as props, and Vue escapes them.
+# A static template (no data in it): the values arrive as props, and Vue escapes them. The badge goes under
+# the number and wraps: on one line beside it, it ran past the table's edge on a portrait screen.
 TRANSIT_SLOT = r"""
 <q-td :props="props">
   <span class="potrack-num">{{ props.row.transit }}</span>
   <span v-if="props.row.transit_orders" class="q-ml-xs">({{ props.row.transit_orders }})</span>
-  <q-badge v-if="props.row.transit_old" color="amber-9" text-color="black" class="q-ml-sm text-weight-bold">
-    <q-icon name="schedule" size="18px" class="q-mr-xs" aria-hidden="true"/>{{ props.row.transit_old }}
-  </q-badge>
+  <div v-if="props.row.transit_old" class="q-mt-xs">
+    <q-badge color="amber-9" text-color="black" class="text-weight-bold q-py-xs"
+             style="white-space: normal; max-width: 15rem; line-height: 1.3">
+      <q-icon name="schedule" size="18px" class="q-mr-xs" aria-hidden="true"/>{{ props.row.transit_old }}
+    </q-badge>
+  </div>
 </q-td>
 """
 

@@ -12,16 +12,22 @@ from nicegui import ui
 
 Key = Hashable
 OnPick = Callable[[Key], Awaitable[None] | None]
-# Chosen: white on teal-8 (5.3:1). Not chosen: outlined in the theme's own text colour (no colour of its own),
-# which keeps ≥ 4.5:1 on both themes' cards.
-CHOSEN = {'icon': 'check_circle', 'color': 'teal-8', 'unelevated': True, 'aria-pressed': 'true'}
+# Chosen: white on teal-9 (6.6:1; still 4.8:1 under the lighter layer Quasar lays on a focused or hovered
+# button, which took teal-8 down to 4.0:1). Not chosen: outlined in the theme's own text colour (no colour of
+# its own), which keeps ≥ 4.5:1 on both themes' cards.
+CHOSEN = {'icon': 'check_circle', 'color': 'teal-9', 'unelevated': True, 'aria-pressed': 'true'}
 NOT_CHOSEN = {'icon': 'radio_button_unchecked', 'outline': True, 'aria-pressed': 'false'}
 
 
 # A long label wraps beside its icon, not under it (and, in a list, from the left).
 NO_WRAP = '[&_.q-btn\\_\\_content]:flex-nowrap'
-BIG = f'potrack-key flex-1 min-w-40 {NO_WRAP}'
-LIST = f'min-h-[56px] text-lg flex-1 min-w-48 {NO_WRAP} [&_.block]:text-left'  # 56 px: ≥ 48 px a touch
+# A few short choices side by side in one row, the icon above the word: three fit a portrait kiosk's form
+# (about 95 px each), and the row takes one button's height, so IN and OUT stay on the screen.
+BIG = 'flex-1 basis-0 min-w-0 min-h-[64px] px-1 text-lg leading-tight'
+BIG_PROPS = 'no-caps stack'
+# A list of longer choices, two to a row (a label wraps inside its button): 56 px high, ≥ 48 px a touch.
+LIST = f'min-h-[56px] text-base leading-snug flex-1 min-w-[8.5rem] {NO_WRAP} [&_.block]:text-left'
+LIST_PROPS = 'no-caps align=left'
 
 
 class Choices:
@@ -35,7 +41,7 @@ class Choices:
         self.buttons: dict[Key, ui.button] = {}
         with ui.column().classes('w-full gap-1') as self.box:
             self.caption = ui.label(label).classes('text-base font-bold')
-            self.row = ui.row().classes('w-full gap-2').mark(marker)
+            self.row = ui.row().classes('w-full gap-2' + (' flex-nowrap' if size == BIG else '')).mark(marker)
         self.row.props['role'] = 'group'
         self.row.props['aria-label'] = label
 
@@ -47,7 +53,7 @@ class Choices:
             for key, text in options:
                 button = (
                     ui.button(text, on_click=lambda k=key: self.pick(k))
-                    .props('no-caps align=left')
+                    .props(BIG_PROPS if self.size == BIG else LIST_PROPS)
                     .classes(self.size)
                     .mark(f'{self.marker}-{key}')
                 )

@@ -44,7 +44,7 @@ class DispositionPicker:
         self.found: OrderLookup | None = None
         self.here: int | None = None
         self.here_code = ''
-        with ui.card().props('flat bordered').classes('w-full gap-3').mark('disposition-box'):
+        with ui.card().props('flat bordered').classes('w-full gap-2 p-3').mark('disposition-box'):
             self.kind = Choices('The pieces going OUT are', marker='disposition', on_pick=self.picked)
             self.kind.set_options(DISPOSITIONS, SENT)
             self.reason = Choices('Why?', marker='reason', on_pick=self.hide_error, size=LIST)
@@ -88,7 +88,7 @@ class DispositionPicker:
         """Back to the default after a save: the next OUT is sent on unless someone taps otherwise."""
         self.kind.choose(SENT)
         self.reason.choose(None)
-        self.target.choose(None)
+        self.target.choose(self.only_target())
         self.on_change(SENT)
         self.show_parts()
 
@@ -116,7 +116,14 @@ class DispositionPicker:
         steps = earlier_steps(found.route, here) if found else None
         options = [(s.work_center_id, s.label) for s in steps or () if s.work_center_id is not None]
         self.target.set_options(options, self.target.value)
+        if (only := self.only_target()) is not None:
+            self.target.choose(only)
         self.show_parts()
+
+    def only_target(self) -> object | None:
+        """The one earlier step, when there is only one: nothing to choose, so it is chosen already (the
+        operator is not stopped by "choose the earlier step" for pieces that can only go back one way)."""
+        return next(iter(self.target.buttons)) if len(self.target.buttons) == 1 else None
 
     def rework_note(self) -> str:
         if self.found is None:

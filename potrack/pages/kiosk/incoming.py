@@ -54,7 +54,8 @@ class IncomingPanel:
         self.reading = False
         self.again = False
         with ui.card().classes('w-full gap-2').mark('incoming') as self.card:
-            ui.label('Sent to you, not yet received').classes('text-lg font-bold')
+            # A heading, so that a screen reader can jump to the list.
+            ui.label('Sent to you, not yet received').classes('text-lg font-bold').props('role=heading aria-level=2')
             self.summary = ui.label('').classes('text-base').mark('incoming-summary')
             self.empty = ui.label('Nothing is on its way here.').classes('text-base').mark('incoming-empty')
             self.rows = ui.column().classes('w-full gap-2').mark('incoming-rows')

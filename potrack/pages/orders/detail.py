@@ -27,13 +27,14 @@ from potrack.pages.orders.route_diagram import RouteDiagram
 from potrack.timeutil import format_local, zone_label
 
 MOVEMENTS_SHOWN = 50
+# The same words as the route diagram's cards above it, so that one number is never called two things.
 STEP_COLUMNS = [
     {'name': 'wc', 'label': 'Work center', 'field': 'wc', 'align': 'left'},
     {'name': 'in_transit', 'label': 'On the way to it', 'field': 'in_transit'},
     {'name': 'qty_in', 'label': 'Received', 'field': 'qty_in'},
-    {'name': 'held', 'label': 'There now', 'field': 'held'},
+    {'name': 'held', 'label': 'In progress here', 'field': 'held'},
     {'name': 'scrap', 'label': 'Scrapped', 'field': 'scrap'},
-    {'name': 'rework', 'label': 'Sent back', 'field': 'rework'},
+    {'name': 'rework', 'label': 'Sent back for rework', 'field': 'rework'},
     {'name': 'sent_on', 'label': 'Sent on', 'field': 'sent_on'},
 ]
 

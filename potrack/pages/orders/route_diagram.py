@@ -10,9 +10,11 @@ from __future__ import annotations
 from nicegui import ui
 
 from potrack.orders.progress import Progress, StepPieces
-from potrack.timeutil import format_local
+from potrack.timeutil import format_local, zone_label
 
-OLD_COLOUR = 'orange-10'  # 5.9:1 with white text
+# Black on amber-9 (7.5:1), as the kiosk's "Waiting long" and the balances page's badge: one look for old
+# transit everywhere (white on orange-10 was 3.8:1, under the 4.5 that text needs).
+OLD_COLOUR, OLD_TEXT = 'amber-9', 'black'
 
 
 def step_lines(step: StepPieces, last: bool) -> list[tuple[str, int]]:
@@ -28,7 +30,7 @@ def step_lines(step: StepPieces, last: bool) -> list[tuple[str, int]]:
 
 def transit_text(step: StepPieces, first: bool) -> str:
     coming = 'coming back for rework' if first else 'on the way'
-    since = format_local(step.transit_since)
+    since = f'{format_local(step.transit_since)} {zone_label(step.transit_since)}' if step.transit_since else ''
     return f'{step.in_transit} {coming} to {step.code}' + (f', since {since}' if since else '')
 
 
@@ -42,20 +44,23 @@ class RouteDiagram:
         with self.box:
             for i, step in enumerate(progress.steps):
                 on_route = i < route_length
-                if step.in_transit and step.shown:
-                    self.transit(step, first=i == 0)
-                elif on_route and i > 0:
-                    ui.label('→').classes('self-center text-2xl opacity-60').props('aria-hidden=true')
-                self.card(step, i + 1 if on_route else None, last=on_route and i == route_length - 1)
+                # What comes to a step goes with its card when the row wraps (a narrow screen): an arrow is
+                # never left at the end of a line, pointing at nothing.
+                with ui.row().classes('items-stretch gap-2 no-wrap'):
+                    if step.in_transit and step.shown:
+                        self.transit(step, first=i == 0)
+                    elif on_route and i > 0:
+                        ui.label('→').classes('self-center text-2xl opacity-60').props('aria-hidden=true')
+                    self.card(step, i + 1 if on_route else None, last=on_route and i == route_length - 1)
 
     def transit(self, step: StepPieces, *, first: bool) -> None:
         with ui.column().classes('self-center items-center gap-1 px-1').mark(f'route-transit-{step.code}'):
             ui.label('↩' if first else '→').classes('text-2xl').props('aria-hidden=true')
             ui.label(transit_text(step, first)).classes('text-sm potrack-num text-center max-w-[9rem]')
             if step.transit_old:
-                ui.badge('Old: waiting too long', color=OLD_COLOUR).classes('text-sm').mark(
-                    f'route-transit-old-{step.code}'
-                )
+                ui.badge('Old: waiting too long', color=OLD_COLOUR, text_color=OLD_TEXT).classes(
+                    'text-sm font-bold'
+                ).mark(f'route-transit-old-{step.code}')
 
     def card(self, step: StepPieces, position: int | None, *, last: bool) -> None:
         title = f'{position}. {step.code}' if position is not None else step.code
