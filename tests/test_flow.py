@@ -147,7 +147,9 @@ def test_rework_goes_back_in_transit_to_an_earlier_step(db, admin, wc, flow) -> 
         flow('WC003', 3, 'OUT', disposition='rework', reason_id=_reason(db, 'MAT'), rework_to=wc('WC001'))
     back = flow('WC003', 3, 'OUT', disposition='rework', reason_id=dim, rework_to=wc('WC001'))
     assert (back.to_work_center_code, back.transit_qty) == ('WC001', 3)
-    assert [(r.quantity, r.from_code) for r in incoming(admin, wc('WC001'), db=db).rows] == [(3, 'WC003')]
+    assert [(r.quantity, r.from_code, r.is_rework) for r in incoming(admin, wc('WC001'), db=db).rows] == [
+        (3, 'WC003', True)
+    ]
     # WC001 has received 20 of 100 planned: the 3 coming back come first, and the plan is not used up by them.
     assert flow('WC001', 3).transit_qty == 3
     assert _balance(db, wc('WC003')) == (20, 3, 0, 3)

@@ -96,7 +96,7 @@ async def test_sent_on_is_seen_at_the_next_step_received_with_a_tap_and_bounded_
     # The next step sees it without reloading: 40 pieces from WC001, and when they were sent.
     await eventually(lambda: incoming_orders(receiver), what='the pieces sent to WC002 on its kiosk')
     row = texts_in(receiver, 'incoming-PO-1')
-    assert row[:3] == ['PO-1', '40 pieces', row[2]] and row[2].startswith('from WC001 · sent ')
+    assert row[:3] == ['PO-1', '40 pieces', row[2]] and row[2].startswith('from WC001, sent ')
     assert row[2].endswith(' IST')
     assert text_of(receiver, 'incoming-summary') == '1 order, 40 pieces on their way here.'
 
@@ -177,7 +177,7 @@ async def test_rework_goes_back_two_steps_and_arrives_there(
 
     # Two steps back, the first work center sees them coming.
     await eventually(lambda: texts_in(first, 'incoming-PO-1')[1] == '3 pieces', what='the rework arriving at WC001')
-    assert texts_in(first, 'incoming-PO-1')[2].startswith('from WC003 · sent ')
+    assert texts_in(first, 'incoming-PO-1')[2].startswith('back for rework from WC003, sent ')
     assert check_consistency(sqlite_db).consistent
 
 

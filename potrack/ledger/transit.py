@@ -12,8 +12,9 @@ from sqlmodel import Session
 
 from potrack.common import site_settings
 from potrack.common.actors import Actor, load_user, visible_work_center_ids
+from potrack.common.routes import route_codes
 from potrack.db.engine import Database, database
-from potrack.db.tables import CENTERS, TRANSIT
+from potrack.db.tables import CENTERS, ORDERS, TRANSIT
 from potrack.db.types import utcnow
 from potrack.errors import NotFound
 
@@ -29,6 +30,7 @@ class Incoming:
     from_code: str | None  # the work center that sent the latest of them
     since: datetime  # when the transit last rose above nothing (UTC)
     is_old: bool  # in transit longer than the site's TRANSIT_OLD_HOURS
+    is_rework: bool = False  # its latest sender comes after this work center on the route: sent back for rework
 
 
 @dataclass(frozen=True)
@@ -66,17 +68,30 @@ def incoming(
             raise NotFound('That work center does not exist or is not one of yours.', field='work_center')
         cutoff = utcnow() - old_after(session)
         conn = session.connection()
+        here = conn.execute(select(CENTERS.c.code).where(CENTERS.c.id == work_center_id)).scalar_one()
         query = (
-            select(TRANSIT.c.order_number, in_transit, sender.c.code, TRANSIT.c.pending_since)
-            .select_from(TRANSIT.outerjoin(sender, sender.c.id == TRANSIT.c.last_from_id))
+            select(TRANSIT.c.order_number, in_transit, sender.c.code, TRANSIT.c.pending_since, ORDERS.c.route)
+            .select_from(
+                TRANSIT.outerjoin(sender, sender.c.id == TRANSIT.c.last_from_id).outerjoin(
+                    ORDERS, ORDERS.c.order_number == TRANSIT.c.order_number
+                )
+            )
             .where(pending)
             .order_by(TRANSIT.c.pending_since, TRANSIT.c.order_number)
             .limit(max(1, min(limit, 500)))
         )
-        rows = [Incoming(o, int(q), code, since, since < cutoff) for o, q, code, since in conn.execute(query)]
+        rows = [
+            Incoming(o, int(q), code, since, since < cutoff, _comes_back(route, code, here))
+            for o, q, code, since, route in conn.execute(query)
+        ]
         counted = select(func.count(), func.coalesce(func.sum(in_transit), 0)).where(pending)
         total, quantity = conn.execute(counted).one()
     return IncomingList(rows, int(total), int(quantity))
+
+
+def _comes_back(route: str | None, sender: str | None, here: str) -> bool:
+    steps = route_codes(route)
+    return sender in steps and here in steps and steps.index(sender) > steps.index(here)
 
 
 def transit_by_work_center(actor: Actor, db: Database | None = None) -> dict[int, TransitTotal]:

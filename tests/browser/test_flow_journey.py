@@ -68,7 +68,7 @@ def test_sent_on_then_received_from_the_list(start_server, browser, tmp_path: Pa
     shot(sender, 'flow-1b-scrap-asks-why')
 
     see(receiver, '1 order, 40 pieces on their way here.')  # live, without a reload
-    see(receiver, 'from WC001 · sent ')
+    see(receiver, 'from WC001, sent ')
     shot(receiver, 'flow-2-sent-to-you')
     click(receiver, ORDER)
     wait_for(lambda: value_of(receiver, 'Quantity (pieces)') == '40', what='the tap to fill the quantity')

@@ -127,6 +127,8 @@ class IncomingPanel:
 
     def row(self, item: Incoming) -> None:
         origin = f'from {item.from_code}' if item.from_code else 'sender not recorded'
+        if item.is_rework:
+            origin = f'back for rework {origin}'
         when = since_text(item.since)
         old = f'Waiting long: {waited_text(item.since)}' if item.is_old else ''
         button = (
@@ -147,7 +149,7 @@ class IncomingPanel:
             with ui.row().classes('w-full items-baseline gap-3'):
                 ui.label(item.order_number).classes('text-xl font-bold')
                 ui.label(pieces).classes('text-xl potrack-num')
-            ui.label(f'{origin} · sent {when}').classes('text-base')
+            ui.label(f'{origin}, sent {when}').classes('text-base')  # the words of its name (aria-label)
             if item.is_old:
                 with ui.row().classes('items-center gap-1 no-wrap'):
                     ui.icon('schedule').classes('text-xl')
