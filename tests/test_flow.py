@@ -363,3 +363,19 @@ def test_a_failing_close_never_reaches_the_person_whose_entry_is_saved(db, admin
     flow('WC001', 5)
     assert flow('WC001', 5, 'OUT', disposition='scrap', reason_id=_reason(db, 'SETUP')).quantity == 5
     assert _status(db) == 'open'
+
+
+def test_pieces_sent_on_before_the_order_had_a_route_arrive_once_it_has_one(db, admin, wc, flow) -> None:
+    flow('WC001', 50, order='PO-LATE')  # not in the book: started without a route
+    flow('WC001', 30, 'OUT', order='PO-LATE')  # sent on, to nowhere yet
+    flow('WC002', 5, order='PO-LATE')
+    with db.engine.begin() as conn:  # the ERP's file brings the route now
+        conn.execute(text("UPDATE order_header SET route = 'WC001>WC002' WHERE order_number = 'PO-LATE'"))
+    assert flow('WC002', 20, order='PO-LATE').transit_qty == 20  # 30 sent, 5 received before: 25 on their way
+    with pytest.raises(BeyondTransit, match='Only 5 more pieces of PO-LATE are on their way to WC002 \\(from WC001\\)'):
+        flow('WC002', 6, order='PO-LATE')
+    assert _transit(db, wc('WC002'), 'PO-LATE') == (25, 20)
+    with db.read() as s:
+        opened = s.exec(select(AuditEvent).where(AuditEvent.action == 'order.transit_opened')).one()
+    assert json.loads(opened.after or '{}') == {'work_center': 'WC002', 'from': 'WC001', 'pieces': 25}
+    assert check_consistency(db).consistent

@@ -4,10 +4,10 @@
 - every transit row equals its movements: qty_sent = qty_opening + what OUTs put in transit to its work
   center, qty_received = what INs there took out of it; pending_since is set exactly when something is
   in transit (the CHECK constraint already refuses a negative transit);
-- no receipt at a later step of a route took in more than was sent there beyond the largest over-receipt
-  tolerance the site has had (the audit trail keeps each change of it). Receipts recorded before the flow
-  was tracked (migration 0007) were bounded by nothing: those before the ledger's first OUT with a
-  disposition are left out.
+- the receipts at a later step of a route that took in more than was sent there (each flagged in the
+  audit trail when it was recorded) stay within the largest over-receipt tolerance the site has had (the
+  audit trail keeps each change of it). Receipts bounded by nothing (recorded before the flow was tracked,
+  or before the order had a route) are not flagged, and not counted.
 """
 
 from __future__ import annotations
@@ -65,20 +65,23 @@ WHERE r.work_center_id IS NULL AND (m.sent <> 0 OR m.taken <> 0)
 ORDER BY 1, 2
 """
 
-# Per (order, work center) of a routed order: received since the flow was tracked beyond what came in
-# transit, and what was sent there in all.
+# Per (order, work center) of a routed order: what its receipts flagged as over-receipts (steps.audit_flag), net
+# of their reversals, took in beyond what came in transit, and what was sent there in all. A receipt beyond
+# transit that is not flagged was bounded by nothing: recorded before the flow was tracked, before the
+# order had a route, or off the route where the site allows it.
 OVER_SQL = """
-SELECT h.order_number, h.route, w.code, COALESCE(r.qty_sent, 0), p.beyond
-FROM (
-    SELECT order_number, work_center_id, SUM(quantity - transit_qty) AS beyond
-    FROM production_order
-    WHERE movement_type = 'IN' AND id > (SELECT MIN(id) FROM production_order WHERE disposition IS NOT NULL)
-    GROUP BY order_number, work_center_id
-) p
+WITH flagged AS (SELECT entity_id FROM audit_event WHERE action = 'movement.over_receipt')
+SELECT h.order_number, h.route, w.code, COALESCE(r.qty_sent, 0), SUM(p.quantity - p.transit_qty)
+FROM production_order p
 JOIN order_header h ON h.order_number = p.order_number AND h.route <> ''
 JOIN work_center w ON w.id = p.work_center_id
 LEFT JOIN order_transit r ON r.order_number = p.order_number AND r.work_center_id = p.work_center_id
-WHERE p.beyond > 0
+WHERE p.movement_type = 'IN' AND (
+    CAST(p.id AS VARCHAR(20)) IN (SELECT entity_id FROM flagged)
+    OR CAST(p.reverses_id AS VARCHAR(20)) IN (SELECT entity_id FROM flagged)
+)
+GROUP BY h.order_number, h.route, w.code, r.qty_sent
+HAVING SUM(p.quantity - p.transit_qty) > 0
 ORDER BY 1, 3
 """
 

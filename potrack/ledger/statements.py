@@ -414,3 +414,26 @@ LOCK_TRANSIT = (
     .where(TRANSIT.c.order_number == bindparam('order'), TRANSIT.c.work_center_id == bindparam('wc'))
     .with_for_update(of=TRANSIT)
 )
+
+
+# What a work center (by code) has sent on of an order: its OUTs that were neither scrap nor rework.
+SENT_ON_FROM = (
+    select(CENTERS.c.id, (BALANCES.c.qty_out - BALANCES.c.qty_scrap - BALANCES.c.qty_rework).label('sent_on'))
+    .join(CENTERS, CENTERS.c.id == BALANCES.c.work_center_id)
+    .where(BALANCES.c.order_number == bindparam('order'), CENTERS.c.code == bindparam('code'))
+)
+# A step's opening transit (steps.open_untracked_transit); a concurrent entry that made it first wins.
+OPEN_TRANSIT = {
+    postgres: insert(TRANSIT)
+    .values(
+        order_number=bindparam('order'),
+        work_center_id=bindparam('wc'),
+        qty_sent=bindparam('qty'),
+        qty_opening=bindparam('qty'),
+        qty_received=0,
+        pending_since=bindparam('at', type_=TRANSIT.c.pending_since.type),
+        last_from_id=bindparam('sender'),
+    )
+    .on_conflict_do_nothing(index_elements=['order_number', 'work_center_id'])
+    for postgres, insert in ((True, pg_insert), (False, sqlite_insert))
+}

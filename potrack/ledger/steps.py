@@ -15,6 +15,7 @@ from potrack.common.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
 from potrack.common.site_settings import ON, REFUSE
 from potrack.config import settings
 from potrack.db.models import ACTIVITY_STEP, ORDER_OPEN
+from potrack.db.types import utcnow
 from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
 from potrack.ledger.flow import Effect, FlowFacts, centers_of
 from potrack.ledger.statements import (
@@ -32,7 +33,9 @@ from potrack.ledger.statements import (
     LOCK_TRANSIT,
     MOVEMENT_COLUMNS,
     OFF_ROUTE_KEY,
+    OPEN_TRANSIT,
     OVER_RECEIPT_KEY,
+    SENT_ON_FROM,
     START_ORDER,
     TRANSIT_UPSERT,
     UNKNOWN_ORDERS_KEY,
@@ -326,3 +329,27 @@ def touch_activity(conn: Connection, order: str, at: datetime) -> None:
 def find_request(conn: Connection, request_id: str) -> Row[Any] | None:
     """The movement stored under a request id (its columns by name), or None."""
     return conn.execute(FIND_REQUEST, {'request_id': request_id}).first()
+
+
+def open_untracked_transit(
+    conn: Connection, postgres: bool, order: str, entry: EntryContext, facts: FlowFacts
+) -> Row[Any] | None:
+    """A later route step that no transit ever reached, refusing a receipt: the pieces its step before sent on
+    without a route to follow (the route was set after they left) and it has not received are in transit
+    to it, as migration 0007 opened them for the orders running then. Made as that row's opening transit
+    (audited), and returned locked; None when there are none."""
+    steps = facts.steps
+    if facts.code not in steps or steps[0] == facts.code:
+        return None
+    before = steps[steps.index(facts.code) - 1]
+    found = conn.execute(SENT_ON_FROM, {'order': order, 'code': before}).first()
+    gap = 0 if found is None else int(found.sent_on) - facts.qty_in
+    if found is None or gap <= 0:
+        return None
+    at = utcnow()
+    opening = {'order': order, 'wc': entry.work_center_id, 'qty': gap, 'at': at, 'sender': found.id}
+    conn.execute(OPEN_TRANSIT[postgres], opening)
+    after = {'work_center': facts.code, 'from': before, 'pieces': gap}
+    event = {'at': at, 'actor_id': entry.user_id, 'action': 'order.transit_opened', 'entity': 'order'}
+    conn.execute(AUDIT_INSERT, {**event, 'entity_id': order, 'before': None, 'after': audit.dump_json(after)})
+    return lock_transit(conn, order, entry.work_center_id)

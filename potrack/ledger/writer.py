@@ -325,11 +325,14 @@ def _effect(
         try:
             return flow.receipt(order, qty, facts)
         except BeyondTransit:
-            if not db.is_postgres or entry.flow.t_sent is not None:
+            if entry.flow.t_sent is not None:
                 raise
-            # PostgreSQL: a transit row inserted (by the first send here) while this entry queued for the
-            # balance row's lock is not in the first statement's snapshot. Look again, locked, before refusing.
-            row = steps.lock_transit(conn, order, entry.work_center_id)
+            # No transit row was read. PostgreSQL: one inserted (by the first send here) while this entry queued
+            # for the balance row's lock is not in the first statement's snapshot: look again, locked. Else the
+            # route may have been set after the step before sent its pieces on: they are its opening transit.
+            row = steps.lock_transit(conn, order, entry.work_center_id) if db.is_postgres else None
+            if row is None:
+                row = steps.open_untracked_transit(conn, db.is_postgres, order, entry, facts)
             if row is None:
                 raise
             facts = dataclasses.replace(

@@ -62,6 +62,7 @@ ACTION_LABELS = {
     'order.close': 'Order closed',
     'order.cancel': 'Order cancelled',
     'order.reopen': 'Order reopened',
+    'order.transit_opened': 'Pieces sent before the route was set counted in transit',
     'setting.change': 'Site setting changed',
     'flow_reason.create': 'Reason added',
     'flow_reason.update': 'Reason edited',
