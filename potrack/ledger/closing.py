@@ -2,8 +2,7 @@
 
 Done: every planned piece finished (sent on from the route's last step) or scrapped, with nothing left
 in work in progress or in transit. Checked after an OUT has committed, in a transaction of its own that
-locks the order's row first: movements hold it FOR SHARE while they write (statements._order_row), so the
-close waits for those in flight, and any movement after it finds the order closed.
+locks the order's row first (an admin's change of it waits, or this close does not happen).
 """
 
 from __future__ import annotations
@@ -31,8 +30,8 @@ def close_if_done(db: Database, order: str, user_id: int) -> bool:
     """Close `order` if the site closes finished orders and this one is done; True when it did.
 
     Best effort, after the movement has committed: a failure here is logged and never reaches the person,
-    whose entry is saved. The order's row is taken NOWAIT (PostgreSQL): while movements hold it (a finished
-    order rarely has any), waiting could last as long as they keep coming; the next OUT looks again.
+    whose entry is saved. The order's row is taken NOWAIT (PostgreSQL): the kiosk that sent the last pieces
+    does not wait behind an admin editing the order; the next OUT looks again.
     """
     try:
         return _close_if_done(db, order, user_id)

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from potrack.db.compiled import CompiledSqlite
 from potrack.db.models import ORDER_OPEN
 from potrack.db.prepared import Prepared
 from potrack.db.tables import (
@@ -88,7 +89,6 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
         SETTINGS.c.key.in_([literal_column(f"'{key}'") for key in SITE_KEYS])  # constants: no expanding IN
     )
     target = CENTERS.alias('target')
-    sender = CENTERS.alias('sender')
     reason = bindparam('reason_id', type_=Integer)
     reason_kind = select(REASONS.c.kind).where(REASONS.c.id == reason, REASONS.c.is_active)
     return (
@@ -120,8 +120,7 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
             .scalar_subquery()
             .label('target_code'),
             transit.c.qty_sent.label('t_sent'),
-            transit.c.qty_received.label('t_received'),
-            select(sender.c.code).where(sender.c.id == transit.c.last_from_id).scalar_subquery().label('t_from'),
+            transit.c.qty_received.label('t_received'),  # its sender's code only for a refusal (LOCK_TRANSIT)
         )
         .select_from(
             USERS.outerjoin(SESSIONS, SESSIONS.c.id == bindparam('session_id'))
@@ -134,12 +133,13 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
 
 
 def _order_row(postgres: bool) -> Any:
-    """The order's row in the book. PostgreSQL: locked FOR SHARE, so that closing an order (an UPDATE)
-    waits for the movements being written and no movement slips in after the close committed."""
+    """The order's row in the book, read, not locked: a FOR SHARE lock (so that a close would wait for the
+    movements being written) cost every movement 4-6 % (bench/record.py), for a race of one write's length
+    with an admin closing an order; movements lock the rows they change, the balance and transit rows."""
     row = select(ORDERS.c.status, ORDERS.c.route, ORDERS.c.planned_quantity).where(
         ORDERS.c.order_number == bindparam('order', type_=String)
     )
-    return row.with_for_update(read=True).cte('o') if postgres else row.subquery('o')
+    return row.cte('o') if postgres else row.subquery('o')
 
 
 def _transit_row(postgres: bool, after: Any = None) -> Any:
@@ -288,14 +288,9 @@ def _insert_and_apply_pg(*, fresh: bool) -> Any:
     )
     # pg_notify in the outer select list: evaluated once, for the one row there is when both wrote.
     notify = func.pg_notify(bindparam('channel'), bindparam('payload')).label('notified')
-    # The receiving work center's notice when the transit to it changed ('' : none).
-    payload_to = bindparam('payload_to', type_=String)
-    notify_to = case((payload_to != literal_column("''"), func.pg_notify(bindparam('channel'), payload_to))).label('to')
     # Data-modifying CTEs run to completion whether or not the outer select reads them.
     return (
-        select(movement.c.id, notify, notify_to)
-        .select_from(movement.join(balance, true()))
-        .add_cte(first_seen, moved_on, transit)
+        select(movement.c.id, notify).select_from(movement.join(balance, true())).add_cte(first_seen, moved_on, transit)
     )
 
 
@@ -437,3 +432,15 @@ OPEN_TRANSIT = {
     .on_conflict_do_nothing(index_elements=['order_number', 'work_center_id'])
     for postgres, insert in ((True, pg_insert), (False, sqlite_insert))
 }
+
+
+# SQLite's write steps run on the cursor (db/compiled.py): SQLAlchemy's execute cost as much as SQLite's work.
+SQLITE_INSERT = CompiledSqlite(
+    sqlite_insert(MOVEMENTS)
+    .values({name: bindparam(name, type_=MOVEMENTS.c[name].type) for name in MOVEMENT_COLUMNS})
+    .on_conflict_do_nothing(index_elements=['request_id'])
+    .returning(MOVEMENTS.c.id)
+)
+SQLITE_BALANCE_UPDATE = CompiledSqlite(BALANCE_UPDATE)
+SQLITE_ACTIVITY_UPSERT = CompiledSqlite(ACTIVITY_UPSERT)
+SQLITE_TRANSIT_UPSERT = CompiledSqlite(TRANSIT_UPSERT)

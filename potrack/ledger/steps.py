@@ -19,10 +19,8 @@ from potrack.db.types import utcnow
 from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
 from potrack.ledger.flow import Effect, FlowFacts, centers_of
 from potrack.ledger.statements import (
-    ACTIVITY_UPSERT,
     AUDIT_INSERT,
     AUTO_CLOSE_KEY,
-    BALANCE_UPDATE,
     ENTRY_AND_LOCK_PG,
     ENTRY_QUERY,
     FIND_REQUEST,
@@ -36,8 +34,11 @@ from potrack.ledger.statements import (
     OPEN_TRANSIT,
     OVER_RECEIPT_KEY,
     SENT_ON_FROM,
+    SQLITE_ACTIVITY_UPSERT,
+    SQLITE_BALANCE_UPDATE,
+    SQLITE_INSERT,
+    SQLITE_TRANSIT_UPSERT,
     START_ORDER,
-    TRANSIT_UPSERT,
     UNKNOWN_ORDERS_KEY,
 )
 from potrack.live import feed
@@ -71,7 +72,6 @@ class EntryContext:
             qty_in=qty_in,
             transit_sent=int(row.t_sent or 0),
             transit_received=int(row.t_received or 0),
-            transit_from=row.t_from,
             centers=centers_of(row.route_centers),
             tolerance_pct=int(self.site.get(OVER_RECEIPT_KEY) or 0),
             off_route=self.site.get(OFF_ROUTE_KEY) or REFUSE,
@@ -235,6 +235,9 @@ def lock_balance(conn: Connection, postgres: bool, wc_id: int, order: str) -> tu
 
 def insert_movement(conn: Connection, postgres: bool, values: dict[str, Any]) -> int | None:
     """Insert a movement; None when its request id is already taken (the caller replays the first one)."""
+    if not postgres:
+        row = SQLITE_INSERT.run(conn, values)
+        return None if row is None else row[0]
     return conn.execute(INSERT[postgres], values).scalar_one_or_none()
 
 
@@ -253,7 +256,7 @@ def insert_and_apply(
             touch_activity(conn, values['order_number'], values['created_at'])
             t_wc, t_sent, t_recv = effect.transit_change(values['movement_type'], values['work_center_id'])
             if t_wc is not None:
-                conn.execute(TRANSIT_UPSERT, _transit_params(values, t_wc, t_sent, t_recv))
+                SQLITE_TRANSIT_UPSERT.run(conn, _transit_params(values, t_wc, t_sent, t_recv))
         return movement_id
     row = INSERT_AND_APPLY_PG.first(conn, _insert_params(values, d_in, d_out, effect))
     return None if row is None else int(row.id)
@@ -272,9 +275,8 @@ def insert_apply_and_commit(
 
 
 def _insert_params(values: dict[str, Any], d_in: int, d_out: int, effect: Effect) -> dict[str, Any]:
-    change = feed.Change(values['work_center_id'], values['order_number'])
     t_wc, t_sent, t_recv = effect.transit_change(values['movement_type'], values['work_center_id'])
-    arrival = '' if t_wc is None else feed.Change(t_wc, values['order_number'], feed.TRANSIT).to_json()
+    change = feed.Change(values['work_center_id'], values['order_number'], arrival=t_wc)
     return {
         **{f'm_{name}': values[name] for name in MOVEMENT_COLUMNS},
         **_transit_params(values, t_wc, t_sent, t_recv),
@@ -286,7 +288,6 @@ def _insert_params(values: dict[str, Any], d_in: int, d_out: int, effect: Effect
         'a_stale': values['created_at'] - ACTIVITY_STEP,
         'channel': feed.CHANNEL,
         'payload': change.to_json(),
-        'payload_to': arrival,
     }
 
 
@@ -312,7 +313,7 @@ def apply_to_balance(conn: Connection, values: dict[str, Any], d_in: int, d_out:
         'at': values['created_at'],
         'uid': values['user_id'],
     }
-    conn.execute(BALANCE_UPDATE, params)
+    SQLITE_BALANCE_UPDATE.run(conn, params)
 
 
 def lock_transit(conn: Connection, order: str, work_center_id: int) -> Row[Any] | None:
@@ -323,7 +324,7 @@ def lock_transit(conn: Connection, order: str, work_center_id: int) -> Row[Any] 
 
 def touch_activity(conn: Connection, order: str, at: datetime) -> None:
     """SQLite: the order's activity time, as the PostgreSQL statement keeps it (one writer: no lock to spare)."""
-    conn.execute(ACTIVITY_UPSERT, {'order': order, 'at': at, 'a_stale': at - ACTIVITY_STEP})
+    SQLITE_ACTIVITY_UPSERT.run(conn, {'order': order, 'at': at, 'a_stale': at - ACTIVITY_STEP})
 
 
 def find_request(conn: Connection, request_id: str) -> Row[Any] | None:

@@ -325,12 +325,11 @@ def _effect(
         try:
             return flow.receipt(order, qty, facts)
         except BeyondTransit:
-            if entry.flow.t_sent is not None:
-                raise
-            # No transit row was read. PostgreSQL: one inserted (by the first send here) while this entry queued
-            # for the balance row's lock is not in the first statement's snapshot: look again, locked. Else the
-            # route may have been set after the step before sent its pieces on: they are its opening transit.
-            row = steps.lock_transit(conn, order, entry.work_center_id) if db.is_postgres else None
+            # Refused on the first statement's numbers: look at the transit row again, locked, for its sender's
+            # code (the refusal names it) and, PostgreSQL, for a row the first send here inserted while this
+            # entry queued for the balance row's lock (not in that statement's snapshot). With no row at all,
+            # the route may have been set after the step before sent its pieces on: their opening transit.
+            row = steps.lock_transit(conn, order, entry.work_center_id)
             if row is None:
                 row = steps.open_untracked_transit(conn, db.is_postgres, order, entry, facts)
             if row is None:
@@ -417,7 +416,7 @@ def settle(db: Database, doubt: OutcomeUnknown, rid: str, expected: tuple[object
 def announce_result(db: Database, result: MovementResult) -> None:
     # PostgreSQL already sent its NOTIFY with the commit; the listener delivers it to this process too.
     if not db.is_postgres and not result.already_recorded:
-        feed.deliver(feed.Change(result.work_center_id, result.order_number))
         arrival = result.to_work_center_id if result.movement_type == OUT else result.work_center_id
-        if result.transit_qty and arrival is not None:
-            feed.deliver(feed.Change(arrival, result.order_number, feed.TRANSIT))
+        feed.deliver(
+            feed.Change(result.work_center_id, result.order_number, arrival=arrival if result.transit_qty else None)
+        )

@@ -29,16 +29,31 @@ class Change:
     # 'corrections' (a movement was reversed; also announced as its 'movement'); 'resync' (re-read all);
     # TRANSIT: the pieces on their way to `work_center_id` changed (sent there, received there, or undone)
     kind: str = 'movement'
+    # A movement's notice only: the work center whose incoming pieces it changed (transit); `deliver` hands
+    # that on as its own TRANSIT change. One notice per movement: each NOTIFY costs at commit.
+    arrival: int | None = None
 
     def to_json(self) -> str:
         # Spelled out: dataclasses.asdict deep-copies and cost more than the rest of a movement's notice.
-        data = {'work_center_id': self.work_center_id, 'order_number': self.order_number, 'kind': self.kind}
+        data: dict[str, object] = {
+            'work_center_id': self.work_center_id,
+            'order_number': self.order_number,
+            'kind': self.kind,
+        }
+        if self.arrival is not None:
+            data['arrival'] = self.arrival
         return json.dumps(data, separators=(',', ':'))
 
     @classmethod
     def from_json(cls, payload: str) -> Change:
         data = json.loads(payload)
-        return cls(int(data['work_center_id']), str(data['order_number']), str(data.get('kind', 'movement')))
+        arrival = data.get('arrival')
+        return cls(
+            int(data['work_center_id']),
+            str(data['order_number']),
+            str(data.get('kind', 'movement')),
+            None if arrival is None else int(arrival),
+        )
 
 
 TRANSIT = 'transit'
@@ -62,14 +77,19 @@ def subscribe(callback: Subscriber) -> Callable[[], None]:
 
 
 def deliver(change: Change) -> None:
-    """Hand `change` to every local subscriber; one failing subscriber does not stop the rest."""
+    """Hand `change` to every local subscriber (and its arrival, as a TRANSIT change of the work center the
+    pieces go to); one failing subscriber does not stop the rest."""
     with _lock:
         targets = list(_subscribers)
-    for callback in targets:
-        try:
-            callback(change)
-        except Exception:
-            log.exception('live subscriber failed for %s', change)
+    changes = [change]
+    if change.arrival is not None:
+        changes.append(Change(change.arrival, change.order_number, TRANSIT))
+    for each in changes:
+        for callback in targets:
+            try:
+                callback(each)
+            except Exception:
+                log.exception('live subscriber failed for %s', each)
 
 
 NOTIFY = text('SELECT pg_notify(:channel, :payload)')
