@@ -104,7 +104,8 @@ def _is_whole(number: float | Decimal) -> bool:
 
 def expected_quantity(raw: Any) -> int | Refused:
     """A whole number of pieces from 1 to 1,000,000: an int, a float or Decimal without a fraction, or
-    text of up to 12 ASCII digits (full-width folded) with an optional sign, commas or underscores."""
+    text of up to 12 ASCII digits (full-width folded) with an optional sign, commas or underscores, or a sum
+    of such numbers ("17+13+21", see _expected_sum)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal | str):
         return Refused('Enter the number of pieces.', 'quantity')
     if isinstance(raw, int):
@@ -118,10 +119,27 @@ def expected_quantity(raw: Any) -> int | Refused:
     text = unicodedata.normalize('NFKC', raw).strip().replace(',', '').replace('_', '')
     if not text:
         return Refused('Enter the number of pieces.', 'quantity')
+    if text[0] in '0123456789' and '+' in text:
+        return _expected_sum(raw, text)
     digits = text[1:] if text[0] in '+-' else text
     if len(text) > 12 or not digits or not set(digits) <= set('0123456789'):
         return Refused(f'The quantity must be a whole number of pieces, not "{quoted(raw)}".', 'quantity')
     return _range_checked(int(text))
+
+
+def _expected_sum(raw: str, text: str) -> int | Refused:
+    """A sum of batches as the kiosk keys it ("17+13+21", spaces around each +): whole numbers of at least 1,
+    the total within the usual bounds."""
+    numbers = [part.strip() for part in text.split('+')]
+    if len(text) > 60 or not all(n and set(n) <= set('0123456789') for n in numbers):
+        return Refused(
+            f'A sum of pieces is whole numbers joined by +, like 17+13+21; "{quoted(raw)}" is not.', 'quantity'
+        )
+    if any(len(n) > 12 for n in numbers):
+        return Refused(f'The numbers in "{quoted(raw)}" are too long to be counts of pieces.', 'quantity')
+    if any(int(n) == 0 for n in numbers):
+        return Refused(f'Each number in a sum must be at least 1; "{quoted(raw)}" has a 0.', 'quantity')
+    return _range_checked(sum(int(n) for n in numbers))
 
 
 def expected_type(raw: Any) -> str | Refused:

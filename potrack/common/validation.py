@@ -19,6 +19,10 @@ _CONTROL_RE = re.compile(r'[\x00-\x1f\x7f-\x9f]')
 # Search text: control characters dropped, the whitespace ones among them (tab, CR, LF, ...) made spaces.
 _SEARCH_CLEAN = {code: ' ' if chr(code).isspace() else None for code in (*range(0x20), 0x7F)}
 QUANTITY_TEXT_RE = re.compile(r'[+-]?[0-9]+')
+# A count made of batches, as an operator keys it off a cart: "17+13+21", spaces allowed around each +.
+QUANTITY_SUM_RE = re.compile(r'[0-9]+(?:\s*\+\s*[0-9]+)+')
+QUANTITY_SUM_MAX_LEN = 60  # characters of a typed sum; its total is bounded like any quantity
+QUANTITY_TERM_MAX_LEN = 12  # digits of one number, typed alone or in a sum
 _SHOWN_QUANTITY_LIMIT = 10**15
 
 
@@ -63,7 +67,11 @@ def normalize_order_number(raw: Any) -> str:
 
 
 def parse_quantity(raw: Any) -> int:
-    """A whole number of pieces between 1 and QUANTITY_MAX, from an int or typed text."""
+    """A whole number of pieces between 1 and QUANTITY_MAX, from an int or typed text.
+
+    Text may be a sum of batches ("17+13+21"): each number at least 1, the total within the same bounds.
+    Raises InvalidInput (field "quantity") with a sentence saying what is wrong.
+    """
     if isinstance(raw, bool):
         raise InvalidInput('Enter the number of pieces.', field='quantity')
     value: int | None = None
@@ -79,9 +87,14 @@ def parse_quantity(raw: Any) -> int:
         text = unicodedata.normalize('NFKC', raw).strip().replace(',', '').replace('_', '')
         if not text:
             raise InvalidInput('Enter the number of pieces.', field='quantity')
-        if len(text) > 12 or not QUANTITY_TEXT_RE.fullmatch(text):
-            raise InvalidInput(f'The quantity must be a whole number of pieces, not "{shown(raw)}".', field='quantity')
-        value = int(text)
+        # A sum starts with a digit; a leading sign ("+12", "++5") is a plain number, well or badly typed.
+        value = _quantity_sum(text, raw) if text[0] in '0123456789' and '+' in text else None
+        if value is None:
+            if len(text) > QUANTITY_TERM_MAX_LEN or not QUANTITY_TEXT_RE.fullmatch(text):
+                raise InvalidInput(
+                    f'The quantity must be a whole number of pieces, not "{shown(raw)}".', field='quantity'
+                )
+            value = int(text)
     if value is None:
         raise InvalidInput('Enter the number of pieces.', field='quantity')
     if value < 1:
@@ -92,6 +105,20 @@ def parse_quantity(raw: Any) -> int:
             field='quantity',
         )
     return value
+
+
+def _quantity_sum(text: str, raw: str) -> int:
+    """The total of a typed sum like "17+13+21"; each number a whole number of at least 1."""
+    if len(text) > QUANTITY_SUM_MAX_LEN or not QUANTITY_SUM_RE.fullmatch(text):
+        raise InvalidInput(
+            f'A sum of pieces is whole numbers joined by +, like 17+13+21; "{shown(raw)}" is not.', field='quantity'
+        )
+    numbers = [t.strip() for t in text.split('+')]
+    if any(len(n) > QUANTITY_TERM_MAX_LEN for n in numbers):
+        raise InvalidInput(f'The numbers in "{shown(raw)}" are too long to be counts of pieces.', field='quantity')
+    if any(int(n) < 1 for n in numbers):
+        raise InvalidInput(f'Each number in a sum must be at least 1; "{shown(raw)}" has a 0.', field='quantity')
+    return sum(int(n) for n in numbers)
 
 
 def _entered(value: int, spec: str) -> str:

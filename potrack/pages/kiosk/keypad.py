@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from potrack.common.validation import QUANTITY_SUM_MAX_LEN
 from potrack.config import QUANTITY_MAX
 
 QUICK_STEPS = (1, 5, 10, 50, 100)
@@ -15,7 +16,8 @@ def _as_int(text: str | None) -> int:
 
 
 def keypad(field: ui.input) -> None:
-    """Digits, backspace and clear that edit `field`; the field stays the single source of the value."""
+    """Digits, + (a sum of batches), backspace and clear that edit `field`; the field stays the single source
+    of the value."""
 
     def press(key: str) -> None:
         text = str(field.value or '')
@@ -23,14 +25,20 @@ def keypad(field: ui.input) -> None:
             text = text[:-1]
         elif key == 'C':
             text = ''
+        elif key == '+':
+            if text and not text.endswith('+') and len(text) < QUANTITY_SUM_MAX_LEN:
+                text += '+'
+        elif '+' in text:  # a number after a +: the sum's own limit, checked in full when saved
+            if len(text) < QUANTITY_SUM_MAX_LEN:
+                text += key
         elif len(text) < len(str(QUANTITY_MAX)):
             text = (text + key).lstrip('0') or '0'
         field.value = text
 
-    with ui.grid(columns=3).classes('w-full gap-2'):
-        for key in ['7', '8', '9', '4', '5', '6', '1', '2', '3', 'C', '0', '⌫']:
+    with ui.grid(columns=4).classes('w-full gap-2'):
+        for key in ['7', '8', '9', '⌫', '4', '5', '6', 'C', '1', '2', '3', '+', '0']:
             ui.button(key, on_click=lambda k=key: press(k)).props('unelevated color=grey-8 no-caps').classes(
-                'potrack-key w-full'
+                'potrack-key w-full' + (' col-span-4' if key == '0' else '')
             ).mark(f'key-{key}')
 
 
@@ -38,7 +46,11 @@ def quick_steps(field: ui.input) -> None:
     """Buttons that add a common batch size to the quantity."""
 
     def add(step: int) -> None:
-        field.value = str(min(_as_int(field.value) + step, QUANTITY_MAX))
+        text = str(field.value or '').strip()
+        if '+' in text:  # a sum being keyed: the batch joins it, so that the total shown stays the sum of its parts
+            field.value = f'{text}{step}' if text.endswith('+') else f'{text}+{step}'
+        else:
+            field.value = str(min(_as_int(text) + step, QUANTITY_MAX))
 
     with ui.row().classes('w-full gap-2 flex-nowrap'):
         for step in QUICK_STEPS:

@@ -22,11 +22,14 @@ from potrack.pages import live_bridge
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
 from potrack.pages.kiosk.disposition import OUT_LABELS, DispositionPicker
+from potrack.pages.kiosk.entry_keys import DEFAULT_ACTION, form_generation_js, mark_default, wire_enter_keys
+from potrack.pages.kiosk.feedback import StatusLine, mute_button
 from potrack.pages.kiosk.incoming import IncomingPanel
 from potrack.pages.kiosk.keypad import keypad, quick_steps
 from potrack.pages.kiosk.live_changes import LiveChanges
 from potrack.pages.kiosk.messages import saved_text
 from potrack.pages.kiosk.order_card import OrderCard
+from potrack.pages.kiosk.quantity import sum_preview
 from potrack.pages.kiosk.recent import RecentEntries, RecentFeed
 from potrack.pages.kiosk.start_offer import StartOffer
 from potrack.pages.layout import frame
@@ -49,6 +52,8 @@ class Kiosk(LiveChanges):
         self.request_id = uuid.uuid4().hex
         self.request_key: tuple[object, ...] | None = None
         self.saved_at = 0.0
+        self.form_generation = 0  # how many entries this page has saved and cleared (entry_keys.form_generation_js)
+        self.default_action = DEFAULT_ACTION
         # This page's own saves, until their change notices arrive: the card already shows them.
         self.own_saves: deque[tuple[int, str, float]] = deque(maxlen=16)
         self.build()
@@ -111,9 +116,10 @@ class Kiosk(LiveChanges):
                 .classes('w-full')
                 .mark('quantity')
             )
+            sum_preview(self.qty)
             self.fields = {'order_number': self.order, 'quantity': self.qty}
-            self.order.on('keydown.enter', self.order_entered)
-            self.order.on('blur', self.order_entered)
+            wire_enter_keys(self.order, self.qty, self.order_entered, self.quantity_entered)
+            self.order.on_value_change(lambda e: self.status.stale() if e.value else None)
             self.disposition = DispositionPicker(self.ctx, lambda d: self.out_button.set_text(OUT_LABELS[d]))
             with ui.row().classes('w-full gap-3 flex-nowrap'):
                 self.in_button = (
@@ -124,16 +130,17 @@ class Kiosk(LiveChanges):
                 )
                 self.out_button = (
                     ui.button('OUT', icon='logout', on_click=lambda: self.save('OUT'))
-                    .props('color=amber-8 unelevated')
+                    .props('color=amber-8 text-color=black unelevated')  # black on amber: 9:1 (white was 2:1)
                     .classes('flex-1 potrack-big-button')
                     .mark('out')
                 )
-            with ui.card().classes('w-full').props('flat bordered') as self.status_box:
-                self.status = ui.label('').classes('text-xl').props('role=status aria-live=polite').mark('status')
-            self.status_box.set_visibility(False)
+            mark_default(self.in_button if self.default_action == 'IN' else self.out_button)
+            self.status = StatusLine()
             self.start_offer = StartOffer(lambda kind: self.save(kind, start=True))
             quick_steps(self.qty)
             keypad(self.qty)
+            with ui.row().classes('w-full justify-end'):
+                mute_button()
 
     def paint_cards(self) -> None:
         for wc_id, card in self.cards.items():
@@ -148,14 +155,14 @@ class Kiosk(LiveChanges):
         self.wc_id = wc_id
         app.storage.user[LAST_WC_KEY] = wc_id
         self.paint_cards()
-        self.status_box.set_visibility(False)
+        self.status.hide()
         await self.recent.show(wc_id)
         await self.incoming.show(wc_id)
         await self.card.show(self.card.order, wc_id)
         self.order.run_method('focus')
 
-    async def order_entered(self) -> None:
-        raw = self.order.value or ''
+    async def order_entered(self, raw: str) -> None:
+        self.order.value = raw  # as the browser had it at this Enter: the update may still be on its way
         if not raw.strip():
             await self.card.show('', self.wc_id)
             return
@@ -167,7 +174,6 @@ class Kiosk(LiveChanges):
         clear_errors({'order_number': self.order})
         if order != raw:
             self.order.value = order
-        self.qty.run_method('focus')
         if order != self.card.order:
             await self.card.show(order, self.wc_id)
 
@@ -184,11 +190,22 @@ class Kiosk(LiveChanges):
         if item.order_number != self.card.order:
             await self.card.show(item.order_number, self.wc_id)
 
-    def say(self, text: str, kind: str) -> None:
-        colors = {'ok': 'bg-green-9 text-white', 'error': 'bg-red-9 text-white', 'info': 'bg-blue-grey-8 text-white'}
-        self.status_box.classes(replace=f'w-full {colors[kind]}')
-        self.status.set_text(text)
-        self.status_box.set_visibility(True)
+    def say(self, text: str, kind: str, *, sound: bool = False) -> None:
+        self.status.say(text, kind, sound=sound)
+
+    async def quantity_entered(self, order: str, qty: str, form: int) -> None:
+        """Enter in the quantity: the default action, with the entry exactly as the browser had it.
+
+        `form`: the generation of the form it was typed into (-1: not known, a simulated key). An Enter typed
+        before the clearing of a saved entry reached the browser is that entry's, already saved; the same
+        order and quantity typed again afterwards is a new entry (two boxes of 25), and is saved again.
+        """
+        if not self.in_button.enabled and self.wc_id is not None:
+            return  # a save is running: this Enter is the same entry's second press
+        if form not in (-1, self.form_generation):
+            return  # typed into a form that was saved and cleared since
+        self.order.value, self.qty.value = order, qty
+        await self.save(self.default_action)
 
     def current_request_id(self, kind: str) -> str:
         # The same entry pressed again (double tap, retry after "not saved") keeps its request id, so the
@@ -223,15 +240,15 @@ class Kiosk(LiveChanges):
                 **flow,
             )
         except OutcomeUnknown:  # the entry keeps its request id: pressed again, it is booked once
-            self.say(IN_DOUBT.format(kind=kind), 'error')
+            self.say(IN_DOUBT.format(kind=kind), 'error', sound=True)
             return
         except NotSaved as exc:
-            self.say(f'{exc.message} Your entry is still here.', 'error')
+            self.say(f'{exc.message} Your entry is still here.', 'error', sound=True)
             return
         except PotrackError as exc:
             if not self.disposition.show_refusal(exc):
                 show_refusal(exc, self.fields)
-            self.say(exc.message, 'error')
+            self.say(exc.message, 'error', sound=True)
             if isinstance(exc, UnknownOrder) and exc.can_start:
                 self.start_offer.offer(exc.order_number, kind)
             return
@@ -241,12 +258,14 @@ class Kiosk(LiveChanges):
             self.qty.value = ''
             self.order.value = ''
             self.saved_at = time.monotonic()
+            self.form_generation += 1
+            ui.run_javascript(form_generation_js(self.form_generation))
         finally:
             slow.cancel()
             self.in_button.enable()
             self.out_button.enable()
         self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
-        self.say(saved_text(result, self.disposition.reason_label(result.reason_id)), 'ok')
+        self.say(saved_text(result, self.disposition.reason_label(result.reason_id)), 'ok', sound=True)
         self.disposition.reset()
         self.order.run_method('focus')
         if not self.card.apply(result):

@@ -133,7 +133,7 @@ class RecentEntries:
             ui.label(f'Last {RECENT_ROWS} entries here').classes('text-lg font-bold')
             self.undo_button = (
                 ui.button('Undo', icon='undo', on_click=self._undo)
-                .props('color=amber-8 no-caps size=lg')
+                .props('color=amber-8 text-color=black no-caps size=lg')  # black on amber: 9:1
                 .classes('w-full')
                 .mark('undo')
             )
