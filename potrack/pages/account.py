@@ -11,13 +11,14 @@ from potrack.accounts.signin import change_password
 from potrack.errors import PotrackError
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
-from potrack.pages.layout import bare, frame
+from potrack.pages.layout import bare, frame, heading
 from potrack.timeutil import format_local
 
 
 def password_form(ctx: PageContext, *, forced: bool) -> None:
     """Current password, new one twice; each refusal is shown next to the field it concerns."""
-    ui.label('Choose a new password' if forced else 'Change password').classes('text-xl font-bold')
+    # Forced, it is the page's only content (h1); otherwise a section under the page's title.
+    heading('Choose a new password' if forced else 'Change password', 1 if forced else 2).classes('text-xl font-bold')
     if forced:
         ui.label('Before you continue, replace the password you were given with one only you know.').classes(
             'opacity-80'
@@ -51,7 +52,7 @@ def password_form(ctx: PageContext, *, forced: bool) -> None:
         ui.navigate.to('/')
 
     fields['repeat'].on('keydown.enter', save)
-    ui.button('Save new password', on_click=save).props('size=lg color=teal-7 unelevated').classes('w-full').mark(
+    ui.button('Save new password', on_click=save).props('size=lg color=teal-8 unelevated').classes('w-full').mark(
         'save-password'
     )
 

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from nicegui import ui
 
 from potrack.pages.guard import open_page
-from potrack.pages.layout import bare
+from potrack.pages.layout import bare, heading
 
 
 def register() -> None:
@@ -22,7 +22,7 @@ def register() -> None:
     async def denied(path: str = '') -> None:
         with bare('Not allowed'):
             ui.icon('block', size='48px', color='amber')
-            ui.label('Not allowed').classes('text-2xl font-bold').mark('denied-title')
+            heading('Not allowed').classes('text-2xl font-bold').mark('denied-title')
             ui.label('This page is for administrators. Your account cannot open it.').classes('text-base')
             if path:
                 ui.label(f'Page: {path[:200]}').classes('text-sm opacity-70')

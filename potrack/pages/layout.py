@@ -18,9 +18,28 @@ NAV_USER = [
 NAV_ADMIN = [('Admin', '/admin', 'admin_panel_settings')]
 
 
+def heading(text: str, level: int = 1) -> ui.label:
+    """A label a screen reader announces as a heading: every page has exactly one of level 1, its title."""
+    label = ui.label(text)
+    label.props['role'] = 'heading'
+    label.props['aria-level'] = level
+    return label
+
+
+def logo(size: str) -> ui.element:
+    # Decorative: the word "potrack" beside it says it all. A plain <img alt="">, since Quasar's q-img wraps
+    # its picture in a role="img" box whose empty name axe reports.
+    image = ui.element('img').classes(size)
+    image.props.update(src='/assets/logo.svg', alt='')
+    return image
+
+
 @contextmanager
-def frame(ctx: PageContext, title: str) -> Iterator[ui.column]:
-    """Header and navigation for `ctx`'s user; the page builds its content inside the yielded column."""
+def frame(ctx: PageContext, title: str, *, title_is_heading: bool = True) -> Iterator[ui.column]:
+    """Header and navigation for `ctx`'s user; the page builds its content inside the yielded column.
+
+    The header's `title` is the page's h1, unless the page shows its own (`title_is_heading=False`).
+    """
     ui.page_title(f'{title} · potrack')
     dark = ui.dark_mode(app.storage.user.get('dark', True))
     user = ctx.session_user.user
@@ -31,16 +50,20 @@ def frame(ctx: PageContext, title: str) -> Iterator[ui.column]:
 
     with ui.header().classes('items-center gap-2 px-3 py-1 bg-teal-900 text-white flex-wrap'):
         with ui.link(target='/').classes('flex items-center gap-2 no-underline text-white'):
-            ui.image('/assets/logo.svg').classes('w-9 h-9')
+            logo('w-9 h-9')
             ui.label('potrack').classes('text-xl font-bold tracking-wide')
-        ui.label(title).classes('text-lg opacity-80 ml-2 max-sm:hidden').mark('page-title')
+        # Hidden from sight on a phone, still read out there: sr-only, not hidden.
+        page_title = heading(title) if title_is_heading else ui.label(title)
+        page_title.classes('text-lg opacity-80 ml-2 max-sm:sr-only').mark('page-title')
         ui.space()
         for label, target, icon in NAV_USER + (NAV_ADMIN if ctx.is_admin else []):
             active = ctx.path.startswith(target)
             ui.button(label, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
                 f'flat no-caps size=lg {"color=amber" if active else "color=white"}'
             ).mark(f'nav-{label.lower()}')
-        with ui.button(icon='account_circle').props('flat round color=white size=lg').mark('account-menu'):
+        account = ui.button(icon='account_circle').props('flat round color=white size=lg').mark('account-menu')
+        account.props['aria-label'] = f'Account: {user.username}'  # a prop, escaped by Vue: never markup
+        with account:
             with ui.menu().classes('min-w-64'):
                 with ui.column().classes('p-4 gap-1'):
                     ui.label(user.display_name).classes('text-lg font-bold').mark('user-name')
@@ -63,7 +86,7 @@ def bare(title: str) -> Iterator[ui.card]:
     ui.dark_mode(True)
     with ui.column().classes('w-full items-center justify-center min-h-screen p-4'):
         with ui.row().classes('items-center gap-3 mb-2'):
-            ui.image('/assets/logo.svg').classes('w-12 h-12')
+            logo('w-12 h-12')
             ui.label('potrack').classes('text-3xl font-bold')
         with ui.card().classes('w-full max-w-md p-6 gap-4') as card:
             yield card

@@ -10,7 +10,7 @@ from nicegui import ui
 from potrack.accounts.signin import SignInFailed, sign_in, signin_delay_s
 from potrack.pages.auth_routes import browser_id, tickets
 from potrack.pages.guard import offload, offload_password, safe_next, source_address
-from potrack.pages.layout import bare
+from potrack.pages.layout import bare, heading
 
 REASONS = {
     'ended': 'Your session has ended. Please sign in again.',
@@ -27,7 +27,7 @@ def register() -> None:
         source = source_address(request)
         browser = browser_id(request)
         with bare('Sign in'):
-            ui.label('Sign in').classes('text-2xl font-bold')
+            heading('Sign in').classes('text-2xl font-bold')
             if reason in REASONS:
                 ui.label(REASONS[reason]).classes('text-base opacity-80').mark('signin-reason')
             username = (
@@ -71,7 +71,7 @@ def register() -> None:
             password.on('keydown.enter', submit)
             button = (
                 ui.button('Sign in', on_click=submit)
-                .props('size=lg color=teal-7 unelevated')
+                .props('size=lg color=teal-8 unelevated')
                 .classes('w-full potrack-big-button')
                 .mark('signin-button')
             )

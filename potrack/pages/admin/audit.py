@@ -1,4 +1,4 @@
-"""The Audit trail tab: who changed what, on which record, from what to what, and when (IST)."""
+"""The Audit trail tab: who changed what, on which record, from what to what, and when (in the site's zone)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,22 @@ from potrack.masters.audit_trail import ENTITIES, AuditFilter, AuditRow, action_
 from potrack.pages.admin.widgets import ALL, Pager, date_field, parse_day
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext
-from potrack.timeutil import format_local
+from potrack.timeutil import format_local, zone_label
 
 PAGE_SIZE = 50
 WRAP = 'white-space: normal; min-width: 14rem'
-COLUMNS = [
-    {'name': 'at', 'label': 'When (IST)', 'field': 'at', 'align': 'left'},
-    {'name': 'who', 'label': 'Who', 'field': 'who', 'align': 'left'},
-    {'name': 'action', 'label': 'What', 'field': 'action', 'align': 'left'},
-    {'name': 'record', 'label': 'Record', 'field': 'record', 'align': 'left'},
-    {'name': 'changes', 'label': 'Before → after', 'field': 'changes', 'align': 'left', 'style': WRAP},
-]
+
+
+def columns() -> list[dict[str, str]]:
+    """The table's columns; times are in the site's zone (POTRACK_TIMEZONE), named as such."""
+    zone = zone_label()
+    return [
+        {'name': 'at', 'label': f'When ({zone})', 'field': 'at', 'align': 'left'},
+        {'name': 'who', 'label': 'Who', 'field': 'who', 'align': 'left'},
+        {'name': 'action', 'label': 'What', 'field': 'action', 'align': 'left'},
+        {'name': 'record', 'label': 'Record', 'field': 'record', 'align': 'left'},
+        {'name': 'changes', 'label': 'Before → after', 'field': 'changes', 'align': 'left', 'style': WRAP},
+    ]
 
 
 def audit_row(e: AuditRow) -> dict[str, Any]:
@@ -43,9 +48,9 @@ class AuditTab:
         self.ctx = ctx
         self.loaded = False
         with ui.row().classes('w-full items-start gap-3'):
-            self.action = self._select({ALL: 'All actions'}, 'audit-action')
-            self.entity = self._select({ALL: 'All records', **ENTITIES}, 'audit-entity')
-            self.who = self._select({ALL: 'Everyone'}, 'audit-who')
+            self.action = self._select({ALL: 'All actions'}, 'audit-action', 'Action')
+            self.entity = self._select({ALL: 'All records', **ENTITIES}, 'audit-entity', 'Record')
+            self.who = self._select({ALL: 'Everyone'}, 'audit-who', 'Who')
             self.date_from = date_field('From', 'audit-from', self.reload)
             self.date_to = date_field('To', 'audit-to', self.reload)
             ui.button('Refresh', icon='refresh', on_click=self.reload).props('flat size=lg no-caps').mark(
@@ -53,15 +58,19 @@ class AuditTab:
             )
         self.fields: dict[str, ui.element] = {'date_from': self.date_from, 'date_to': self.date_to}
         self.table = (
-            ui.table(columns=COLUMNS, rows=[], row_key='id')
+            ui.table(columns=columns(), rows=[], row_key='id')
             .props('flat bordered wrap-cells no-data-label="No audit events match these filters"')
             .classes('w-full')
             .mark('audit-table')
         )
         self.pager = Pager('audit', PAGE_SIZE, self.load)
 
-    def _select(self, options: dict[Any, str], marker: str) -> ui.select:
-        return ui.select(options, value=ALL, on_change=self.reload).props('outlined dense').classes('w-56').mark(marker)
+    def _select(self, options: dict[Any, str], marker: str, name: str) -> ui.select:
+        field = (
+            ui.select(options, value=ALL, on_change=self.reload).props('outlined dense').classes('w-56').mark(marker)
+        )
+        field.props['aria-label'] = name  # no visible label: its first choice ("All actions") says what it filters
+        return field
 
     async def load_choices(self) -> None:
         try:

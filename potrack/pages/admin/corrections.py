@@ -18,20 +18,25 @@ from potrack.masters.catalog import list_work_centers
 from potrack.pages.admin.widgets import ALL, FormDialog, Pager, SelectTable, date_field, parse_day, text_field
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext
-from potrack.timeutil import format_local, local_today
+from potrack.timeutil import format_local, local_today, zone_label
 
 PAGE_SIZE = 25
 DEFAULT_DAYS = 7  # a correction is nearly always about the last few days; the filter can widen it
-COLUMNS = [
-    {'name': 'id', 'label': '#', 'field': 'id', 'align': 'left'},
-    {'name': 'time', 'label': 'Time (IST)', 'field': 'time', 'align': 'left'},
-    {'name': 'order', 'label': 'Order', 'field': 'order', 'align': 'left'},
-    {'name': 'wc', 'label': 'Work center', 'field': 'wc', 'align': 'left'},
-    {'name': 'type', 'label': 'Type', 'field': 'type'},
-    {'name': 'qty', 'label': 'Qty', 'field': 'qty'},
-    {'name': 'user', 'label': 'By', 'field': 'user', 'align': 'left'},
-    {'name': 'note', 'label': 'Correction', 'field': 'note', 'align': 'left'},
-]
+
+
+def columns() -> list[dict[str, str]]:
+    """The table's columns; times are in the site's zone (POTRACK_TIMEZONE), named as such."""
+    zone = zone_label()
+    return [
+        {'name': 'id', 'label': '#', 'field': 'id', 'align': 'left'},
+        {'name': 'time', 'label': f'Time ({zone})', 'field': 'time', 'align': 'left'},
+        {'name': 'order', 'label': 'Order', 'field': 'order', 'align': 'left'},
+        {'name': 'wc', 'label': 'Work center', 'field': 'wc', 'align': 'left'},
+        {'name': 'type', 'label': 'Type', 'field': 'type'},
+        {'name': 'qty', 'label': 'Qty', 'field': 'qty'},
+        {'name': 'user', 'label': 'By', 'field': 'user', 'align': 'left'},
+        {'name': 'note', 'label': 'Correction', 'field': 'note', 'align': 'left'},
+    ]
 
 
 def movement_row(m: MovementRow, reversed_by: dict[int, int]) -> dict[str, Any]:
@@ -61,13 +66,19 @@ class CorrectionsTab:
         with ui.row().classes('w-full items-start gap-3'):
             self.order = text_field('Order number', 'corr-order').props('dense clearable').classes(replace='w-56')
             self.order.on('keydown.enter', self.search)
-            self.wc = ui.select({ALL: 'All work centers'}, value=ALL).props('outlined dense').classes('w-56')
-            self.user = ui.select({ALL: 'All users'}, value=ALL).props('outlined dense').classes('w-56')
+            self.wc = (
+                ui.select({ALL: 'All work centers'}, value=ALL)
+                .props('outlined dense aria-label="Work center"')
+                .classes('w-56')
+            )
+            self.user = (
+                ui.select({ALL: 'All users'}, value=ALL).props('outlined dense aria-label="User"').classes('w-56')
+            )
             self.date_from = date_field('From', 'corr-from')
             self.date_from.value = (local_today() - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
             self.date_to = date_field('To', 'corr-to')
             ui.button('Search', icon='search', on_click=self.search).props(
-                'unelevated size=lg no-caps color=teal-7'
+                'unelevated size=lg no-caps color=teal-8'
             ).mark('corr-search')
         self.wc.mark('corr-wc')
         self.user.mark('corr-user')
@@ -81,7 +92,7 @@ class CorrectionsTab:
             ui.label('Choose a movement, then Reverse. History is never edited: a reversal is a new entry.').classes(
                 'text-sm opacity-70'
             )
-        self.table = SelectTable(COLUMNS, 'corrections-table', self.chose)
+        self.table = SelectTable(columns(), 'corrections-table', self.chose, lambda row: f'movement {row["id"]}')
         self.pager = Pager('corr', PAGE_SIZE, self.load)
         self.shown_filter: MovementFilter | None = None  # what the table shows, for a live refresh
 

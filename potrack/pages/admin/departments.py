@@ -49,7 +49,7 @@ class DepartmentsTab:
         self.table: SelectTable
         with ui.row().classes('w-full items-center gap-2'):
             ui.button('New department', icon='add', on_click=lambda: self.open_form(None)).props(
-                'unelevated size=lg no-caps color=teal-7'
+                'unelevated size=lg no-caps color=teal-8'
             ).mark('dept-new')
             self.edit_button = self._action('Rename', 'edit', lambda: self.open_form(self.table.chosen), 'dept-edit')
             self.links_button = self._action('Work centers', 'account_tree', self.open_links, 'dept-links')

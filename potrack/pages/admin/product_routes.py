@@ -52,7 +52,7 @@ class ProductRoutesSection:
                 .mark('product-routes-search')
             )
             ui.button('New default route', icon='add', on_click=lambda: self.open_form(None)).props(
-                'unelevated size=lg no-caps color=teal-8'  # white on teal-7 is 4.3:1, under the 4.5 text needs
+                'unelevated size=lg no-caps color=teal-8'  # white on teal-8 is 4.3:1, under the 4.5 text needs
             ).mark('product-route-new')
             self.edit_button = self._action('Edit', 'edit', self.edit_chosen, 'product-route-edit')
             self.remove_button = self._action('Remove', 'delete', self.ask_remove, 'product-route-remove')

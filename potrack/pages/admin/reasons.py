@@ -59,7 +59,7 @@ class ReasonsTab:
                 .mark('reasons-search')
             )
             ui.button('New reason', icon='add', on_click=lambda: self.open_form(None)).props(
-                'unelevated size=lg no-caps color=teal-8'  # white on teal-7 is 4.3:1, under the 4.5 text needs
+                'unelevated size=lg no-caps color=teal-8'  # white on teal-8 is 4.3:1, under the 4.5 text needs
             ).mark('reason-new')
             self.edit_button = self._action('Edit', 'edit', lambda: self.open_form(self.table.chosen), 'reason-edit')
             self.active_button = self._action('Retire', 'block', self.toggle_active, 'reason-active')

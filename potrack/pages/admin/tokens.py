@@ -13,15 +13,19 @@ from potrack.live import feed
 from potrack.pages.admin.widgets import FormDialog, SelectTable, choice_field, confirm, text_field
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
-from potrack.timeutil import format_local
+from potrack.timeutil import format_local, zone_label
 
-COLUMNS = [
-    {'name': 'name', 'label': 'Name', 'field': 'name', 'align': 'left'},
-    {'name': 'username', 'label': 'Acts as', 'field': 'username', 'align': 'left'},
-    {'name': 'created', 'label': 'Issued (IST)', 'field': 'created', 'align': 'left'},
-    {'name': 'last_used', 'label': 'Last used (IST)', 'field': 'last_used', 'align': 'left'},
-    {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
-]
+
+def columns() -> list[dict[str, str]]:
+    """The table's columns; times are in the site's zone (POTRACK_TIMEZONE), named as such."""
+    zone = zone_label()
+    return [
+        {'name': 'name', 'label': 'Name', 'field': 'name', 'align': 'left'},
+        {'name': 'username', 'label': 'Acts as', 'field': 'username', 'align': 'left'},
+        {'name': 'created', 'label': f'Issued ({zone})', 'field': 'created', 'align': 'left'},
+        {'name': 'last_used', 'label': f'Last used ({zone})', 'field': 'last_used', 'align': 'left'},
+        {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
+    ]
 
 
 def token_row(t: TokenInfo) -> dict[str, Any]:
@@ -55,7 +59,7 @@ def show_token(home: Any, name: str, token: str) -> None:
             dialog.delete()
 
         with ui.row().classes('w-full justify-end'):
-            ui.button('Done', on_click=done).props('unelevated size=lg no-caps color=teal-7').mark('token-done')
+            ui.button('Done', on_click=done).props('unelevated size=lg no-caps color=teal-8').mark('token-done')
     dialog.open()
 
 
@@ -66,7 +70,7 @@ class TokensTab:
         self.table: SelectTable
         with ui.row().classes('w-full items-center gap-2'):
             ui.button('New API token', icon='key', on_click=self.open_form).props(
-                'unelevated size=lg no-caps color=teal-7'
+                'unelevated size=lg no-caps color=teal-8'
             ).mark('token-new')
             self.revoke_button = (
                 ui.button('Revoke', icon='block', on_click=self.open_revoke)
@@ -77,7 +81,7 @@ class TokensTab:
             'A token lets another program use the REST API (/api/v1) as the chosen user, seeing only what that '
             "user's department sees."
         ).classes('text-sm opacity-80')
-        self.table = SelectTable(COLUMNS, 'tokens-table', self.chose)
+        self.table = SelectTable(columns(), 'tokens-table', self.chose)
 
     def chose(self) -> None:
         row = self.table.chosen

@@ -18,18 +18,25 @@ from potrack.pages.admin import user_dialogs as dialogs
 from potrack.pages.admin.widgets import ALL, Pager, SelectTable
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
-from potrack.timeutil import format_local
+from potrack.timeutil import format_local, zone_label
 
 PAGE_SIZE = 25
-COLUMNS = [
-    {'name': 'username', 'label': 'User name', 'field': 'username', 'align': 'left'},
-    {'name': 'full_name', 'label': 'Full name', 'field': 'full_name', 'align': 'left'},
-    {'name': 'department', 'label': 'Department', 'field': 'department', 'align': 'left'},
-    {'name': 'role', 'label': 'Role', 'field': 'role', 'align': 'left'},
-    {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
-    {'name': 'email', 'label': 'E-mail', 'field': 'email', 'align': 'left'},
-    {'name': 'last', 'label': 'Last sign-in (IST)', 'field': 'last', 'align': 'left'},
-]
+
+
+def columns() -> list[dict[str, str]]:
+    """The table's columns; times are in the site's zone (POTRACK_TIMEZONE), named as such."""
+    zone = zone_label()
+    return [
+        {'name': 'username', 'label': 'User name', 'field': 'username', 'align': 'left'},
+        {'name': 'full_name', 'label': 'Full name', 'field': 'full_name', 'align': 'left'},
+        {'name': 'department', 'label': 'Department', 'field': 'department', 'align': 'left'},
+        {'name': 'role', 'label': 'Role', 'field': 'role', 'align': 'left'},
+        {'name': 'status', 'label': 'Status', 'field': 'status', 'align': 'left'},
+        {'name': 'email', 'label': 'E-mail', 'field': 'email', 'align': 'left'},
+        {'name': 'last', 'label': f'Last sign-in ({zone})', 'field': 'last', 'align': 'left'},
+    ]
+
+
 ROLE_FILTER = {ALL: 'All roles', 'admin': 'Administrators', 'operator': 'Operators'}
 ACTIVE_FILTER = {ALL: 'Any status', 'yes': 'Active', 'no': 'Deactivated'}
 SLOWED_FILTER = {ALL: 'Sign-in slowed or not', 'yes': 'Sign-in slowed down', 'no': 'Sign-in not slowed'}
@@ -71,13 +78,13 @@ class UsersTab:
                 .classes('w-64')
                 .mark('users-search')
             )
-            self.department = self._filter({ALL: 'All departments'}, 'users-department')
-            self.role = self._filter(ROLE_FILTER, 'users-role')
-            self.active = self._filter(ACTIVE_FILTER, 'users-active')
-            self.slowed = self._filter(SLOWED_FILTER, 'users-slowed')
+            self.department = self._filter({ALL: 'All departments'}, 'users-department', 'Department')
+            self.role = self._filter(ROLE_FILTER, 'users-role', 'Role')
+            self.active = self._filter(ACTIVE_FILTER, 'users-active', 'Status')
+            self.slowed = self._filter(SLOWED_FILTER, 'users-slowed', 'Sign-in slowdown')
         with ui.row().classes('w-full items-center gap-2'):
             ui.button('New user', icon='person_add', on_click=self.create).props(
-                'unelevated size=lg no-caps color=teal-7'
+                'unelevated size=lg no-caps color=teal-8'
             ).mark('user-new')
             self.edit_button = self._action('Edit', 'edit', self.edit, 'user-edit')
             self.active_button = self._action('Deactivate', 'person_off', self.set_active, 'user-active')
@@ -85,11 +92,15 @@ class UsersTab:
             self.clear_delay_button = self._action(
                 'Clear sign-in delay', 'lock_clock', self.clear_delay, 'user-clear-delay'
             )
-        self.table = SelectTable(COLUMNS, 'users-table', self.chose)
+        self.table = SelectTable(columns(), 'users-table', self.chose)
         self.pager = Pager('users', PAGE_SIZE, self.load)
 
-    def _filter(self, options: dict[Any, str], marker: str) -> ui.select:
-        return ui.select(options, value=ALL, on_change=self.reload).props('outlined dense').classes('w-48').mark(marker)
+    def _filter(self, options: dict[Any, str], marker: str, name: str) -> ui.select:
+        field = (
+            ui.select(options, value=ALL, on_change=self.reload).props('outlined dense').classes('w-48').mark(marker)
+        )
+        field.props['aria-label'] = name  # no visible label: its first choice says what it filters
+        return field
 
     def _action(self, label: str, icon: str, handler: Any, marker: str) -> ui.button:
         return ui.button(label, icon=icon, on_click=handler).props('outline size=lg no-caps').mark(marker)

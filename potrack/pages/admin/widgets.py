@@ -26,7 +26,7 @@ class FormDialog:
     `marker` names the dialog; its parts are `<marker>-save`, `<marker>-cancel` and `<marker>-error`.
     """
 
-    def __init__(self, title: str, marker: str, *, save_label: str = 'Save', save_color: str = 'teal-7') -> None:
+    def __init__(self, title: str, marker: str, *, save_label: str = 'Save', save_color: str = 'teal-8') -> None:
         self.fields: dict[str, ui.element] = {}
         self.on_save: Handler | None = None
         # Where the dialog was opened from: what Save creates (a follow-up dialog, a notification) goes
@@ -114,29 +114,55 @@ def show_once(title: str, message: str, secret: str, marker: str) -> None:
             dialog.delete()
 
         with ui.row().classes('w-full justify-end'):
-            ui.button('Done', on_click=done).props('unelevated size=lg no-caps color=teal-7').mark(f'{marker}-done')
+            ui.button('Done', on_click=done).props('unelevated size=lg no-caps color=teal-8').mark(f'{marker}-done')
     dialog.open()
 
 
 def confirm(title: str, message: str, action_label: str, marker: str, action: Handler, *, danger: bool = False) -> None:
     """A yes/no dialog whose action runs a service; a refusal stays in the dialog."""
-    dlg = FormDialog(title, marker, save_label=action_label, save_color='red-8' if danger else 'teal-7')
+    dlg = FormDialog(title, marker, save_label=action_label, save_color='red-8' if danger else 'teal-8')
     with dlg.body:
         ui.label(message).classes('text-base').mark(f'{marker}-message')
     dlg.on_save = action
 
 
-class SelectTable:
-    """A `ui.table` whose rows are chosen by a tap (or the radio column); actions above it act on the choice."""
+# Static templates (values arrive as props; Vue escapes them). Quasar leaves the choice column unnamed: a
+# screen reader would read "checkbox, not checked" on every row and an empty column header.
+SELECT_HEADER_SLOT = r"""
+<q-tr :props="props">
+  <q-th auto-width><span class="potrack-sr-only">Select</span></q-th>
+  <q-th v-for="col in props.cols" :key="col.name" :props="props">{{ col.label }}</q-th>
+</q-tr>
+"""
+SELECT_CELL_SLOT = r"""
+<q-checkbox v-model="props.selected" :aria-label="props.row.select_label" dense />
+"""
 
-    def __init__(self, columns: list[dict[str, Any]], marker: str, on_choose: Callable[[], None]) -> None:
+
+class SelectTable:
+    """A `ui.table` whose rows are chosen by a tap (or the checkbox column); actions above it act on the choice.
+
+    Each row's checkbox is named "Select <name>", the name from `name_of(row)` (default: the first column).
+    """
+
+    def __init__(
+        self,
+        columns: list[dict[str, Any]],
+        marker: str,
+        on_choose: Callable[[], None],
+        name_of: Callable[[dict[str, Any]], str] | None = None,
+    ) -> None:
         self.on_choose = on_choose
+        first = columns[0]['field']
+        self.name_of = name_of or (lambda row: str(row.get(first, '')))
         self.table = (
             ui.table(columns=columns, rows=[], row_key='id', selection='single', on_select=lambda _: on_choose())
             .props('flat bordered wrap-cells')
             .classes('w-full')
             .mark(marker)
         )
+        self.table.add_slot('header', SELECT_HEADER_SLOT)
+        self.table.add_slot('body-selection', SELECT_CELL_SLOT)
         self.table.on('rowClick', self._row_clicked)
 
     def _row_clicked(self, e: Any) -> None:
@@ -155,6 +181,8 @@ class SelectTable:
     def show(self, rows: list[dict[str, Any]]) -> None:
         """Replace the rows, keeping the choice when its row is still there (with its new values)."""
         kept = self.chosen['id'] if self.chosen else None
+        for row in rows:
+            row['select_label'] = f'Select {self.name_of(row)}'
         self.table.rows = rows
         self.table.selected = [r for r in rows if r['id'] == kept]
         self.table.update()

@@ -50,7 +50,7 @@ class WorkCentersTab:
         self.table: SelectTable
         with ui.row().classes('w-full items-center gap-2'):
             ui.button('New work center', icon='add', on_click=lambda: self.open_form(None)).props(
-                'unelevated size=lg no-caps color=teal-7'
+                'unelevated size=lg no-caps color=teal-8'
             ).mark('wc-new')
             self.edit_button = (
                 ui.button('Edit', icon='edit', on_click=lambda: self.open_form(self.table.chosen))

@@ -75,7 +75,7 @@ class OpenOrdersGrid:
             )
             self.match = ui.toggle(
                 {'prefix': 'starts with', 'contains': 'contains'}, value='prefix', on_change=self.reload
-            ).props('no-caps')
+            ).props('no-caps toggle-color=teal-8 role=group aria-label="Order number match"')
             self.open_only = ui.switch('Open orders only', value=True, on_change=self.reload).mark('open-only')
             self.sort = (
                 ui.select(list(SORTS), value='Latest movement', label='Sort by', on_change=self.reload)

@@ -72,7 +72,7 @@ class BalancesPage:
             ui.label('Open orders at').classes('text-lg font-bold')
             self.choice = (
                 ui.select({ALL: 'All my work centers'}, value=ALL, on_change=self.choose)
-                .props('outlined dense')
+                .props('outlined dense aria-label="Open orders at"')
                 .classes('w-72')
                 .mark('wc-choice')
             )

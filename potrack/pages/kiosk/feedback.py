@@ -14,6 +14,7 @@ MUTED_EVENT = 'potrack_kiosk_muted'
 TONE_OK_HZ, TONE_REFUSED_HZ = 880, 220  # high for saved, low for refused: told apart without looking
 TONE_OK_S, TONE_REFUSED_S = 0.12, 0.35
 TONE_GAIN = 0.15
+BOX_CLASSES = 'w-full h-full potrack-status-box'
 
 STYLES = {  # kind: (colours, icon)
     'ok': ('bg-green-9 text-white', 'check_circle'),
@@ -47,19 +48,24 @@ TONES = {
 
 
 class StatusLine:
-    """The result line under IN/OUT: `say` shows a message; `stale` takes it away once a new entry starts."""
+    """The result line under IN/OUT: `say` shows a message; `stale` takes it away once a new entry starts.
+
+    Its area keeps its height, shown or not (assets/kiosk.css `.potrack-status`): a message never moves the
+    keys under the operator's finger; a long one scrolls inside the area.
+    """
 
     def __init__(self) -> None:
-        with ui.card().classes('w-full').props('flat bordered') as self.box:
-            with ui.row().classes('w-full items-center gap-3 flex-nowrap'):
-                self.icon = ui.icon('info', size='md').props('aria-hidden=true').mark('status-icon')
-                self.label = ui.label('').classes('text-xl').props('role=status aria-live=polite').mark('status')
+        with ui.element('div').classes('potrack-status w-full').mark('status-area'):
+            with ui.card().classes(BOX_CLASSES).props('flat bordered') as self.box:
+                with ui.row().classes('w-full items-center gap-3 flex-nowrap'):
+                    self.icon = ui.icon('info', size='md').props('aria-hidden=true').mark('status-icon')
+                    self.label = ui.label('').classes('text-lg').props('role=status aria-live=polite').mark('status')
         self.box.set_visibility(False)
         self.kind = ''
 
     def say(self, text: str, kind: str, *, sound: bool = False) -> None:
         colours, icon = STYLES[kind]
-        self.box.classes(replace=f'w-full {colours}')
+        self.box.classes(replace=f'{BOX_CLASSES} {colours}')
         self.icon.name = icon
         self.label.set_text(text)
         self.box.set_visibility(True)

@@ -35,7 +35,7 @@ def keypad(field: ui.input) -> None:
             text = (text + key).lstrip('0') or '0'
         field.value = text
 
-    with ui.grid(columns=4).classes('w-full gap-2'):
+    with ui.grid(columns=4).classes('w-full gap-2 potrack-keypad'):
         for key in ['7', '8', '9', '⌫', '4', '5', '6', 'C', '1', '2', '3', '+', '0']:
             ui.button(key, on_click=lambda k=key: press(k)).props('unelevated color=grey-8 no-caps').classes(
                 'potrack-key w-full' + (' col-span-4' if key == '0' else '')
@@ -52,8 +52,9 @@ def quick_steps(field: ui.input) -> None:
         else:
             field.value = str(min(_as_int(text) + step, QUANTITY_MAX))
 
-    with ui.row().classes('w-full gap-2 flex-nowrap'):
+    # A grid, not a row: five equal cells that shrink with the column, so "+100" never leaves its card.
+    with ui.grid(columns=len(QUICK_STEPS)).classes('w-full gap-2'):
         for step in QUICK_STEPS:
-            ui.button(f'+{step}', on_click=lambda s=step: add(s)).props('outline no-caps').classes(
-                'flex-1 potrack-key'
+            ui.button(f'+{step}', on_click=lambda s=step: add(s)).props('outline no-caps padding="xs"').classes(
+                'min-w-0 potrack-key'
             ).mark(f'step-{step}')

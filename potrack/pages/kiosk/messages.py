@@ -5,6 +5,8 @@ from __future__ import annotations
 from potrack.ledger.writer import MovementResult
 
 OVER_RECEIPT, OFF_ROUTE = 'over_receipt', 'off_route'
+STILL_SAVING = 'Still saving — checking whether it was saved…'
+IN_DOUBT = 'Not sure it was saved: the connection broke while saving. Press {kind} again: it will not be booked twice.'
 
 
 def saved_text(result: MovementResult, reason_label: str = '') -> str:
@@ -31,3 +33,9 @@ def saved_text(result: MovementResult, reason_label: str = '') -> str:
     elif result.flag == OFF_ROUTE:
         text += f' {here} is not on the route of {order}: the office sees it flagged.'
     return text
+
+
+def undone_text(result: MovementResult) -> str:
+    """What an Undo booked: the reversal's type and its pieces given back, with the balance."""
+    undone = f'{result.movement_type} {-result.quantity} of {result.order_number}'
+    return f'Undone: {undone}. Balance here now: {result.balance}.'

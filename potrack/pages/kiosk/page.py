@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import deque
 
 from fastapi import Request
@@ -21,23 +20,22 @@ from potrack.orders.listing import OrderLookup
 from potrack.pages import live_bridge
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
-from potrack.pages.kiosk.disposition import OUT_LABELS, DispositionPicker
-from potrack.pages.kiosk.entry_keys import DEFAULT_ACTION, form_generation_js, mark_default, wire_enter_keys
-from potrack.pages.kiosk.feedback import StatusLine, mute_button
+from potrack.pages.kiosk.cards import WorkCenterCards
+from potrack.pages.kiosk.disposition import DispositionPicker
+from potrack.pages.kiosk.entry_keys import DEFAULT_ACTION, form_generation_js
+from potrack.pages.kiosk.feedback import mute_button
+from potrack.pages.kiosk.form import EntryForm, RequestIds
 from potrack.pages.kiosk.incoming import IncomingPanel
-from potrack.pages.kiosk.keypad import keypad, quick_steps
 from potrack.pages.kiosk.live_changes import LiveChanges
-from potrack.pages.kiosk.messages import saved_text
+from potrack.pages.kiosk.messages import IN_DOUBT, STILL_SAVING, saved_text, undone_text
 from potrack.pages.kiosk.order_card import OrderCard
-from potrack.pages.kiosk.quantity import sum_preview
 from potrack.pages.kiosk.recent import RecentEntries, RecentFeed
 from potrack.pages.kiosk.start_offer import StartOffer
 from potrack.pages.layout import frame
 
 LAST_WC_KEY = 'kiosk_work_center'
 SLOW_SAVE_S = 1.5  # past this the kiosk says it is still saving (a database wait, or an in-doubt commit read back)
-STILL_SAVING = 'Still saving — checking whether it was saved…'
-IN_DOUBT = 'Not sure it was saved: the connection broke while saving. Press {kind} again: it will not be booked twice.'
+KIOSK_CSS = '<link rel="stylesheet" href="/assets/kiosk.css">'
 REPEAT_TAP_S = 2.0  # an IN/OUT tap on the empty form this soon after a save is the rest of a double tap
 
 
@@ -49,8 +47,7 @@ class Kiosk(LiveChanges):
         self.wc_id: int | None = remembered if remembered in self.work_centers else None
         if self.wc_id is None and len(work_centers) == 1:
             self.wc_id = work_centers[0].id
-        self.request_id = uuid.uuid4().hex
-        self.request_key: tuple[object, ...] | None = None
+        self.requests = RequestIds()
         self.saved_at = 0.0
         self.form_generation = 0  # how many entries this page has saved and cleared (entry_keys.form_generation_js)
         self.default_action = DEFAULT_ACTION
@@ -59,32 +56,20 @@ class Kiosk(LiveChanges):
         self.build()
 
     def build(self) -> None:
-        self.cards_row = ui.row().classes('w-full gap-3').mark('wc-cards')
-        self.build_cards()
-        with ui.row().classes('w-full gap-4 items-start max-md:flex-col'):
-            with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
-                self.build_form()
-            with ui.column().classes('flex-1 min-w-80 w-full gap-3'):
-                self.incoming = IncomingPanel(self.ctx, self.fill)
-                self.card = OrderCard(self.ctx, self.work_centers, self.order_found)
-                self.recent = RecentEntries(self.ctx, self.undo)
+        ui.add_head_html(KIOSK_CSS)
+        with ui.column().classes('potrack-kiosk w-full gap-2'):
+            self.cards = WorkCenterCards(self.choose, beside_heading=mute_button)
+            self.cards.build(list(self.work_centers.values()))
+            with ui.element('div').classes('potrack-kiosk-main'):
+                self.form = EntryForm(self.order_entered, self.quantity_entered, self.save, self.default_action)
+                self.order, self.qty, self.status = self.form.order, self.form.qty, self.form.status
+                with ui.column().classes('w-full min-w-0 gap-3'):
+                    self.start_offer = StartOffer(lambda kind: self.save(kind, start=True))
+                    self.disposition = DispositionPicker(self.ctx, self.form.show_disposition)
+                    self.incoming = IncomingPanel(self.ctx, self.fill)
+                    self.card = OrderCard(self.ctx, self.work_centers, self.order_found)
+                    self.recent = RecentEntries(self.ctx, self.undo)
         self.paint_cards()
-
-    def build_cards(self) -> None:
-        self.cards_row.clear()
-        self.cards: dict[int, ui.button] = {}
-        with self.cards_row:
-            for wc in self.work_centers.values():
-                card = (
-                    ui.button(on_click=lambda i=wc.id: self.choose(i))
-                    .props('no-caps unelevated align=left')
-                    .classes('potrack-card flex-1 min-w-40 text-left')
-                    .mark(f'wc-{wc.code}')
-                )
-                with card, ui.column().classes('gap-0 items-start'):
-                    ui.label(wc.code).classes('text-2xl font-bold')
-                    ui.label(wc.name).classes('text-base')
-                self.cards[wc.id] = card
 
     async def reload_work_centers(self) -> None:
         """An admin changed work centers or department links: show the new set, keep the typed entry."""
@@ -96,58 +81,16 @@ class Kiosk(LiveChanges):
         self.work_centers.update({wc.id: wc for wc in work_centers})
         if self.wc_id not in self.work_centers:
             self.wc_id = work_centers[0].id if len(work_centers) == 1 else None
-        self.build_cards()
+        self.cards.build(work_centers)
         self.paint_cards()
         await self.disposition.reasons_changed()
         await self.recent.show(self.wc_id)
         await self.incoming.show(self.wc_id)
 
-    def build_form(self) -> None:
-        with ui.card().classes('w-full gap-3'):
-            self.order = (
-                ui.input('Order number', placeholder='Scan or type, then Enter')
-                .props('outlined autofocus clearable enterkeyhint=next autocomplete=off input-class=text-2xl')
-                .classes('w-full')
-                .mark('order')
-            )
-            self.qty = (
-                ui.input('Quantity (pieces)')
-                .props('outlined inputmode=numeric enterkeyhint=done autocomplete=off input-class=text-2xl')
-                .classes('w-full')
-                .mark('quantity')
-            )
-            sum_preview(self.qty)
-            self.fields = {'order_number': self.order, 'quantity': self.qty}
-            wire_enter_keys(self.order, self.qty, self.order_entered, self.quantity_entered)
-            self.order.on_value_change(lambda e: self.status.stale() if e.value else None)
-            self.disposition = DispositionPicker(self.ctx, lambda d: self.out_button.set_text(OUT_LABELS[d]))
-            with ui.row().classes('w-full gap-3 flex-nowrap'):
-                self.in_button = (
-                    ui.button('IN', icon='login', on_click=lambda: self.save('IN'))
-                    .props('color=green-7 unelevated')
-                    .classes('flex-1 potrack-big-button')
-                    .mark('in')
-                )
-                self.out_button = (
-                    ui.button('OUT', icon='logout', on_click=lambda: self.save('OUT'))
-                    .props('color=amber-8 text-color=black unelevated')  # black on amber: 9:1 (white was 2:1)
-                    .classes('flex-1 potrack-big-button')
-                    .mark('out')
-                )
-            mark_default(self.in_button if self.default_action == 'IN' else self.out_button)
-            self.status = StatusLine()
-            self.start_offer = StartOffer(lambda kind: self.save(kind, start=True))
-            quick_steps(self.qty)
-            keypad(self.qty)
-            with ui.row().classes('w-full justify-end'):
-                mute_button()
-
     def paint_cards(self) -> None:
-        for wc_id, card in self.cards.items():
-            card.props(f'color={"teal-7" if wc_id == self.wc_id else "grey-8"}')
+        self.cards.paint(self.wc_id)
         ready = self.wc_id is not None
-        self.in_button.set_enabled(ready)
-        self.out_button.set_enabled(ready)
+        self.form.set_ready(ready)
         if not ready:
             self.say('Choose your work center first.', 'info')
 
@@ -169,7 +112,8 @@ class Kiosk(LiveChanges):
         try:
             order = normalize_order_number(raw)
         except PotrackError as exc:
-            show_refusal(exc, self.fields)
+            show_refusal(exc, self.form.fields)
+            self.say(exc.message, 'error')  # in the result line: the field's own line is hidden (kiosk.css)
             return
         clear_errors({'order_number': self.order})
         if order != raw:
@@ -183,10 +127,10 @@ class Kiosk(LiveChanges):
 
     async def fill(self, item: Incoming) -> None:
         """A tap on "sent to you": the order and its quantity, ready for IN."""
-        clear_errors(self.fields)
+        clear_errors(self.form.fields)
         self.order.value, self.qty.value = item.order_number, str(item.quantity)
         self.say(f'{item.quantity} of {item.order_number} filled in: press IN to receive them.', 'info')
-        self.in_button.run_method('focus')
+        self.form.in_button.run_method('focus')
         if item.order_number != self.card.order:
             await self.card.show(item.order_number, self.wc_id)
 
@@ -200,33 +144,25 @@ class Kiosk(LiveChanges):
         before the clearing of a saved entry reached the browser is that entry's, already saved; the same
         order and quantity typed again afterwards is a new entry (two boxes of 25), and is saved again.
         """
-        if not self.in_button.enabled and self.wc_id is not None:
+        if not self.form.in_button.enabled and self.wc_id is not None:
             return  # a save is running: this Enter is the same entry's second press
         if form not in (-1, self.form_generation):
             return  # typed into a form that was saved and cleared since
         self.order.value, self.qty.value = order, qty
         await self.save(self.default_action)
 
-    def current_request_id(self, kind: str) -> str:
-        # The same entry pressed again (double tap, retry after "not saved") keeps its request id, so the
-        # ledger records it once; any change to the entry makes it a new request.
-        key = (self.wc_id, self.order.value, self.qty.value, kind, self.disposition.key() if kind == 'OUT' else None)
-        if key != self.request_key:
-            self.request_key, self.request_id = key, uuid.uuid4().hex
-        return self.request_id
-
     async def save(self, kind: str, *, start: bool = False) -> None:
         if self.wc_id is None:
             self.say('Choose your work center first.', 'error')
             return
-        if self.form_empty() and time.monotonic() - self.saved_at < REPEAT_TAP_S:
+        if self.form.empty() and time.monotonic() - self.saved_at < REPEAT_TAP_S:
             return  # the second tap of a double tap, after the first one's save cleared the form
-        clear_errors(self.fields)
+        clear_errors(self.form.fields)
         self.start_offer.hide()
-        request_id = self.current_request_id(kind)
+        entry = (self.wc_id, self.order.value, self.qty.value, kind, self.disposition.key() if kind == 'OUT' else None)
+        request_id = self.requests.id_for(entry)
         flow = self.disposition.movement_args() if kind == 'OUT' else {}
-        self.in_button.disable()
-        self.out_button.disable()
+        self.form.set_ready(False)
         slow = asyncio.get_running_loop().call_later(SLOW_SAVE_S, self.say, STILL_SAVING, 'info')
         try:
             result: MovementResult = await self.ctx.call(
@@ -247,23 +183,21 @@ class Kiosk(LiveChanges):
             return
         except PotrackError as exc:
             if not self.disposition.show_refusal(exc):
-                show_refusal(exc, self.fields)
+                show_refusal(exc, self.form.fields)
             self.say(exc.message, 'error', sound=True)
             if isinstance(exc, UnknownOrder) and exc.can_start:
                 self.start_offer.offer(exc.order_number, kind)
             return
         else:
             # Cleared before the buttons come back, so that no tap can send this entry's form again.
-            self.request_key = None
-            self.qty.value = ''
-            self.order.value = ''
+            self.requests.forget()
+            self.form.clear()
             self.saved_at = time.monotonic()
             self.form_generation += 1
             ui.run_javascript(form_generation_js(self.form_generation))
         finally:
             slow.cancel()
-            self.in_button.enable()
-            self.out_button.enable()
+            self.form.set_ready(True)
         self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
         self.say(saved_text(result, self.disposition.reason_label(result.reason_id)), 'ok', sound=True)
         self.disposition.reset()
@@ -272,9 +206,6 @@ class Kiosk(LiveChanges):
             await self.card.show(result.order_number, self.wc_id)
         await self.recent.refresh()
 
-    def form_empty(self) -> bool:
-        return not str(self.order.value or '').strip() and not str(self.qty.value or '').strip()
-
     async def undo(self, movement_id: int) -> None:
         try:
             result = await self.ctx.call(reverse_movement, movement_id=movement_id, reason=UNDO_REASON)
@@ -282,11 +213,7 @@ class Kiosk(LiveChanges):
             self.say(exc.message, 'error')
             await self.recent.refresh()
             return
-        self.say(
-            f'Undone: {result.movement_type} {-result.quantity} of {result.order_number}. '
-            f'Balance here now: {result.balance}.',
-            'ok',
-        )
+        self.say(undone_text(result), 'ok')
         self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
         if not self.card.apply(result):
             await self.card.show(result.order_number, self.wc_id)
@@ -307,7 +234,8 @@ def register() -> None:
             with frame(ctx, 'Kiosk'):
                 ui.label(f'{exc.message} Reload the page in a moment.').classes('text-xl').mark('kiosk-unavailable')
             return None
-        with frame(ctx, 'Kiosk'):
+        # The kiosk's own h1 names the chosen work center; without work centers the header's title is the h1.
+        with frame(ctx, 'Kiosk', title_is_heading=not work_centers):
             if not work_centers:
                 ui.label('Your department has no active work centers. Ask an administrator.').classes('text-xl').mark(
                     'no-work-centers'

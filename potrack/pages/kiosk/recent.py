@@ -23,6 +23,8 @@ from potrack.pages.guard import PageContext
 from potrack.timeutil import format_local, to_local, zone_label
 
 RECENT_ROWS = 10
+# On a narrow screen (assets/kiosk.css) who booked an entry gives way, so that the table never scrolls sideways.
+NARROW_HIDE = {'classes': 'potrack-narrow-hide', 'headerClasses': 'potrack-narrow-hide'}
 FEED_MIN_INTERVAL_S = 0.5  # a busy work center's list of last entries is re-read at most this often
 FeedKey = tuple[int, int | None, bool]  # work center, department, admin: the same key sees the same rows
 
@@ -133,8 +135,8 @@ class RecentEntries:
             ui.label(f'Last {RECENT_ROWS} entries here').classes('text-lg font-bold')
             self.undo_button = (
                 ui.button('Undo', icon='undo', on_click=self._undo)
-                .props('color=amber-8 text-color=black no-caps size=lg')  # black on amber: 9:1
-                .classes('w-full')
+                .props('color=amber-8 text-color=black no-caps')  # black on amber: 9:1; a normal size, not the biggest
+                .classes('self-start')
                 .mark('undo')
             )
             self.undo_button.set_visibility(False)
@@ -145,12 +147,12 @@ class RecentEntries:
                         {'name': 'order', 'label': 'Order', 'field': 'order', 'align': 'left'},
                         {'name': 'type', 'label': 'Type', 'field': 'type'},
                         {'name': 'qty', 'label': 'Qty', 'field': 'qty'},
-                        {'name': 'user', 'label': 'By', 'field': 'user', 'align': 'left'},
+                        {'name': 'user', 'label': 'By', 'field': 'user', 'align': 'left', **NARROW_HIDE},
                     ],
                     rows=[],
                     row_key='id',
                 )
-                .props('dense flat no-data-label="No entries at this work center yet"')
+                .props('dense flat wrap-cells no-data-label="No entries at this work center yet"')
                 .classes('w-full')
                 .mark('recent-table')
             )

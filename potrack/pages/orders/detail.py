@@ -234,7 +234,7 @@ def register() -> None:
         ctx = await open_page(request)
         if isinstance(ctx, Response):
             return ctx
-        with frame(ctx, 'Orders'):
+        with frame(ctx, 'Orders', title_is_heading=False):
             ui.link('← All orders', '/orders').classes('potrack-link text-base').mark('order-back')
             detail = OrderDetail(ctx, number.strip().upper()[:60])
             await detail.load()

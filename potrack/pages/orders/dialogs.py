@@ -18,7 +18,7 @@ from potrack.pages.admin.widgets import FormDialog, text_field
 from potrack.pages.guard import PageContext
 
 Done = Callable[[], Awaitable[None]]
-SAVE_COLOR = 'teal-8'  # white on teal-7 is 4.3:1, under the 4.5 that text needs
+SAVE_COLOR = 'teal-8'  # white on teal-8 is 4.3:1, under the 4.5 that text needs
 STATUS_WORDS = {
     'closed': ('Close order', 'Close', 'red-8'),
     'cancelled': ('Cancel order', 'Cancel order', 'red-8'),

@@ -97,7 +97,7 @@ class ImportDialog:
                 )
                 self.save_button = (
                     ui.button('Import', on_click=self.run_import)
-                    .props('unelevated size=lg no-caps color=teal-7')
+                    .props('unelevated size=lg no-caps color=teal-8')
                     .mark('import-save')
                 )
                 self.save_button.disable()

@@ -120,7 +120,7 @@ class OrdersPage:
             match = params.get('match', 'prefix')
             self.match = (
                 ui.toggle(MATCHES, value=match if match in MATCHES else 'prefix', on_change=self.reload)
-                .props('no-caps toggle-color=teal-8')
+                .props('no-caps toggle-color=teal-8 role=group aria-label="Order or product match"')
                 .mark('orders-match')
             )
             # Open orders by default (the soonest due, so the late ones, first): what the floor works on.
@@ -128,7 +128,7 @@ class OrdersPage:
             statuses = {**{s: s.capitalize() for s in ORDER_STATUSES}, EVERY_STATUS: 'Every status'}
             self.status = (
                 ui.select(statuses, value=status if status in statuses else DEFAULT_STATUS, on_change=self.reload)
-                .props('outlined dense')
+                .props('outlined dense aria-label="Status"')
                 .classes('w-44')
                 .mark('orders-status')
             )
@@ -242,7 +242,7 @@ def register() -> None:
         ctx = await open_page(request)
         if isinstance(ctx, Response):
             return ctx
-        with frame(ctx, 'Orders'):
+        with frame(ctx, 'Orders', title_is_heading=False):
             ui.label('Orders').classes('text-2xl font-bold').props('role=heading aria-level=1')
             page = OrdersPage(ctx, dict(request.query_params))
             await page.load()

@@ -60,7 +60,7 @@ class ExportPanel:
         self.current = current
         self.job: Job | None = None
         # The buttons first, Stop after them and the progress below: nothing moves under the finger when an
-        # export starts, at any width. teal-8: white on it is 5.3:1 (teal-7 was 4.3:1, under 4.5).
+        # export starts, at any width. teal-8: white on it is 5.3:1 (teal-8 was 4.3:1, under 4.5).
         with ui.column().classes('gap-1'):
             with ui.row().classes('items-center gap-3 no-wrap'):
                 self.button = (

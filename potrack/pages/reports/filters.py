@@ -63,12 +63,12 @@ class FilterBar:
             )
             self.match = (
                 ui.toggle({'prefix': 'starts with', 'contains': 'contains'}, value=query.match, on_change=self.changed)
-                .props('no-caps')
+                .props('no-caps toggle-color=teal-8 role=group aria-label="Order number match"')
                 .mark('f-match')
             )
             self.kind = (
                 ui.toggle({BOTH: 'IN + OUT', 'IN': 'IN', 'OUT': 'OUT'}, value=query.movement_type or BOTH)
-                .props('no-caps')
+                .props('no-caps toggle-color=teal-8 role=group aria-label="Movement type"')
                 .on_value_change(self.changed)
                 .mark('f-type')
             )

@@ -89,6 +89,14 @@ class ServerTable:
         )
         self.table.props['rows-per-page-options'] = ROWS_PER_PAGE_OPTIONS
         self.table.on('request', self.on_request)
+        self.table.on_pagination_change(self._keep_server_paging)
+
+    def _keep_server_paging(self, _: Any) -> None:
+        # Quasar announces its pagination when a table mounts (its tab shown): an echo of the props it was
+        # built with, which may predate the rows' count this server sent meanwhile ("1-0 of 0" beside two
+        # rows). Paging and sorting arrive as 'request'; the count and the page are the server's to give.
+        if self.table.pagination != self.pagination:
+            self.table.pagination = dict(self.pagination)
 
     async def on_request(self, e: events.GenericEventArguments) -> None:
         wanted = e.args.get('pagination', {}) if isinstance(e.args, dict) else {}

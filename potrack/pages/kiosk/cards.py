@@ -1,0 +1,69 @@
+"""The work-center cards and the page's heading: which work center this kiosk books at, said in words.
+
+The chosen card is told apart by more than its colour: `aria-pressed` for a screen reader and a check
+icon for the eye; the h1 names the work center, so that the one heading of the page says where you are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+from nicegui.elements.mixins.text_element import TextElement
+
+from potrack.masters.catalog import WorkCenterInfo
+
+CHOSEN_COLOR, OTHER_COLOR = 'teal-7', 'grey-8'
+
+
+class Heading(TextElement):
+    """The page's one h1; its role is also spelled out, as on the pages that use layout.heading."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(tag='h1', text=text)
+        self.props.update(role='heading')
+        self.props['aria-level'] = 1
+
+
+class WorkCenterCards:
+    """One big button per work center; `paint` marks the chosen one."""
+
+    def __init__(self, on_choose: Callable[[int], Awaitable[None]], beside_heading: Callable[[], object]) -> None:
+        self.on_choose = on_choose
+        with ui.row().classes('w-full items-center gap-2 no-wrap'):
+            self.heading = Heading('Kiosk').classes('potrack-kiosk-title').mark('kiosk-heading')
+            ui.space()
+            beside_heading()
+        self.row = ui.element('div').classes('potrack-kiosk-cards').mark('wc-cards')
+        self.cards: dict[int, ui.button] = {}
+        self.checks: dict[int, ui.icon] = {}
+        self.names: dict[int, str] = {}
+
+    def build(self, work_centers: list[WorkCenterInfo]) -> None:
+        self.row.clear()
+        self.cards.clear()
+        self.checks.clear()
+        self.names = {wc.id: f'{wc.code} {wc.name}' for wc in work_centers}
+        with self.row:
+            for wc in work_centers:
+                card = (
+                    ui.button(on_click=lambda i=wc.id: self.on_choose(i))
+                    .props('no-caps unelevated align=left')
+                    .classes('potrack-card text-left')
+                    .mark(f'wc-{wc.code}')
+                )
+                with card, ui.row().classes('w-full items-center gap-2 no-wrap'):
+                    with ui.column().classes('gap-0 items-start'):
+                        ui.label(wc.code).classes('text-2xl font-bold')
+                        ui.label(wc.name).classes('text-base')
+                    ui.space()
+                    self.checks[wc.id] = ui.icon('check_circle', size='md').props('aria-hidden=true')
+                self.cards[wc.id] = card
+
+    def paint(self, chosen: int | None) -> None:
+        for wc_id, card in self.cards.items():
+            pressed = wc_id == chosen
+            card.props(f'color={CHOSEN_COLOR if pressed else OTHER_COLOR}')
+            card.props['aria-pressed'] = 'true' if pressed else 'false'
+            self.checks[wc_id].set_visibility(pressed)
+        self.heading.set_text(f'Kiosk — {self.names[chosen]}' if chosen in self.names else 'Kiosk')
