@@ -52,6 +52,8 @@ TABLES = [
     'site_setting',
     'order_header',
     'user_session',
+    'kiosk_device_work_center',
+    'kiosk_device',
     'order_activity',
     'order_transit',
     'product_route',

@@ -16,7 +16,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / 'potrack'
 # Each room and its layer. A module may import its own room and rooms of a lower layer only: two rooms
 # of one layer never import each other, so no two domains depend on each other.
 LAYERS: list[set[str]] = [
-    {'config', 'errors', 'timeutil', '__init__'},  # the foundation every layer may use
+    {'config', 'errors', 'timeutil', 'i18n', '__init__'},  # the foundation every layer may use
     {'db'},  # tables, engine, migrations
     {'live'},  # the change feed
     {'common'},  # who is acting, input cleaning, paging, audit, metrics, work center codes

@@ -39,6 +39,9 @@ class UserInfo:
     failed_signins: int  # recent failed sign-ins against the account (accounts/throttle)
     last_signin_at: datetime | None
     created_at: datetime
+    language: str | None = None  # None: the kiosk device's language, else English
+    has_badge: bool = False
+    has_pin: bool = False
 
     @property
     def role(self) -> str:
@@ -91,6 +94,9 @@ def info_of(user: User, department_name: str | None, failed_signins: int = 0) ->
         failed_signins=failed_signins,
         last_signin_at=user.last_signin_at,
         created_at=user.created_at,
+        language=user.language,
+        has_badge=user.badge_hash is not None,
+        has_pin=user.pin_hash is not None,
     )
 
 

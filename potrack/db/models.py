@@ -65,6 +65,13 @@ class User(SQLModel, table=True):
     must_change_password: bool = Field(default=False)
     last_signin_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # Kiosk sign-in on an enrolled device (0008). The badge is a keyboard-wedge string, looked up by its
+    # keyed hash (HMAC-SHA256, so it can be found, never read back); the PIN is bcrypt, like a password.
+    badge_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    pin_hash: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    language: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))  # NULL: the device's
+    # An index, not a column constraint: SQLite's ADD COLUMN cannot add a UNIQUE column (0008).
+    __table_args__ = (Index('ux_user_badge_hash', 'badge_hash', unique=True),)
 
 
 class ProductionOrder(SQLModel, table=True):
@@ -351,6 +358,44 @@ class UserSession(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     end_reason: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
     source: str = Field(default='', sa_column=Column(String(64), nullable=False, server_default=''))
+    device_id: int | None = Field(default=None, foreign_key='kiosk_device.id')  # opened by badge/PIN there
+
+
+class KioskDevice(SQLModel, table=True):
+    """A browser enrolled as a kiosk: its credential (a long random token in a cookie; only its SHA-256 here),
+    its name, the work centers it is pinned to and how it behaves. An admin creates it with a one-time
+    enrollment code (hashed too) that the device types or scans once."""
+
+    __tablename__ = 'kiosk_device'
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(60), nullable=False))
+    credential_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, unique=True))
+    enroll_code_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, unique=True))
+    enroll_expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    default_action: str = Field(default=IN, sa_column=Column(String(3), nullable=False, server_default=IN))
+    muted: bool = Field(default=False)
+    # 'entry': the operator is signed out after each saved entry; 'idle': after the idle limit
+    sign_out_after: str = Field(default='idle', sa_column=Column(String(5), nullable=False, server_default='idle'))
+    language: str = Field(default='en', sa_column=Column(String(8), nullable=False, server_default='en'))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    created_by_id: int | None = Field(default=None, foreign_key='user.id')
+    enrolled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_seen_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    __table_args__ = (
+        CheckConstraint("default_action IN ('IN', 'OUT')", name='ck_kiosk_device_default_action'),
+        CheckConstraint("sign_out_after IN ('entry', 'idle')", name='ck_kiosk_device_sign_out_after'),
+    )
+
+
+class KioskDeviceWorkCenter(SQLModel, table=True):
+    """The work centers a device is pinned to (none: every work center its operator's department sees)."""
+
+    __tablename__ = 'kiosk_device_work_center'
+
+    device_id: int = Field(foreign_key='kiosk_device.id', primary_key=True)
+    work_center_id: int = Field(foreign_key='work_center.id', primary_key=True, index=True)
 
 
 class ApiToken(SQLModel, table=True):
