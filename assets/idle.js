@@ -11,6 +11,15 @@ window.potrackSignOut = (reason) => {
 };
 window.potrackIdle = (() => {
   let limitS = 600, last = Date.now(), lastPing = 0, timer = null, box = null;
+  // The page's language (pages/layout.py passes them translated); {s} is the seconds left.
+  let texts = {
+    countdown: 'No activity: signing out in {s} s. Touch anywhere to stay signed in.',
+    unsaved: 'The entry you have not saved will be cleared.',
+  };
+  // An order or quantity typed at the kiosk and not yet saved: the countdown says it will be lost.
+  function unsavedEntry() {
+    return [...document.querySelectorAll('.potrack-kiosk input')].some((i) => i.type !== 'checkbox' && i.value.trim());
+  }
   const PING_EVERY_MS = 20000;
   function hide() { if (box) box.style.display = 'none'; }
   function show(left) {
@@ -21,7 +30,8 @@ window.potrackIdle = (() => {
       box.dataset.testid = 'idle-countdown';
       document.body.appendChild(box);
     }
-    box.textContent = `No activity: signing out in ${left} s. Touch anywhere to stay signed in.`;
+    const line = texts.countdown.replace('{s}', String(left));
+    box.textContent = unsavedEntry() ? `${line} ${texts.unsaved}` : line;
     box.style.display = 'block';
   }
   function activity() {
@@ -40,7 +50,8 @@ window.potrackIdle = (() => {
     if (left <= 60) show(left); else hide();
   }
   return {
-    start(seconds) {
+    start(seconds, translated) {
+      if (translated) texts = { ...texts, ...translated };
       limitS = seconds; last = Date.now(); lastPing = Date.now();
       ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(
         (e) => document.addEventListener(e, activity, { passive: true, capture: true }));

@@ -108,6 +108,18 @@ class PageContext:
             )
             raise
 
+    async def recheck(self) -> None:
+        """Accounts changed somewhere (deactivated, password reset, role moved): is this session still good?
+        Not activity: it does not reset the idle clock. A page that has lost its session leaves for sign-in
+        at once, instead of at its next action."""
+        try:
+            self.session_user = await offload(validate_session, self.token, touch=False)
+        except SignedOut:
+            auth_event('session_ended_live', **self._known(), source=self.source, path=self.path)
+            ui.navigate.to(signin_url(self.path, 'ended'))
+        except NotSaved:
+            pass  # the database is away: the next action or change will ask again
+
     async def touch(self) -> None:
         """Activity without an action (typing, touching): keeps the session from going idle."""
         try:

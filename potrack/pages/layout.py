@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from nicegui import app, ui
 
+from potrack.live import feed
+from potrack.live.announce import USERS
+from potrack.pages import live_bridge
 from potrack.pages.guard import PageContext
+from potrack.pages.language import translator_for
 
 NAV_USER = [
     ('Kiosk', '/kiosk', 'qr_code_scanner'),
@@ -74,7 +79,20 @@ def frame(ctx: PageContext, title: str, *, title_is_heading: bool = True) -> Ite
                 # In the browser (assets/idle.js): a POST, and it works even while the websocket is down.
                 ui.menu_item('Sign out').on('click', js_handler='() => window.potrackSignOut()').mark('signout')
     ui.on('potrack_activity', ctx.touch)
-    ui.run_javascript(f'window.potrackIdle && window.potrackIdle.start({int(ctx.session_user.idle_timeout_s)})')
+
+    async def on_change(change: feed.Change) -> None:
+        if change.kind == USERS:  # a deactivation or a password reset ends sessions: this page may be one
+            await ctx.recheck()
+
+    live_bridge.subscribe(on_change)
+    t = translator_for(ctx)
+    idle_texts = {
+        'countdown': t.gettext('No activity: signing out in {s} s. Touch anywhere to stay signed in.'),
+        'unsaved': t.gettext('The entry you have not saved will be cleared.'),
+    }
+    # json.dumps: the texts reach the script as a JSON object (idle.js shows them with textContent).
+    seconds = int(ctx.session_user.idle_timeout_s)
+    ui.run_javascript(f'window.potrackIdle && window.potrackIdle.start({seconds}, {json.dumps(idle_texts)})')
     with ui.column().classes('w-full max-w-screen-xl mx-auto p-3 gap-4') as content:
         yield content
 

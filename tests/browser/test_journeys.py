@@ -12,7 +12,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from potrack.accounts.users import insert_user
 from potrack.config import reset_settings
 from potrack.db import Database
-from tests.browser.pilot import click, page_text, see, shot, sign_in, type_into, wait_for
+from tests.browser.pilot import click, field, page_text, see, shot, sign_in, type_into, wait_for
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -53,6 +53,13 @@ def grid_cell(driver: WebDriver, order: str, column: str) -> str:
     return driver.find_element(By.XPATH, f'{row}//div[@col-id="{column}"]').text.strip()
 
 
+def grid_rows_of(driver: WebDriver, order: str) -> int:
+    """How many rows of the balances grid show `order` (a new order once, not twice)."""
+    return len(
+        driver.find_elements(By.XPATH, f'//div[@role="row"][.//div[@col-id="order" and normalize-space()="{order}"]]')
+    )
+
+
 def test_first_start_sign_in_and_forced_password_change(start_server, browser, tmp_path: Path) -> None:
     server = start_server()
     driver = browser('admin')
@@ -91,6 +98,7 @@ def test_operator_in_then_out_and_a_second_browser_sees_it_live(start_server, br
     shot(operator, 'kiosk-1-in-saved')
     wait_for(lambda: grid_cell(watcher, 'PO-2026-0042', 'balance') == '40', what='the IN on the watching page')
     shot(watcher, 'kiosk-2-watcher-sees-in')
+    assert grid_rows_of(watcher, 'PO-2026-0042') == 1  # a new order shows once
 
     type_into(operator, 'Order number', 'PO-2026-0042', enter=True)
     type_into(operator, 'Quantity (pieces)', '55')
@@ -103,6 +111,7 @@ def test_operator_in_then_out_and_a_second_browser_sees_it_live(start_server, br
     shot(operator, 'kiosk-4-out-saved')
     wait_for(lambda: grid_cell(watcher, 'PO-2026-0042', 'balance') == '25', what='the OUT on the watching page')
     shot(watcher, 'kiosk-5-watcher-sees-out')
+    assert grid_rows_of(watcher, 'PO-2026-0042') == 1
 
 
 def test_a_session_survives_an_app_restart(start_server, browser, tmp_path: Path) -> None:
@@ -131,10 +140,15 @@ def test_an_idle_kiosk_counts_down_a_touch_resets_it_then_it_signs_out(start_ser
     sign_in(driver, server.url, 'anita', TEST_PASSWORD)
     see(driver, 'Assembly')
     see(driver, 'No activity: signing out in')  # the whole limit is within the last minute
+    click(driver, 'WC002\nMachining')
+    type_into(driver, 'Order number', 'PO-2026-0007')  # typed, not saved
+    see(driver, 'The entry you have not saved will be cleared.')
     shot(driver, 'idle-1-countdown')
     # The count runs down by itself: waited for as it happens, not for the 6 s it should take.
     wait_for(lambda: 0 < seconds_left(driver) <= 7, 15, 'the countdown to run down to 7 s')
-    click(driver, 'WC002\nMachining')  # a touch: the count starts again
+    click(driver, '2')  # a keypad key: the countdown covers none of them; the touch also starts the count again
+    quantity = field(driver, 'Quantity (pieces)')
+    wait_for(lambda: quantity.get_attribute('value') == '2', what='the key to reach the quantity')
     wait_for(lambda: seconds_left(driver) >= 10, 10, 'the countdown to start again from 12 s')
     see(driver, 'You were signed out after a while without activity.', timeout=20)
     shot(driver, 'idle-2-signed-out')

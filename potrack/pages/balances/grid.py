@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +107,12 @@ class OpenOrdersGrid:
     def rows(self) -> list[dict[str, Any]]:
         return self.grid.options['rowData']
 
+    def quietly(self) -> AbstractContextManager[None]:
+        """Keep the server's copy of the rows in step without sending it: a live change reaches the browser as
+        an AG Grid transaction only. Sent as well, the changed rows rebuild the whole grid (losing the scroll)
+        and a transaction's added row then lands a second time: each new order showed twice."""
+        return self.grid.props.suspend_updates()
+
     async def show(self, work_center_ids: list[int] | None) -> None:
         self.work_center_ids = work_center_ids
         await self.reload()
@@ -180,14 +187,16 @@ class OpenOrdersGrid:
         if row is not None and self.matches(row):
             data = grid_row(row)
             if key in self.keys:
-                self.rows[:] = [data if r['key'] == key else r for r in self.rows]
+                with self.quietly():
+                    self.rows[:] = [data if r['key'] == key else r for r in self.rows]
                 self.grid.run_grid_method('applyTransaction', {'update': [data]})
             else:
                 if self.offset == 0 and self.sort.value == 'Latest movement':
                     self.show_on_top(key, data)
                 self.recount_soon()  # new to the selection, or moved here from another page: only a count tells
         elif key in self.keys:
-            self.rows[:] = [r for r in self.rows if r['key'] != key]
+            with self.quietly():
+                self.rows[:] = [r for r in self.rows if r['key'] != key]
             self.keys.discard(key)
             self.total -= 1  # shown at once; the count below settles it if another change raced this one
             self.grid.run_grid_method('applyTransaction', {'remove': [{'key': key}]})
@@ -198,11 +207,13 @@ class OpenOrdersGrid:
 
     def show_on_top(self, key: str, data: dict[str, Any]) -> None:
         """The newest movement goes first on page 1; the page keeps PAGE_SIZE rows (its last moves on)."""
-        self.rows.insert(0, data)
+        with self.quietly():
+            self.rows.insert(0, data)
         self.keys.add(key)
         self.grid.run_grid_method('applyTransaction', {'add': [data], 'addIndex': 0})
         if len(self.rows) > PAGE_SIZE:
-            last = self.rows.pop()
+            with self.quietly():
+                last = self.rows.pop()
             self.keys.discard(last['key'])
             self.grid.run_grid_method('applyTransaction', {'remove': [{'key': last['key']}]})
 
