@@ -32,39 +32,18 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
-from sqlmodel import select  # noqa: E402
+from sqlmodel import SQLModel, select  # noqa: E402
 
 from potrack.accounts.users import insert_user  # noqa: E402
 from potrack.common.actors import Actor  # noqa: E402
 from potrack.config import normalize_database_url, reset_settings  # noqa: E402
 from potrack.db import Database, use_database  # noqa: E402
-from potrack.db.models import DEFAULT_FLOW_REASONS, Department, FlowReason, User, WorkCenter  # noqa: E402
-from potrack.db.types import utcnow  # noqa: E402
+from potrack.db.models import Department, User, WorkCenter  # noqa: E402
 from potrack.ops.provision import provision  # noqa: E402
 from potrack.ops.upgrade import upgrade  # noqa: E402
 
 PG_URL = os.environ.get('POTRACK_TEST_DATABASE_URL', '').strip()
 PG_SKIP_REASON = 'needs PostgreSQL: set POTRACK_TEST_DATABASE_URL=postgresql://user@host/db to run them'
-TABLES = [
-    'signin_source',
-    'signin_account',
-    'audit_event',
-    'site_setting',
-    'order_header',
-    'user_session',
-    'kiosk_device_work_center',
-    'kiosk_device',
-    'order_activity',
-    'order_transit',
-    'product_route',
-    'order_balance',
-    'production_order',
-    'flow_reason',
-    'workcenter_department',
-    '"user"',
-    'work_center',
-    'department',
-]
 TEST_PASSWORD = 'Kiosk-Pass-2026'
 
 
@@ -101,6 +80,9 @@ def pg_url() -> Iterator[str]:
     url = server.set(database=name).render_as_string(hide_password=False)
     db = Database(url)
     upgrade(db)
+    _PG_STATES[url] = {'migrated': _rows_of(db)}
+    provision(db)
+    _PG_STATES[url]['provisioned'] = _rows_of(db)
     db.dispose()
     yield url
     with admin.connect() as conn:
@@ -110,6 +92,7 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope='session')
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file brought to the head revision, not provisioned."""
     path = tmp_path_factory.mktemp('template') / 'potrack.db'
     db = Database(f'sqlite:///{path}')
     upgrade(db)
@@ -117,23 +100,65 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _fresh_postgres(url: str) -> Database:
+@pytest.fixture(scope='session')
+def sqlite_provisioned(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    """The template, provisioned (admin, departments, work centers): each test copies it."""
+    path = tmp_path_factory.mktemp('provisioned') / 'potrack.db'
+    shutil.copy(sqlite_template, path)
+    db = Database(f'sqlite:///{path}')
+    provision(db)
+    db.dispose()
+    return path
+
+
+# Per PostgreSQL database of the run: every table's rows as migrated, and as provisioned. A test's database is
+# put back to one of them by deleting and inserting a few rows in one transaction: TRUNCATE of every table and
+# provisioning again cost 0.6 s a test; this costs a tenth of it.
+_PG_STATES: dict[str, dict[str, dict[str, list[dict[str, object]]]]] = {}
+
+
+def _rows_of(db: Database) -> dict[str, list[dict[str, object]]]:
+    with db.engine.connect() as conn:
+        return {
+            table.name: [dict(row._mapping) for row in conn.execute(table.select())]
+            for table in SQLModel.metadata.sorted_tables
+        }
+
+
+def _serials_sql() -> str:
+    """One statement that sets every id sequence after the rows in its table (RESTART IDENTITY's effect)."""
+    parts = []
+    for table in SQLModel.metadata.sorted_tables:
+        column = table.autoincrement_column
+        if column is None:
+            continue
+        quoted = f'"{table.name}"'
+        highest = f'(SELECT max({column.name}) FROM {quoted})'  # noqa: S608 (the models' names, not input)
+        sequence = f"pg_get_serial_sequence('{quoted}', '{column.name}')"
+        parts.append(f'setval({sequence}, COALESCE({highest}, 1), {highest} IS NOT NULL)')
+    return 'SELECT ' + ', '.join(parts)
+
+
+def _reset_postgres(url: str, state: str) -> Database:
+    """The run's PostgreSQL database, holding exactly the rows of `state` ('migrated' or 'provisioned')."""
+    rows = _PG_STATES[url][state]
     db = Database(url, pool_size=20)
     with db.engine.begin() as conn:
-        conn.execute(text(f'TRUNCATE {", ".join(TABLES)} RESTART IDENTITY CASCADE'))
-        # The reasons migration 0007 seeds, as a database fresh from the migrations has them.
-        conn.execute(
-            FlowReason.__table__.insert(),
-            [  # type: ignore[attr-defined]
-                {'code': c, 'label': label, 'kind': k, 'is_active': True, 'created_at': utcnow()}
-                for c, label, k in DEFAULT_FLOW_REASONS
-            ],
-        )
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+        for table in SQLModel.metadata.sorted_tables:
+            if rows[table.name]:
+                conn.execute(table.insert(), rows[table.name])
+        conn.execute(text(_serials_sql()))
     return db
 
 
+def _fresh_postgres(url: str) -> Database:
+    """Migrated, not provisioned: as a new install finds its database (with the reasons 0007 seeds)."""
+    return _reset_postgres(url, 'migrated')
+
+
 def _installed(database: Database) -> Iterator[Database]:
-    provision(database)
     use_database(database)
     yield database
     use_database(None)
@@ -141,23 +166,23 @@ def _installed(database: Database) -> Iterator[Database]:
 
 
 @pytest.fixture(params=['sqlite', pytest.param('postgresql', marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_provisioned: Path) -> Iterator[Database]:
     """A migrated, provisioned database, installed as the process's database for the test."""
     reset_settings()
     if request.param == 'sqlite':
         path = tmp_path / 'potrack.db'
-        shutil.copy(sqlite_template, path)
+        shutil.copy(sqlite_provisioned, path)
         yield from _installed(Database(f'sqlite:///{path}'))
     else:
-        yield from _installed(_fresh_postgres(request.getfixturevalue('pg_url')))
+        yield from _installed(_reset_postgres(request.getfixturevalue('pg_url'), 'provisioned'))
 
 
 @pytest.fixture
-def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+def sqlite_db(tmp_path: Path, sqlite_provisioned: Path) -> Iterator[Database]:
     """SQLite only: UI tests, whose behaviour does not depend on the database."""
     reset_settings()
     path = tmp_path / 'potrack.db'
-    shutil.copy(sqlite_template, path)
+    shutil.copy(sqlite_provisioned, path)
     yield from _installed(Database(f'sqlite:///{path}'))
 
 
@@ -165,7 +190,7 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
 def pg_db(pg_url: str) -> Iterator[Database]:
     """PostgreSQL only, for behaviour SQLite does not have (row locks, NOTIFY, killed connections)."""
     reset_settings()
-    yield from _installed(_fresh_postgres(pg_url))
+    yield from _installed(_reset_postgres(pg_url, 'provisioned'))
 
 
 @pytest.fixture

@@ -50,6 +50,8 @@ COUNTED_TABLES: dict[str, tuple[str, str]] = {
     'audit_event': ('audit event', 'audit events'),
     'user_session': ('session', 'sessions'),
     'api_token': ('API token', 'API tokens'),
+    'kiosk_device': ('kiosk device', 'kiosk devices'),
+    'kiosk_device_work_center': ('kiosk device-work center pin', 'kiosk device-work center pins'),
 }
 # Tables whose rows make a database "in use": a restore will not overwrite them without --force.
 DATA_TABLES = ('production_order', 'user', 'work_center', 'department')
