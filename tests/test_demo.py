@@ -256,7 +256,7 @@ def test_cli_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
 
 
 def check_prefix_search(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """search_movements' newest-first shortcut for prefixes (newest_first.newest_first_bound) changes no result.
+    """search_movements' newest-first shortcut for prefixes (newest_first.newest_first_plan) changes no result.
 
     With a probe of 100 rows most prefixes take the bound from order_balance; with 2000 (about all the
     movements here) the probe finds enough and the plain walk runs.

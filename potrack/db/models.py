@@ -153,7 +153,7 @@ class OrderBalance(SQLModel, table=True):
             'ix_order_balance_order_number',
             'order_number',
             postgresql_ops={'order_number': 'text_pattern_ops'},
-            # For the newest-first search's bound (newest_first.newest_first_bound): an index-only scan.
+            # For the newest-first search's bound (newest_first.newest_first_plan): an index-only scan.
             postgresql_include=['work_center_id', 'last_movement_at'],
         ),
     )
@@ -241,7 +241,7 @@ class ProductRoute(SQLModel, table=True):
 class OrderActivity(SQLModel, table=True):
     """The newest movement time of each order, at most ACTIVITY_STEP behind; written by the ledger.
 
-    For newest-first searches by order-number prefix (newest_first.newest_first_bound): a prefix selects
+    For newest-first searches by order-number prefix (newest_first.newest_first_plan): a prefix selects
     one row per order here, against one per (work center, order) in order_balance, five times fewer to
     read. To spare the write path a row lock per movement, the ledger moves the time on only when it is
     more than ACTIVITY_STEP behind, so searches add that step to it.

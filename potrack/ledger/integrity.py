@@ -61,7 +61,7 @@ class Mismatch:
 
 def _activity_lags(postgres: bool, limit: int) -> Select[Any]:
     """Orders whose activity time is missing or more than ACTIVITY_STEP behind their newest movement: a
-    newest-first search by prefix could start its walk after their movements (newest_first.newest_first_bound).
+    newest-first search by prefix could start its walk after their movements (newest_first.newest_first_plan).
     Each balance row's last_movement_at is its pair's newest movement (the ledger writes both together)."""
     newest, stored = func.max(BALANCES.c.last_movement_at), func.max(ACTIVITY.c.last_movement_at)
     if postgres:

@@ -1,15 +1,31 @@
-"""Where a newest-first search by order-number prefix starts its walk: at the newest match, not at now.
+"""How a newest-first search by order-number prefix reads the ledger: the plan is chosen from what the
+prefix selects, never left to PostgreSQL's guess about where in time the matches lie.
 
-search_movements asks for the bound; it only removes rows newer than every match, so results are
-unchanged and a search for an old block of orders reads about as many rows as it returns.
+Order numbers are given out in sequence, so a prefix selects a block of orders from the same few days.
+Sorting by created_at with a LIMIT, PostgreSQL walks the created_at index from the end of the range
+backwards and filters, expecting matches spread evenly over time; for a block a few weeks old it reads
+most of the ledger before the first match. Told only part of the truth (a bound it cannot see into, as
+an InitPlan), it misjudges the other way and sorts every row of the range (0.6 s at 100,000 movements).
+So the search learns, in one short statement before the rows, which of two plans fits, and hands the
+planner plain values:
+
+- a prefix of few orders (SORT_MAX_ORDERS at most, counted in order_activity): every match through the
+  `(order_number, created_at)` index, then a top-N sort (2,000 matches: 5 ms, where the walk took 40–130);
+- more orders: the walk, from the newest match on (a literal `created_at <= t`, t from order_activity
+  or the balance rows), unless the newest RECENT_PROBE_ROWS rows of the range already hold the matches
+  wanted (a broad prefix such as "PO-"): then the walk stops within them anyway.
+
+The bound only removes rows newer than every match and the sort only changes how the same order is
+reached, so results are those of the plain query either way (tests/test_search_plan.py checks a sweep).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import TIMESTAMP, Interval, Select, and_, case, cast, func, literal, literal_column
+from sqlalchemy import Interval, Select, and_, case, func, literal_column
 from sqlmodel import Session, select
 
 from potrack.common.work_center_codes import all_work_center_ids
@@ -22,49 +38,79 @@ from potrack.ledger.balances import order_filter, order_needle
 if TYPE_CHECKING:  # search imports this module; its types are needed for annotations only
     from potrack.ledger.search import MovementFilter, Selection
 
-# Slack added to the newest movement time of the orders a prefix selects (see newest_first_bound): a
+# Slack added to the newest movement time of the orders a prefix selects (see newest_first_plan): a
 # clock stepped back between two movements of an order must not hide the earlier one; and order_activity
 # lags by up to ACTIVITY_STEP.
 BOUND_SLACK = timedelta(minutes=15) + ACTIVITY_STEP
-# How many of the newest movements newest_first_bound looks at to see whether a prefix is common there.
+# How many of the newest movements newest_first_plan looks at to see whether a prefix is common there.
 RECENT_PROBE_ROWS = 2000
+# Up to this many orders (about 20 movements each) a prefix's matches are read whole and sorted: at a
+# million movements 100 orders sort in 5 ms where the walk from their newest match takes 12, and 1,000
+# orders in 25 where the walk takes 6–9 (bench/queries.py, the sweep).
+SORT_MAX_ORDERS = 200
 
 
-def newest_first_bound(
+@dataclass(frozen=True)
+class NewestFirst:
+    """How the rows query of a newest-first search reads: an extra condition, and whether to sort."""
+
+    bound: Any | None = None  # `created_at <= t` with t a plain value, or None
+    by_prefix: bool = False  # read every match through the order-number index and sort them
+
+
+def newest_first_plan(
     session: Session, db: Database, flt: MovementFilter, selection: Selection, wanted: int
-) -> Any | None:
-    """For a newest-first search by order-number prefix: `created_at <= t`, t at the newest match, or None.
+) -> NewestFirst:
+    """The plan of a newest-first search for the `wanted` newest rows (see the module docstring).
 
-    Order numbers are given out in sequence, so a prefix selects a block of orders from the same days.
-    Sorting by created_at with a LIMIT, PostgreSQL walks the created_at index from now backwards and
-    filters, expecting matches spread evenly over time; for a block a few weeks old it reads most of
-    the ledger before the first match (0.25–0.6 s at a million movements). The newest movement of those
-    orders is in order_activity (one row per order) and order_balance (one per work center and order),
-    written in the same transaction as each movement and found through their order-number indexes
-    (_newest_balance); starting the walk there reads about as many rows as it returns. The condition
-    only removes rows newer than every match, so results are unchanged; without such a row it is left out.
-
-    Reading those rows costs time in proportion to the orders the prefix selects, so it is
-    skipped when the walk's first RECENT_PROBE_ROWS rows (the filter without the order number) already
-    hold the `wanted` matches: then the walk stops within them anyway (a broad prefix such as "PO-").
+    One short statement before the rows: the prefix's orders counted up to SORT_MAX_ORDERS + 1 and, when
+    there are more, the probe of the newest rows and, when it falls short, the newest match's time. The
+    time comes back as a value for the rows query: as a subquery of it (an InitPlan, unknown when the
+    query is planned) it was estimated at a third of the range, and the planner sorted the whole range.
     """
     if flt.match != 'prefix' or selection.order is None:
-        return None
-    postgres = session.connection().dialect.name == 'postgresql'
-    probe = _recent_hits(flt, selection) if wanted <= RECENT_PROBE_ROWS else None
-    newest = _newest_balance(flt, selection, postgres, all_work_center_ids(db))
-    if postgres:
-        # One statement with the rows: both subqueries run once, before the walk (InitPlans), and the
-        # balance rows are read only when the probe falls short. Two round trips fewer per search.
-        infinity = cast(literal_column("'infinity'"), TIMESTAMP(timezone=True))
-        bound = func.coalesce(newest.scalar_subquery() + literal(BOUND_SLACK, Interval()), infinity)
-        if probe is not None:
-            bound = case((probe.scalar_subquery() >= wanted, infinity), else_=bound)
-        return PO.c.created_at <= bound
-    if probe is not None and session.connection().execute(probe).scalar_one() >= wanted:
-        return None
-    newest_at = session.connection().execute(newest).scalar_one()
-    return None if newest_at is None else PO.c.created_at <= newest_at + BOUND_SLACK
+        return NewestFirst()
+    conn = session.connection()
+    postgres = conn.dialect.name == 'postgresql'
+    orders = _orders_upto(flt, postgres).scalar_subquery()
+    many = orders > SORT_MAX_ORDERS
+    if wanted <= RECENT_PROBE_ROWS:
+        many = and_(many, _recent_hits(flt, selection).scalar_subquery() < wanted)
+    newest = _newest_balance(flt, selection, postgres, all_work_center_ids(db)).scalar_subquery()
+    # CASE, so that PostgreSQL runs the probe and the newest time (InitPlans) only when they decide.
+    few, newest_at = conn.execute(select(orders <= SORT_MAX_ORDERS, case((many, newest)))).one()
+    if few:
+        return NewestFirst(by_prefix=True)
+    return NewestFirst() if newest_at is None else NewestFirst(bound=PO.c.created_at <= newest_at + BOUND_SLACK)
+
+
+def newest_first_rows(session: Session, plan: NewestFirst, selection: Selection) -> tuple[list[Any], Any]:
+    """The WHERE conditions and the sort key of the rows query under `plan` (the same rows, the same order).
+
+    On PostgreSQL a by-prefix plan sorts by the times as an expression no index provides, and asks for
+    the scope's work centers as one no index answers either: the planner then reads the matches through
+    the order-number index and sorts them, rather than walking the created_at index or intersecting the
+    prefix's 2,000 index entries with the 200,000 of one work center (12 ms of a 15 ms search).
+    """
+    if plan.bound is not None:
+        return [*selection.where, plan.bound], PO.c.created_at
+    if not plan.by_prefix or session.connection().dialect.name != 'postgresql':
+        return selection.where, PO.c.created_at
+    unindexed = (PO.c.work_center_id + 0).in_(sorted(selection.ids))  # in place of others[0], the scope
+    return [unindexed, selection.order, *selection.others[1:]], PO.c.created_at + literal_column(
+        "INTERVAL '0 s'", Interval()
+    )
+
+
+def _orders_upto(flt: MovementFilter, postgres: bool) -> Select[Any]:
+    """How many orders the prefix selects, counted up to SORT_MAX_ORDERS + 1 (an index-only scan)."""
+    some = (
+        select(ACTIVITY.c.order_number)
+        .where(_prefix_range(ACTIVITY.c.order_number, flt.order, postgres))
+        .limit(SORT_MAX_ORDERS + 1)
+        .subquery()
+    )
+    return select(func.count()).select_from(some)
 
 
 def _recent_hits(flt: MovementFilter, selection: Selection) -> Select[Any]:

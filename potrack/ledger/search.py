@@ -20,7 +20,7 @@ from potrack.db.tables import MOVEMENTS as PO
 from potrack.db.tables import USERS
 from potrack.errors import InvalidInput
 from potrack.ledger.balances import order_filter
-from potrack.ledger.newest_first import newest_first_bound
+from potrack.ledger.newest_first import newest_first_plan, newest_first_rows
 from potrack.timeutil import day_range_utc
 
 
@@ -161,10 +161,11 @@ _ROWS_FROM = select(*_ROW_COLUMNS).select_from(
 )
 
 
-def _rows_query(where: list[Any], sort: str, descending: bool) -> Select[Any]:
+def _rows_query(where: list[Any], sort: str, descending: bool, key: Any = None) -> Select[Any]:
+    """`key`: the sort column as newest_first_key gives it (the same order as `sort`), if not the column."""
     if sort not in MOVEMENT_SORTS:
         raise InvalidInput(f'Cannot sort movements by {sort!r}.', field='sort')
-    key = MOVEMENT_SORTS[sort]
+    key = MOVEMENT_SORTS[sort] if key is None else key
     tiebreak = PO.c.id.desc() if descending else PO.c.id.asc()
     return _ROWS_FROM.where(*where).order_by(key.desc() if descending else key.asc(), tiebreak)
 
@@ -209,10 +210,11 @@ def search_movements(
         if selection is None:
             return MovementPage([], offset, limit)
         where = rows_where = selection.where
+        key = None
         if sort == 'created_at' and descending:
-            bound = newest_first_bound(session, db, flt, selection, offset + limit)
-            rows_where = where if bound is None else [*where, bound]
-        query = _rows_query(rows_where, sort, descending).offset(offset).limit(limit)
+            plan = newest_first_plan(session, db, flt, selection, offset + limit)
+            rows_where, key = newest_first_rows(session, plan, selection)
+        query = _rows_query(rows_where, sort, descending, key).offset(offset).limit(limit)
         # Core, not the ORM's execute: no ORM loading machinery for 500 plain rows (a few ms a page).
         rows = [_row(r) for r in session.connection().execute(query)]
         totals = _totals(session, where) if with_totals else MovementTotals(len(rows))
