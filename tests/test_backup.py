@@ -91,7 +91,7 @@ def test_the_commands_back_up_restore_and_check(db: Database, empty_target: Data
     readable += '4 scrap and rework reasons, 0 product routes, 1 user, '
     readable += '6 departments, 5 work centers, '
     assert made.stdout.startswith(f'wrote {file}: {readable}23 department-work center links, ')
-    assert made.stdout.endswith(', 0 sessions, 0 API tokens\n')
+    assert made.stdout.endswith(', 0 sessions, 0 API tokens, 0 kiosk devices, 0 kiosk device-work center pins\n')
     restored = run_cli(empty_target.url, tmp_path, 'restore', str(file))
     assert restored.returncode == 0, restored.stderr
     assert restored.stdout.splitlines()[1].startswith(f'  {readable}')
@@ -118,6 +118,7 @@ def test_a_backup_made_before_order_activity_restores_fresh_and_over_a_newer_dat
     finally:
         upgrade(db)  # the test database back to today's schema, its times filled again
     later = {'order_activity', 'order_header', 'site_setting', 'order_transit', 'flow_reason', 'product_route'}
+    later |= {'kiosk_device', 'kiosk_device_work_center'}
     assert not later & set(counts)
     for target in (empty_target, db):  # db: at head, with data, and its own order_activity rows
         result = restore(target, file, force=True)
