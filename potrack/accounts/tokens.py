@@ -224,7 +224,8 @@ def active_token_count(actor: Actor, *, user_id: int, db: Database | None = None
 def revoke_user_tokens(session: Session, user: User, *, by: int | None, context: dict[str, Any]) -> int:
     """In the caller's transaction (which announces USERS, then calls forget_checked_tokens): revoke all, audited."""
     assert user.id is not None
-    rows = session.exec(_active_query(user.id).with_for_update()).all()
+    # In the order they were issued (and locked in that order): the audit trail reads oldest first.
+    rows = session.exec(_active_query(user.id).order_by(col(ApiToken.id)).with_for_update()).all()
     for row in rows:
         _mark_revoked(session, row, user.username, by=by, context=context)
     return len(rows)
