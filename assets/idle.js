@@ -59,3 +59,17 @@ window.potrackIdle = (() => {
     },
   };
 })();
+// Quasar's loading bar is a progressbar without a name (axe: aria-progressbar-name): name it once it is there.
+(() => {
+  const name = () => {
+    const bars = document.querySelectorAll('.q-loading-bar');
+    bars.forEach((bar) => bar.setAttribute('aria-label', document.documentElement.lang === 'hi' ? 'लोड हो रहा है' : 'Loading'));
+    return bars.length > 0;
+  };
+  const watch = () => {
+    if (name()) return;
+    const observer = new MutationObserver(() => { if (name()) observer.disconnect(); });
+    observer.observe(document.body, { childList: true, subtree: true });
+  };
+  if (document.body) watch(); else document.addEventListener('DOMContentLoaded', watch);
+})();

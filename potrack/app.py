@@ -18,6 +18,7 @@ from potrack.pages import account, home, live_bridge, signin
 from potrack.pages.admin import page as admin
 from potrack.pages.auth_routes import router as auth_router
 from potrack.pages.balances import page as balances
+from potrack.pages.kiosk import device_signin, enroll
 from potrack.pages.kiosk import page as kiosk
 from potrack.pages.orders import detail as order_detail
 from potrack.pages.orders import page as orders
@@ -37,7 +38,8 @@ def setup() -> None:
     metrics.watch_live_clients(live_clients)
     ui.add_head_html(HEAD_HTML, shared=True)
     # route_cards before order_detail: /orders/cards is not an order number.
-    for module in (signin, account, home, kiosk, balances, admin, reports, orders, route_cards, order_detail):
+    modules = (signin, enroll, device_signin, account, home, kiosk, balances, admin, reports, orders, route_cards)
+    for module in (*modules, order_detail):
         module.register()
     app.on_startup(live_bridge.start)
     app.on_shutdown(live_bridge.stop)

@@ -1,12 +1,23 @@
 """Domain errors: every refusal a person can see carries a message fit to show them."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 
 class PotrackError(Exception):
-    """Base of every refusal; `message` is a sentence for the person at the screen."""
+    """Base of every refusal; `message` is a sentence for the person at the screen, in English.
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    `params`: given, `message` is a catalogue template (marked with `i18n.N_`) whose `{name}`s these fill;
+    `template` keeps it, so that a page can show the refusal in its person's language
+    (`t.gettext(template).format(**params)`), while `message` is the English sentence the API and the logs read.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, params: Mapping[str, object] | None = None) -> None:
+        self.template = message if params is not None else None
+        self.params: dict[str, object] = dict(params or {})
+        self.message = message.format(**self.params) if params is not None else message
+        super().__init__(self.message)
         self.field = field
 
 
@@ -33,8 +44,10 @@ class UnknownOrder(NotFound):
     is accepted (the kiosk's "Start it here?", the API's `"create_order": true`).
     """
 
-    def __init__(self, message: str, *, order_number: str, can_start: bool) -> None:
-        super().__init__(message, field='order_number')
+    def __init__(
+        self, message: str, *, order_number: str, can_start: bool, params: Mapping[str, object] | None = None
+    ) -> None:
+        super().__init__(message, field='order_number', params=params)
         self.order_number = order_number
         self.can_start = can_start
 
@@ -50,8 +63,10 @@ class Conflict(PotrackError):
 class InsufficientBalance(PotrackError):
     """An OUT (or a reversal) would take more pieces than the work center holds."""
 
-    def __init__(self, message: str, *, available: int, requested: int) -> None:
-        super().__init__(message, field='quantity')
+    def __init__(
+        self, message: str, *, available: int, requested: int, params: Mapping[str, object] | None = None
+    ) -> None:
+        super().__init__(message, field='quantity', params=params)
         self.available = available
         self.requested = requested
 
@@ -97,5 +112,8 @@ class InvalidFields(InvalidInput):
     """
 
     def __init__(self, errors: list[InvalidInput]) -> None:
-        super().__init__(errors[0].message, field=errors[0].field)
+        first = errors[0]
+        super().__init__(
+            first.template or first.message, field=first.field, params=first.params if first.template else None
+        )
         self.errors = errors

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from potrack.accounts.device_view import DeviceView, live_device, view_of
 from potrack.accounts.security import token_digest
 from potrack.accounts.users import UserInfo, user_info
 from potrack.common.actors import Actor, idle_timeout_s, load_user
@@ -34,14 +35,19 @@ class SessionUser:
     user: UserInfo
     idle_timeout_s: int
     expires_at: datetime
+    device: DeviceView | None = None  # the kiosk device this session was opened on by badge or PIN
 
     @property
     def must_change_password(self) -> bool:
-        return self.user.must_change_password
+        # A badge or PIN session never used the password: it is changed where the password is used.
+        return self.user.must_change_password and self.device is None
 
 
-def create_session(session: Session, user: User, source: str) -> str:
-    """Start a new session for `user` inside the caller's transaction; returns the browser's token."""
+def create_session(session: Session, user: User, source: str, *, device_id: int | None = None) -> str:
+    """Start a new session for `user` inside the caller's transaction; returns the browser's token.
+
+    `device_id`: the kiosk device it is opened on by badge or PIN; the session ends with the device.
+    """
     assert user.id is not None
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -53,6 +59,7 @@ def create_session(session: Session, user: User, source: str) -> str:
             last_seen_at=now,
             expires_at=now + timedelta(seconds=settings().session_lifetime_s),
             source=source[:64],
+            device_id=device_id,
         )
     )
     return token
@@ -74,11 +81,15 @@ def validate_session(token: str | None, *, touch: bool = True, db: Database | No
             raise SignedOut('Please sign in.')
         actor = Actor(user_id=row.user_id, session_id=row.id)
         user = load_user(session, actor)  # checks active, ended, expired and idle
+        device = live_device(session, row.device_id)
+        if row.device_id is not None and device is None:
+            raise SignedOut('This kiosk device was revoked.')
         now = utcnow()
         if touch and (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_S:
             row.last_seen_at = now
             session.add(row)
-        return SessionUser(actor, user_info(session, user), idle_timeout_s(user), row.expires_at)
+        seat = view_of(session, device) if device is not None else None
+        return SessionUser(actor, user_info(session, user), idle_timeout_s(user), row.expires_at, seat)
 
     if touch:
         return db.write(check)

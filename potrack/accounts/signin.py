@@ -28,9 +28,10 @@ from potrack.db.engine import Database, database
 from potrack.db.models import User
 from potrack.db.types import utcnow
 from potrack.errors import InvalidInput, PotrackError
+from potrack.i18n import N_
 from potrack.live.announce import USERS, deliver_after_commit, queue_in_transaction
 
-WRONG_CREDENTIALS = 'Wrong user name or password, or too many attempts: wait a moment and try again.'
+WRONG_CREDENTIALS = N_('Wrong user name or password, or too many attempts: wait a moment and try again.')
 
 
 class SignInFailed(PotrackError):
@@ -82,7 +83,7 @@ def sign_in(
     if hold_s > 0:
         time.sleep(hold_s)
     if not typed or not secret:
-        raise SignInFailed('Enter your user name and password.')
+        raise SignInFailed(N_('Enter your user name and password.'), params={})
     attempt = db.write(lambda session: _take_turn(session, typed))
     # One bcrypt check whatever the case, so that an unknown name or a refused turn costs what a wrong
     # password costs; a refused turn is checked against no hash, so its password is never tried.
@@ -113,7 +114,7 @@ def _signed_in(db: Database, attempt: _Attempt, source: str) -> SignInResult | N
             return None  # reset a moment ago: the old password opens nothing
         if not row.is_active:
             auth_event('signin_refused', **attempt.who(), source=source, reason='inactive')
-            raise SignInFailed('This account is deactivated. Ask an administrator.')
+            raise SignInFailed(N_('This account is deactivated. Ask an administrator.'), params={})
         throttle.succeeded(session, attempt.turn.key, source)
         row.last_signin_at = utcnow()
         session.add(row)
@@ -156,7 +157,7 @@ def _refused(db: Database, attempt: _Attempt, source: str) -> SignInFailed:
     auth_event('signin_failed', **attempt.who(), source=source, reason=reason if turn.admitted else 'too_early')
     if crossed:
         auth_event('signin_slowed', **attempt.who(), source=source, failures=turn.failures)
-    return SignInFailed(WRONG_CREDENTIALS)
+    return SignInFailed(WRONG_CREDENTIALS, params={})
 
 
 def change_password(actor: Actor, *, current: Any, new: Any, repeat: Any, db: Database | None = None) -> UserInfo:

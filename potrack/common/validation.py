@@ -12,6 +12,7 @@ from typing import Any
 from potrack.config import ORDER_NUMBER_MAX_LEN, QUANTITY_MAX, REASON_MAX_LEN, REQUEST_ID_MAX_LEN
 from potrack.db.models import IN, OUT
 from potrack.errors import InvalidInput
+from potrack.i18n import N_
 
 ORDER_NUMBER_RE = re.compile(r'[A-Z0-9][A-Z0-9\-_/.]*')
 REQUEST_ID_RE = re.compile(r'[A-Za-z0-9\-_.:]+')
@@ -24,6 +25,9 @@ QUANTITY_SUM_RE = re.compile(r'[0-9]+(?:\s*\+\s*[0-9]+)+')
 QUANTITY_SUM_MAX_LEN = 60  # characters of a typed sum; its total is bounded like any quantity
 QUANTITY_TERM_MAX_LEN = 12  # digits of one number, typed alone or in a sum
 _SHOWN_QUANTITY_LIMIT = 10**15
+
+
+ENTER_PIECES = N_('Enter the number of pieces.')
 
 
 def shown(text: str, limit: int = 30) -> str:
@@ -48,20 +52,24 @@ def normalize_order_number(raw: Any) -> str:
     characters and overlong numbers are refused rather than guessed at.
     """
     if not isinstance(raw, str):
-        raise InvalidInput('Enter an order number.', field='order_number')
+        raise InvalidInput(N_('Enter an order number.'), field='order_number', params={})
     text = unicodedata.normalize('NFKC', raw).strip().upper()
     if not text:
-        raise InvalidInput('Enter an order number.', field='order_number')
+        raise InvalidInput(N_('Enter an order number.'), field='order_number', params={})
     if len(text) > ORDER_NUMBER_MAX_LEN:
         raise InvalidInput(
-            f'An order number has at most {ORDER_NUMBER_MAX_LEN} characters; this one has {len(text)}.',
+            N_('An order number has at most {max} characters; this one has {length}.'),
             field='order_number',
+            params={'max': ORDER_NUMBER_MAX_LEN, 'length': len(text)},
         )
     if not ORDER_NUMBER_RE.fullmatch(text):
         raise InvalidInput(
-            f'Order number "{shown(text)}" may contain only letters A–Z, digits and - _ / . '
-            '(no spaces), and must start with a letter or digit.',
+            N_(
+                'Order number "{typed}" may contain only letters A–Z, digits and - _ / . '
+                '(no spaces), and must start with a letter or digit.'
+            ),
             field='order_number',
+            params={'typed': shown(text)},
         )
     return text
 
@@ -73,7 +81,7 @@ def parse_quantity(raw: Any) -> int:
     Raises InvalidInput (field "quantity") with a sentence saying what is wrong.
     """
     if isinstance(raw, bool):
-        raise InvalidInput('Enter the number of pieces.', field='quantity')
+        raise InvalidInput(ENTER_PIECES, field='quantity', params={})
     value: int | None = None
     if isinstance(raw, int):
         value = raw
@@ -81,28 +89,40 @@ def parse_quantity(raw: Any) -> int:
         # Decimal's own tests: comparing a signalling NaN raises, and int() of 1E+999999 runs for minutes.
         whole = raw.is_finite() and raw == raw.to_integral_value() if isinstance(raw, Decimal) else raw.is_integer()
         if not whole:
-            raise InvalidInput('The quantity must be a whole number of pieces.', field='quantity')
+            raise InvalidInput(N_('The quantity must be a whole number of pieces.'), field='quantity', params={})
         value = int(raw) if abs(raw) < _SHOWN_QUANTITY_LIMIT else int(math.copysign(_SHOWN_QUANTITY_LIMIT, raw))
     elif isinstance(raw, str):
         text = unicodedata.normalize('NFKC', raw).strip().replace(',', '').replace('_', '')
         if not text:
-            raise InvalidInput('Enter the number of pieces.', field='quantity')
+            raise InvalidInput(ENTER_PIECES, field='quantity', params={})
         # A sum starts with a digit; a leading sign ("+12", "++5") is a plain number, well or badly typed.
         value = _quantity_sum(text, raw) if text[0] in '0123456789' and '+' in text else None
         if value is None:
             if len(text) > QUANTITY_TERM_MAX_LEN or not QUANTITY_TEXT_RE.fullmatch(text):
                 raise InvalidInput(
-                    f'The quantity must be a whole number of pieces, not "{shown(raw)}".', field='quantity'
+                    N_('The quantity must be a whole number of pieces, not "{typed}".'),
+                    field='quantity',
+                    params={'typed': shown(raw)},
                 )
             value = int(text)
     if value is None:
-        raise InvalidInput('Enter the number of pieces.', field='quantity')
+        raise InvalidInput(ENTER_PIECES, field='quantity', params={})
+    shown_value = abs(value) < _SHOWN_QUANTITY_LIMIT  # left out of the sentence when too long to show (or print)
     if value < 1:
-        raise InvalidInput(f'The quantity must be at least 1{_entered(value, "")}.', field='quantity')
+        raise InvalidInput(
+            N_('The quantity must be at least 1; {value} was entered.')
+            if shown_value
+            else N_('The quantity must be at least 1.'),
+            field='quantity',
+            params={'value': value},
+        )
     if value > QUANTITY_MAX:
         raise InvalidInput(
-            f'At most {QUANTITY_MAX:,} pieces can be recorded at once{_entered(value, ",")}.',
+            N_('At most {max} pieces can be recorded at once; {value} was entered.')
+            if shown_value
+            else N_('At most {max} pieces can be recorded at once.'),
             field='quantity',
+            params={'max': f'{QUANTITY_MAX:,}', 'value': f'{value:,}' if shown_value else ''},
         )
     return value
 
@@ -111,19 +131,24 @@ def _quantity_sum(text: str, raw: str) -> int:
     """The total of a typed sum like "17+13+21"; each number a whole number of at least 1."""
     if len(text) > QUANTITY_SUM_MAX_LEN or not QUANTITY_SUM_RE.fullmatch(text):
         raise InvalidInput(
-            f'A sum of pieces is whole numbers joined by +, like 17+13+21; "{shown(raw)}" is not.', field='quantity'
+            N_('A sum of pieces is whole numbers joined by +, like 17+13+21; "{typed}" is not.'),
+            field='quantity',
+            params={'typed': shown(raw)},
         )
     numbers = [t.strip() for t in text.split('+')]
     if any(len(n) > QUANTITY_TERM_MAX_LEN for n in numbers):
-        raise InvalidInput(f'The numbers in "{shown(raw)}" are too long to be counts of pieces.', field='quantity')
+        raise InvalidInput(
+            N_('The numbers in "{typed}" are too long to be counts of pieces.'),
+            field='quantity',
+            params={'typed': shown(raw)},
+        )
     if any(int(n) < 1 for n in numbers):
-        raise InvalidInput(f'Each number in a sum must be at least 1; "{shown(raw)}" has a 0.', field='quantity')
+        raise InvalidInput(
+            N_('Each number in a sum must be at least 1; "{typed}" has a 0.'),
+            field='quantity',
+            params={'typed': shown(raw)},
+        )
     return sum(int(n) for n in numbers)
-
-
-def _entered(value: int, spec: str) -> str:
-    """'; 1,500,000 was entered' for a message, left out for numbers too long to show (or to print at all)."""
-    return f'; {value:{spec}} was entered' if abs(value) < _SHOWN_QUANTITY_LIMIT else ''
 
 
 def parse_movement_type(raw: Any) -> str:

@@ -27,13 +27,14 @@ from potrack.config import Settings, normalize_database_url, settings
 from potrack.db.causes import driver_reason
 from potrack.db.dbapi import run_on_cursor
 from potrack.errors import NotSaved, OutcomeUnknown
+from potrack.i18n import N_
 
 log = logging.getLogger(__name__)
 T = TypeVar('T')
 
 # SQLSTATEs worth retrying: serialization failure, deadlock, lock not available (lock_timeout).
 RETRYABLE_PG_CODES = frozenset({'40001', '40P01', '55P03'})
-NOT_SAVED_MESSAGE = 'Not saved — the database did not answer. Nothing was recorded; try again.'
+NOT_SAVED_MESSAGE = N_('Not saved — the database did not answer. Nothing was recorded; try again.')
 
 
 class RetryableWrite(Exception):
@@ -203,7 +204,7 @@ class Database:
                 yield session
         except DBAPIError as exc:
             log.warning('database read failed: %s', exc.orig)
-            raise NotSaved('The database did not answer. Try again in a moment.') from exc
+            raise NotSaved(N_('The database did not answer. Try again in a moment.'), params={}) from exc
 
     def write(self, unit: Callable[[Session], T], *, attempts: int | None = None) -> T:
         """Run `unit(session)` as one transaction and commit it; retry it whole on transient failures.
@@ -273,11 +274,11 @@ class Database:
                     continue
                 if exc.connection_invalidated or not _is_retryable(exc):
                     log.warning('write failed, nothing saved: %s', str(exc.orig).strip())
-                    raise NotSaved(NOT_SAVED_MESSAGE) from exc
+                    raise NotSaved(NOT_SAVED_MESSAGE, params={}) from exc
                 log.info('write attempt %d/%d hit %s; retrying', attempt, attempts, type(exc.orig).__name__)
             if attempt < attempts:
                 time.sleep(random.uniform(0.005, 0.02) * attempt)
-        raise NotSaved('Not saved — the database was too busy. Nothing was recorded; try again.')
+        raise NotSaved(N_('Not saved — the database was too busy. Nothing was recorded; try again.'), params={})
 
     def backend_ended(self, backend_pid: int | None, *, timeout_s: float = BACKEND_END_TIMEOUT_S) -> bool:
         """PostgreSQL: True once the server process of a broken connection is gone, False if it outlives

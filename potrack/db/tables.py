@@ -12,6 +12,7 @@ from potrack.db.models import (
     AuditEvent,
     Department,
     FlowReason,
+    KioskDeviceWorkCenter,
     OrderActivity,
     OrderBalance,
     OrderHeader,
@@ -39,3 +40,4 @@ AUDIT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 TRANSIT: Table = OrderTransit.__table__  # type: ignore[attr-defined]
 REASONS: Table = FlowReason.__table__  # type: ignore[attr-defined]
 PRODUCT_ROUTES: Table = ProductRoute.__table__  # type: ignore[attr-defined]
+DEVICE_PINS: Table = KioskDeviceWorkCenter.__table__  # type: ignore[attr-defined]

@@ -20,6 +20,8 @@ from typing import Any
 from potrack.common.routes import route_codes, shown_route
 from potrack.db.models import IN, REWORK, SCRAP, SENT
 from potrack.errors import BeyondTransit, InvalidInput
+from potrack.i18n import N_
+from potrack.ledger.flow_refusals import BACK, BEYOND_TRANSIT, NEXT, NOT_USABLE
 
 OVER_RECEIPT, OFF_ROUTE = 'over_receipt', 'off_route'  # why a receipt is flagged in the audit
 
@@ -83,9 +85,10 @@ def receipt(order: str, qty: int, facts: FlowFacts) -> Effect:
     if facts.code not in steps:
         if extra and facts.off_route != 'allow':
             raise BeyondTransit(
-                f'{facts.code} is not on the route of {order} ({shown_route(facts.route)}); nothing was recorded.',
+                N_('{code} is not on the route of {order} ({route}); nothing was recorded.'),
                 available=take,
                 requested=qty,
+                params={'code': facts.code, 'order': order, 'route': shown_route(facts.route)},
             )
         return Effect(transit_qty=take, flag=OFF_ROUTE if extra else None)
     if steps[0] == facts.code:
@@ -94,51 +97,71 @@ def receipt(order: str, qty: int, facts: FlowFacts) -> Effect:
         allowed = facts.planned + facts.planned * facts.tolerance_pct // 100
         room = max(allowed - own_extra, 0)
         if extra > room:
-            more = (
-                f'{room} more new pieces can come in, plus the {take} sent back for rework'
+            template = (
+                N_(
+                    '{order} is planned for {planned} pieces and {code} has received {received} of them: at most '
+                    '{room} more new pieces can come in, plus the {take} sent back for rework; you tried to receive '
+                    '{qty}.'
+                )
                 if take
-                else f'{room} more can come in'
+                else N_(
+                    '{order} is planned for {planned} pieces and {code} has received {received} of them: at most '
+                    '{room} more can come in; you tried to receive {qty}.'
+                )
             )
             raise BeyondTransit(
-                f'{order} is planned for {facts.planned} pieces and {facts.code} has received {own_extra} of them: '
-                f'at most {more}; you tried to receive {qty}.',
+                template,
                 available=room + take,
                 requested=qty,
+                params={
+                    'order': order,
+                    'planned': facts.planned,
+                    'code': facts.code,
+                    'received': own_extra,
+                    'room': room,
+                    'take': take,
+                    'qty': qty,
+                },
             )
         return Effect(transit_qty=take, flag=OVER_RECEIPT if own_extra + extra > facts.planned else None)
     if not extra:
         return Effect(transit_qty=take)
     allowance = max(facts.transit_sent * facts.tolerance_pct // 100 - max(own_extra, 0), 0)
     if extra > allowance:
-        raise BeyondTransit(
-            _beyond_transit(order, qty, facts, steps[steps.index(facts.code) - 1], take + allowance),
-            available=take + allowance,
-            requested=qty,
-        )
+        template, params = _beyond_transit(order, qty, facts, steps[steps.index(facts.code) - 1], take + allowance)
+        raise BeyondTransit(template, available=take + allowance, requested=qty, params=params)
     return Effect(transit_qty=take, flag=OVER_RECEIPT)
 
 
-def _beyond_transit(order: str, qty: int, facts: FlowFacts, before: str, possible: int) -> str:
-    """Why an IN at a later step was refused, in the words of what happened to the pieces sent there."""
+def _beyond_transit(
+    order: str, qty: int, facts: FlowFacts, before: str, possible: int
+) -> tuple[str, dict[str, object] | None]:
+    """The refusal's template and values for an IN at a later step beyond what was sent there (None: plain text)."""
     sent, received = facts.transit_sent, facts.transit_received
-    source = f' (from {facts.transit_from})' if facts.transit_from else ''
     if sent == 0:
-        said = f'No pieces of {order} have been sent to {facts.code} yet (it receives from {before})'
+        case = 'none'
     elif received == 0:
-        said = f'Only {sent} pieces of {order} were sent to {facts.code}{source}'
-    elif received >= sent:
-        said = f'All {sent} pieces of {order} sent to {facts.code}{source} have been received already'
+        case = 'none_received'
     else:
-        said = (
-            f'Only {sent - received} more pieces of {order} are on their way to {facts.code}{source}: '
-            f'{sent} sent, {received} received'
-        )
-    tolerance = (
-        f' With the {facts.tolerance_pct} % over-receipt tolerance, at most {possible} can be received.'
-        if possible > max(sent - received, 0)
-        else ''
-    )
-    return f'{said}; you tried to receive {qty}.{tolerance}'
+        case = 'all_received' if received >= sent else 'some_received'
+    with_tolerance = possible > max(sent - received, 0)
+    params: dict[str, object] = {
+        'order': order,
+        'code': facts.code,
+        'before': before,
+        'sender': facts.transit_from,
+        'sent': sent,
+        'received': received,
+        'left': sent - received,
+        'qty': qty,
+        'tolerance': facts.tolerance_pct,
+        'possible': possible,
+    }
+    template = BEYOND_TRANSIT[case][with_tolerance]
+    if facts.transit_from is None and '{sender}' in template:
+        # No sender recorded (rows from before transit kept one): said in English only, without a "from".
+        return template.replace(' (from {sender})', '').format(**params), None
+    return template, params
 
 
 def dispatch(
@@ -153,33 +176,50 @@ def dispatch(
         after = steps[steps.index(facts.code) + 1]
         return Effect(
             disposition=SENT,
-            to_work_center_id=_usable(order, after, facts, 'next step'),
+            to_work_center_id=_usable(order, after, facts, NEXT),
             to_code=after,
             transit_qty=qty,
         )
     if reason_id is None:
         raise InvalidInput(
-            'Choose why these pieces are scrapped.' if disposition == SCRAP else 'Choose why these pieces go back.',
+            N_('Choose why these pieces are scrapped.')
+            if disposition == SCRAP
+            else N_('Choose why these pieces go back.'),
             field='reason',
+            params={},
         )
     if facts.reason_kind is None:
-        raise InvalidInput('That reason is no longer in the list; choose another.', field='reason')
+        raise InvalidInput(N_('That reason is no longer in the list; choose another.'), field='reason', params={})
     if facts.reason_kind not in (disposition, 'both'):
-        raise InvalidInput(f'That reason is not one for {disposition}; choose another.', field='reason')
+        raise InvalidInput(
+            N_('That reason is not one for scrap; choose another.')
+            if disposition == SCRAP
+            else N_('That reason is not one for rework; choose another.'),
+            field='reason',
+            params={},
+        )
     if disposition == SCRAP:
         return Effect(disposition=SCRAP, reason_id=reason_id, d_scrap=qty)
     if not on_route:
         raise InvalidInput(
-            f'{facts.code} is not on the route of {order}, so there is no earlier step to send pieces back to.',
+            N_('{code} is not on the route of {order}, so there is no earlier step to send pieces back to.'),
             field='rework_to',
+            params={'code': facts.code, 'order': order},
         )
     earlier = steps[: steps.index(facts.code)]
     if rework_to is None or facts.target_code not in earlier:
-        choices = ', '.join(earlier) if earlier else 'none: this is the first step'
+        if not earlier:
+            raise InvalidInput(
+                N_('Choose the earlier step of the route to send the pieces back to (none: this is the first step).'),
+                field='rework_to',
+                params={},
+            )
         raise InvalidInput(
-            f'Choose the earlier step of the route to send the pieces back to ({choices}).', field='rework_to'
+            N_('Choose the earlier step of the route to send the pieces back to ({choices}).'),
+            field='rework_to',
+            params={'choices': ', '.join(earlier)},
         )
-    target = _usable(order, facts.target_code, facts, 'step to send back to')
+    target = _usable(order, facts.target_code, facts, BACK)
     return Effect(
         disposition=REWORK,
         to_work_center_id=target,
@@ -190,20 +230,15 @@ def dispatch(
     )
 
 
-def _usable(order: str, code: str, facts: FlowFacts, role: str) -> int:
+def _usable(order: str, code: str, facts: FlowFacts, step: str) -> int:
     """The id of the route's work center `code`; InvalidInput when none has that code or it is deactivated
     (pieces sent there could never be received)."""
     found = (facts.centers or {}).get(code)
-    if found is None:
+    if found is None or not found[1]:
         raise InvalidInput(
-            f'The {role} of {order}, {code}, is not a work center; ask the office to fix the route.',
+            NOT_USABLE[step, 'missing' if found is None else 'inactive'],
             field='disposition',
-        )
-    if not found[1]:
-        raise InvalidInput(
-            f'The {role} of {order}, {code}, is deactivated: pieces sent there could not be received. '
-            'Ask the office to fix the route.',
-            field='disposition',
+            params={'order': order, 'code': code},
         )
     return found[0]
 
@@ -241,5 +276,7 @@ def parse_disposition(raw: Any, movement_type: str) -> str | None:
         return None
     text = (raw or SENT).strip().lower() if isinstance(raw, str) or raw is None else ''
     if text not in (SENT, SCRAP, REWORK):
-        raise InvalidInput('Choose what happens to the pieces: sent on, scrap or rework.', field='disposition')
+        raise InvalidInput(
+            N_('Choose what happens to the pieces: sent on, scrap or rework.'), field='disposition', params={}
+        )
     return text

@@ -18,6 +18,7 @@ from potrack.db.engine import Database, database
 from potrack.db.models import Department, ProductionOrder, User, WorkCenter, WorkCenterDepartment
 from potrack.db.types import utcnow
 from potrack.errors import Conflict, NotAllowed, NotFound
+from potrack.i18n import N_
 from potrack.ledger import steps
 from potrack.ledger.writer import MovementResult, announce_result, write_entry
 from potrack.live import announce
@@ -44,14 +45,22 @@ def reverse_movement(
         user = load_user(session, actor)
         original = session.get(ProductionOrder, movement_id)
         if original is None or not _may_see(session, user, original.work_center_id):
-            raise NotFound(f'There is no movement #{movement_id} that you can see.')
+            raise NotFound(
+                N_('There is no movement #{movement} that you can see.'), params={'movement': str(movement_id)}
+            )
         wc = session.get(WorkCenter, original.work_center_id)
         assert wc is not None
         if original.reverses_id is not None:
-            raise Conflict(f'Movement #{movement_id} is itself a correction; record a new entry instead.')
+            raise Conflict(
+                N_('Movement #{movement} is itself a correction; record a new entry instead.'),
+                params={'movement': str(movement_id)},
+            )
         earlier = session.exec(select(ProductionOrder).where(ProductionOrder.reverses_id == original.id)).first()
         if earlier is not None and earlier.request_id != rid:
-            raise Conflict(f'Movement #{movement_id} was already reversed (by movement #{earlier.id}).')
+            raise Conflict(
+                N_('Movement #{movement} was already reversed (by movement #{by}).'),
+                params={'movement': str(movement_id), 'by': str(earlier.id)},  # ids: never grouped
+            )
         if not user.is_admin and earlier is None:
             _check_undo_allowed(session, user, original)
         assert user.id is not None and wc.id is not None
@@ -106,10 +115,11 @@ def _may_see(session: Session, user: User, work_center_id: int) -> bool:
 
 def _check_undo_allowed(session: Session, user: User, original: ProductionOrder) -> None:
     if original.user_id != user.id:
-        raise NotAllowed('You can only undo your own entries; ask an administrator to correct this one.')
+        raise NotAllowed(N_('You can only undo your own entries; ask an administrator to correct this one.'), params={})
     if utcnow() - original.created_at > timedelta(seconds=UNDO_WINDOW_S):
         raise NotAllowed(
-            f'Undo is possible for {UNDO_WINDOW_S // 60} minutes after an entry; ask an administrator to correct it.'
+            N_('Undo is possible for {minutes} minutes after an entry; ask an administrator to correct it.'),
+            params={'minutes': UNDO_WINDOW_S // 60},
         )
     latest = session.exec(
         select(ProductionOrder.id)
@@ -122,7 +132,7 @@ def _check_undo_allowed(session: Session, user: User, original: ProductionOrder)
         .limit(1)
     ).first()
     if latest != original.id:
-        raise NotAllowed('Only your latest entry at this work center can be undone.')
+        raise NotAllowed(N_('Only your latest entry at this work center can be undone.'), params={})
 
 
 def _movement_summary(m: ProductionOrder) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     true,
     update,
@@ -40,6 +41,7 @@ from potrack.db.tables import (
     BALANCES,
     CENTERS,
     DEPARTMENTS,
+    DEVICE_PINS,
     LINKS,
     MOVEMENTS,
     ORDERS,
@@ -68,6 +70,13 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
         LINKS.c.department_id == USERS.c.department_id,
         DEPARTMENTS.c.id == LINKS.c.department_id,
         DEPARTMENTS.c.is_active,
+    )
+    # A session opened on a kiosk device (badge or PIN) books only at the work centers the device is pinned to,
+    # if it is pinned at all: the kiosk offers no others, and the ledger holds to it whatever a page sends.
+    pinned = or_(
+        SESSIONS.c.device_id.is_(None),
+        ~exists().where(DEVICE_PINS.c.device_id == SESSIONS.c.device_id),
+        exists().where(DEVICE_PINS.c.device_id == SESSIONS.c.device_id, DEVICE_PINS.c.work_center_id == CENTERS.c.id),
     )
     # The route's work centers, as 'id:code:active' joined by ',' (codes hold neither): the flow finds the
     # next step and the rework target among them by position (flow.py), whatever the route's shape.
@@ -104,6 +113,7 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
             CENTERS.c.name,
             CENTERS.c.is_active.label('wc_active'),
             linked.label('linked'),
+            pinned.label('pinned'),
             # The order book and the site's policies, read in the same round trip as the user: the ledger
             # enforces them at the moment of the write, whatever a kiosk looked up before.
             order.c.status.label('order_status'),

@@ -14,9 +14,10 @@ from potrack.common import audit
 from potrack.common.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
 from potrack.common.site_settings import ON, REFUSE
 from potrack.config import settings
-from potrack.db.models import ACTIVITY_STEP, ORDER_OPEN
+from potrack.db.models import ACTIVITY_STEP, ORDER_CANCELLED, ORDER_CLOSED, ORDER_OPEN
 from potrack.db.types import utcnow
 from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
+from potrack.i18n import N_
 from potrack.ledger.flow import Effect, FlowFacts, centers_of
 from potrack.ledger.statements import (
     AUDIT_INSERT,
@@ -143,14 +144,22 @@ def _checked_entry(row: Any, actor: Actor) -> EntryContext:
     ):
         raise SignedOut(SIGNED_OUT_MESSAGE)
     if row.wc_id is None:
-        raise NotFound('That work center does not exist.', field='work_center')
+        raise NotFound(N_('That work center does not exist.'), field='work_center', params={})
+    named = {'work_center': f'{row.code} {row.name}'}
     if not (row.is_admin or row.linked):
         raise NotAllowed(
-            f"{row.code} {row.name} is not one of your department's work centers; nothing was recorded.",
+            N_("{work_center} is not one of your department's work centers; nothing was recorded."),
             field='work_center',
+            params=named,
+        )
+    if not row.pinned:
+        raise NotAllowed(
+            N_("{work_center} is not one of this kiosk's work centers; nothing was recorded."),
+            field='work_center',
+            params=named,
         )
     if not row.wc_active:
-        raise NotAllowed(f'{row.code} {row.name} is deactivated; nothing was recorded.', field='work_center')
+        raise NotAllowed(N_('{work_center} is deactivated; nothing was recorded.'), field='work_center', params=named)
     site = site_values(row.site)
     return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, site.get(UNKNOWN_ORDERS_KEY), row, site)
 
@@ -158,6 +167,16 @@ def _checked_entry(row: Any, actor: Actor) -> EntryContext:
 def site_values(lines: str | None) -> dict[str, str]:
     """The first statement's site settings ('key=value' lines) by key; a setting never changed is absent."""
     return dict(line.split('=', 1) for line in (lines or '').split('\n') if '=' in line)
+
+
+NOT_OPEN = {  # the order book's status (a CHECK allows only these besides 'open') -> the refusal
+    ORDER_CLOSED: N_(
+        '{order} is closed: it takes no new movements, nothing was recorded. An administrator can reopen it.'
+    ),
+    ORDER_CANCELLED: N_(
+        '{order} is cancelled: it takes no new movements, nothing was recorded. An administrator can reopen it.'
+    ),
+}
 
 
 def admit_order(
@@ -170,22 +189,21 @@ def admit_order(
     if status == ORDER_OPEN:
         return
     if status is not None:
-        raise OrderNotOpen(
-            f'{order} is {status}: it takes no new movements, nothing was recorded. An administrator can reopen it.',
-            field='order_number',
-        )
+        raise OrderNotOpen(NOT_OPEN[status], field='order_number', params={'order': order})
     policy = entry.policy or settings().unknown_orders
     if policy == 'refuse':
         raise UnknownOrder(
-            f'{order} is not in the order book — check the number or ask the office. Nothing was recorded.',
+            N_('{order} is not in the order book — check the number or ask the office. Nothing was recorded.'),
             order_number=order,
             can_start=False,
+            params={'order': order},
         )
     if policy == 'confirm' and not start:
         raise UnknownOrder(
-            f'{order} is not in the order book. Start it here? Nothing was recorded yet.',
+            N_('{order} is not in the order book. Start it here? Nothing was recorded yet.'),
             order_number=order,
             can_start=True,
+            params={'order': order},
         )
     params = {'order': order, 'source': source, 'uid': entry.user_id, 'at': at}
     if conn.execute(START_ORDER[postgres], params).scalar_one_or_none() is not None:

@@ -17,6 +17,7 @@ from potrack.db.engine import Database, database
 from potrack.db.tables import CENTERS, ORDERS, TRANSIT
 from potrack.db.types import utcnow
 from potrack.errors import NotFound
+from potrack.i18n import N_
 
 INCOMING_LIMIT = 50
 
@@ -65,7 +66,9 @@ def incoming(
     with db.read() as session:
         user = load_user(session, actor)
         if work_center_id not in visible_work_center_ids(session, user):
-            raise NotFound('That work center does not exist or is not one of yours.', field='work_center')
+            raise NotFound(
+                N_('That work center does not exist or is not one of yours.'), field='work_center', params={}
+            )
         cutoff = utcnow() - old_after(session)
         conn = session.connection()
         here = conn.execute(select(CENTERS.c.code).where(CENTERS.c.id == work_center_id)).scalar_one()

@@ -42,6 +42,7 @@ from potrack.errors import (
     OutcomeUnknown,
     UnknownOrder,
 )
+from potrack.i18n import N_
 from potrack.ledger import closing, flow, statements, steps
 from potrack.live import feed
 
@@ -209,16 +210,20 @@ def write_entry(
     effect = flow.NO_EFFECT
     if mtype == OUT and d_out > available:
         refusal = InsufficientBalance(
-            f'Only {available} pieces of {order} are at {code}; you tried to send {qty}.',
+            N_('Only {available} pieces of {order} are at {code}; you tried to send {qty}.'),
             available=available,
             requested=qty,
+            params={'available': available, 'order': order, 'code': code, 'qty': qty},
         )
     elif mtype == IN and reverses is not None and qty > available:
         refusal = InsufficientBalance(
-            f'Cannot reverse the IN of {qty} pieces of {order} at {code}: only {available} are still there '
-            f'({qty_out} have been sent on).',
+            N_(
+                'Cannot reverse the IN of {qty} pieces of {order} at {code}: only {available} are still there '
+                '({qty_out} have been sent on).'
+            ),
             available=available,
             requested=qty,
+            params={'qty': qty, 'order': order, 'code': code, 'available': available, 'qty_out': qty_out},
         )
     else:
         try:
@@ -312,10 +317,13 @@ def _effect(
             if sent + effect.transit_qty < received:
                 to_code = row.code if row is not None else '?'
                 raise BeyondTransit(
-                    f'Cannot undo sending {qty} pieces of {order} to {to_code}: {to_code} has already received '
-                    f'{received} of the {sent} sent to it. Correct that receipt at {to_code} first.',
+                    N_(
+                        'Cannot undo sending {qty} pieces of {order} to {to_code}: {to_code} has already received '
+                        '{received} of the {sent} sent to it. Correct that receipt at {to_code} first.'
+                    ),
                     available=max(sent - received, 0),
                     requested=qty,
+                    params={'qty': qty, 'order': order, 'to_code': to_code, 'received': received, 'sent': sent},
                 )
         return effect
     if asked is None or entry.flow is None:
@@ -367,8 +375,9 @@ def _replayed(previous: Row[Any], expected: tuple[object, ...], code: str, qty_i
     )
     if stored != expected:
         raise Conflict(
-            'This entry was already used for a different movement; nothing was recorded. Start a new entry.',
+            N_('This entry was already used for a different movement; nothing was recorded. Start a new entry.'),
             field='request_id',
+            params={},
         )
     assert previous.id is not None
     return MovementResult(
@@ -406,7 +415,7 @@ def settle(db: Database, doubt: OutcomeUnknown, rid: str, expected: tuple[object
         raise unknown from doubt
     if row is None:
         log.warning('in-doubt commit of request %s: not saved', rid)
-        raise NotSaved(NOT_SAVED_MESSAGE) from doubt.__cause__
+        raise NotSaved(NOT_SAVED_MESSAGE, params={}) from doubt.__cause__
     log.warning('in-doubt commit of request %s: saved as movement %d', rid, row.id)
     return dataclasses.replace(
         _replayed(row, expected, row.wc_code, row.b_in or 0, row.b_out or 0), already_recorded=False

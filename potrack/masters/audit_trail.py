@@ -31,6 +31,7 @@ ENTITIES = {
     'setting': 'Setting',
     'flow_reason': 'Scrap/rework reason',
     'product_route': 'Product route',
+    'kiosk_device': 'Kiosk device',
 }
 ACTION_LABELS = {
     'user.create': 'User created',
@@ -39,6 +40,7 @@ ACTION_LABELS = {
     'user.deactivate': 'User deactivated',
     'user.reset_password': 'Password reset',
     'user.change_password': 'Own password changed',
+    'user.set_language': 'Own language changed',
     'user.unlock': 'User unlocked',
     'user.clear_signin_delay': 'Sign-in delay cleared',
     'user.signin_failures': 'Repeated failed sign-ins',
@@ -57,6 +59,12 @@ ACTION_LABELS = {
     'movement.off_route': 'Received at a work center off the route',
     'api_token.issue': 'API token issued',
     'api_token.revoke': 'API token revoked',
+    'device.create': 'Kiosk device created',
+    'device.update': 'Kiosk device changed',
+    'device.new_code': 'Kiosk enrollment code issued',
+    'device.revoke': 'Kiosk device revoked',
+    'user.operator_codes': 'Badge / PIN set',
+    'user.change_pin': 'PIN changed',
     'order.create': 'Order added to the book',
     'order.update': 'Order edited',
     'order.close': 'Order closed',

@@ -18,10 +18,11 @@ from potrack.common.actors import Actor, load_user, visible_work_center_ids
 from potrack.common.paging import Page, check_paging
 from potrack.common.validation import normalize_order_number, search_text
 from potrack.db.engine import Database, database
-from potrack.db.models import ORDER_OPEN, ORDER_STATUSES
+from potrack.db.models import ORDER_CANCELLED, ORDER_CLOSED, ORDER_OPEN, ORDER_STATUSES
 from potrack.db.tables import ORDERS
 from potrack.db.types import utcnow
 from potrack.errors import InvalidInput, NotFound
+from potrack.i18n import N_
 from potrack.orders.progress import Progress, done_condition, seen_progress, steps_by_order
 from potrack.orders.route_steps import RouteStep, route_steps
 from potrack.timeutil import local_today
@@ -195,16 +196,23 @@ class OrderLookup:
     route: tuple[RouteStep, ...] = ()  # the order's route in order (the kiosk's rework targets); () : none
 
     @property
-    def message(self) -> str:
+    def message_template(self) -> str:
+        """`message` with '{order}' for its number: the catalogue's entry, which the kiosk translates (i18n)."""
         if self.order is None:
             if self.policy == site_settings.REFUSE:
-                return f'{self.order_number} is not in the order book — check the number or ask the office.'
+                return N_('{order} is not in the order book — check the number or ask the office.')
             if self.policy == site_settings.CONFIRM:
-                return f'{self.order_number} is not in the order book. You can start it here.'
-            return f'{self.order_number} is a new order.'
-        if self.order.status != ORDER_OPEN:
-            return f'{self.order_number} is {self.order.status}: it takes no new movements.'
+                return N_('{order} is not in the order book. You can start it here.')
+            return N_('{order} is a new order.')
+        if self.order.status == ORDER_CLOSED:
+            return N_('{order} is closed: it takes no new movements.')
+        if self.order.status == ORDER_CANCELLED:
+            return N_('{order} is cancelled: it takes no new movements.')
         return ''
+
+    @property
+    def message(self) -> str:
+        return self.message_template.format(order=self.order_number)
 
 
 def look_up(actor: Actor, order_number: Any, db: Database | None = None) -> OrderLookup:

@@ -11,7 +11,9 @@ from potrack.accounts.signin import change_password
 from potrack.errors import PotrackError
 from potrack.pages.forms import clear_errors, show_refusal
 from potrack.pages.guard import PageContext, open_page
+from potrack.pages.language_form import language_form
 from potrack.pages.layout import bare, frame, heading
+from potrack.pages.pin_form import pin_form
 from potrack.timeutil import format_local
 
 
@@ -91,6 +93,10 @@ def register() -> None:
                     with ui.row().classes('gap-2'):
                         ui.label(f'{label}:').classes('opacity-70 w-36')
                         ui.label(value)
+            with ui.card().classes('w-full max-w-xl').mark('language-card'):
+                language_form(ctx)
             with ui.card().classes('w-full max-w-xl'):
                 password_form(ctx, forced=False)
+            with ui.card().classes('w-full max-w-xl').mark('pin-card'):
+                pin_form(ctx)
         return None

@@ -12,12 +12,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from nicegui import run
 
 from potrack.accounts.authlog import auth_event
+from potrack.accounts.device_view import DEVICE_COOKIE
 from potrack.accounts.sessions import end_session
 from potrack.config import settings
 from potrack.db.engine import database
 from potrack.pages.guard import SESSION_COOKIE, safe_next, signin_url, source_address
 
 TICKET_TTL_S = 30
+DEVICE_COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest a browser keeps a cookie (Chromium caps it here)
+DEVICE_SIGNIN_PATH = '/device'
 DEFAULT_PORTS = {'http': 80, 'https': 443}
 router = APIRouter()
 
@@ -58,6 +61,27 @@ def browser_id(request: Request) -> str | None:
 
 
 tickets = Tickets()
+device_tickets = Tickets()  # carry a device credential from the enrollment page to /enroll/complete
+
+
+@router.get('/enroll/complete')
+async def complete_enrollment(request: Request, ticket: str = '') -> RedirectResponse:
+    """Set the device cookie: long-lived, HttpOnly, revocable (only its SHA-256 is stored)."""
+    redeemed = device_tickets.redeem(ticket, browser_id(request))
+    if redeemed is None:
+        return RedirectResponse('/enroll?reason=expired', status_code=303)
+    credential, next_path = redeemed
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        credential,
+        max_age=DEVICE_COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite='lax',
+        secure=settings().https,
+        path='/',
+    )
+    return response
 
 
 @router.get('/auth/complete')
@@ -108,8 +132,14 @@ async def signout(request: Request, reason: str = '') -> RedirectResponse | Plai
     if user_id is not None:
         auth_event('signout', user_id=user_id, source=source_address(request), reason=reason or 'button')
     response = RedirectResponse(signin_url('/', 'idle' if reason == 'idle' else 'signedout'), status_code=303)
+    if request.cookies.get(DEVICE_COOKIE):  # a kiosk device: back to its operator sign-in (it checks the device)
+        response = RedirectResponse(f'{DEVICE_SIGNIN_PATH}?reason={_device_reason(reason)}', status_code=303)
     response.delete_cookie(SESSION_COOKIE, path='/', httponly=True, samesite='lax', secure=settings().https)
     return response
+
+
+def _device_reason(reason: str) -> str:
+    return reason if reason in ('idle', 'entry', 'switch') else 'signedout'
 
 
 @router.get('/auth/signout')

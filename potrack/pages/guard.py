@@ -21,11 +21,13 @@ from nicegui import run, ui
 
 from potrack.accounts import password_work
 from potrack.accounts.authlog import auth_event, known
+from potrack.accounts.device_view import DEVICE_COOKIE
 from potrack.accounts.sessions import TOUCH_EVERY_S, SessionUser, validate_session
 from potrack.common.actors import Actor
 from potrack.errors import NotAllowed, NotSaved, SignedOut
 
 SESSION_COOKIE = 'potrack_session'
+DEVICE_SIGNIN_URL = '/device?reason=ended'
 T = TypeVar('T')
 
 
@@ -80,6 +82,10 @@ class PageContext:
     def is_admin(self) -> bool:
         return self.session_user.user.is_admin
 
+    def signin_again(self) -> str:
+        """Where this page goes when its session ends: a kiosk device's operator sign-in, else the sign-in page."""
+        return DEVICE_SIGNIN_URL if self.session_user.device is not None else signin_url(self.path, 'ended')
+
     def _known(self) -> dict[str, object]:
         user = self.session_user.user
         return known(user.id, user.username)
@@ -93,7 +99,7 @@ class PageContext:
             return await offload(fn, self.actor, *args, **kwargs)
         except SignedOut:
             auth_event('session_refused', **self._known(), source=self.source, path=self.path)
-            ui.navigate.to(signin_url(self.path, 'ended'))
+            ui.navigate.to(self.signin_again())
             raise
         except NotAllowed as exc:
             # A page offers only what the user may do, so a refusal here is a crafted or stale request.
@@ -116,7 +122,7 @@ class PageContext:
             self.session_user = await offload(validate_session, self.token, touch=False)
         except SignedOut:
             auth_event('session_ended_live', **self._known(), source=self.source, path=self.path)
-            ui.navigate.to(signin_url(self.path, 'ended'))
+            ui.navigate.to(self.signin_again())
         except NotSaved:
             pass  # the database is away: the next action or change will ask again
 
@@ -126,7 +132,7 @@ class PageContext:
             self.session_user = await offload(validate_session, self.token)
             self._touched = time.monotonic()
         except SignedOut:
-            ui.navigate.to(signin_url(self.path, 'ended'))
+            ui.navigate.to(self.signin_again())
 
 
 async def open_page(
@@ -138,6 +144,8 @@ async def open_page(
     try:
         session_user = await offload(validate_session, token)
     except SignedOut:
+        if request.cookies.get(DEVICE_COOKIE):  # an enrolled kiosk (or a stale cookie: that page sends it on)
+            return RedirectResponse(DEVICE_SIGNIN_URL if token else '/device', status_code=303)
         return RedirectResponse(signin_url(path, 'ended' if token else None), status_code=303)
     except NotSaved:
         return Response('potrack cannot reach its database right now. Try again in a moment.', status_code=503)

@@ -7,7 +7,8 @@ from potrack.pages.guard import PageContext
 
 
 def language_of(ctx: PageContext) -> str:
-    return ctx.session_user.user.language or DEFAULT_LANGUAGE
+    device = ctx.session_user.device
+    return ctx.session_user.user.language or (device.language if device else None) or DEFAULT_LANGUAGE
 
 
 def translator_for(ctx: PageContext) -> Translator:

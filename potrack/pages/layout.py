@@ -8,19 +8,20 @@ from contextlib import contextmanager
 
 from nicegui import app, ui
 
+from potrack.i18n import N_
 from potrack.live import feed
 from potrack.live.announce import USERS
 from potrack.pages import live_bridge
 from potrack.pages.guard import PageContext
 from potrack.pages.language import translator_for
 
-NAV_USER = [
-    ('Kiosk', '/kiosk', 'qr_code_scanner'),
-    ('Orders', '/orders', 'assignment'),
-    ('Balances', '/balances', 'inventory_2'),
-    ('Reports', '/reports', 'insights'),
+NAV_USER = [  # (label, shown in the user's language; its English names the marker), path, icon
+    (N_('Kiosk'), '/kiosk', 'qr_code_scanner'),
+    (N_('Orders'), '/orders', 'assignment'),
+    (N_('Balances'), '/balances', 'inventory_2'),
+    (N_('Reports'), '/reports', 'insights'),
 ]
-NAV_ADMIN = [('Admin', '/admin', 'admin_panel_settings')]
+NAV_ADMIN = [(N_('Admin'), '/admin', 'admin_panel_settings')]
 
 
 def heading(text: str, level: int = 1) -> ui.label:
@@ -48,6 +49,7 @@ def frame(ctx: PageContext, title: str, *, title_is_heading: bool = True) -> Ite
     ui.page_title(f'{title} · potrack')
     dark = ui.dark_mode(app.storage.user.get('dark', True))
     user = ctx.session_user.user
+    t = translator_for(ctx)
 
     def toggle_dark() -> None:
         dark.value = not dark.value
@@ -63,21 +65,31 @@ def frame(ctx: PageContext, title: str, *, title_is_heading: bool = True) -> Ite
         ui.space()
         for label, target, icon in NAV_USER + (NAV_ADMIN if ctx.is_admin else []):
             active = ctx.path.startswith(target)
-            ui.button(label, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
-                f'flat no-caps size=lg {"color=amber" if active else "color=white"}'
-            ).mark(f'nav-{label.lower()}')
+            # potrack-nav: below 1024 px the words are read out, not shown (assets/potrack.css), so the header
+            # keeps to one line at 800 px.
+            ui.button(t.gettext(label), icon=icon, on_click=lambda to=target: ui.navigate.to(to)).props(
+                f'flat no-caps size=md {"color=amber" if active else "color=white"}'
+            ).classes('potrack-nav text-base min-h-[48px]').mark(f'nav-{label.lower()}')
         account = ui.button(icon='account_circle').props('flat round color=white size=lg').mark('account-menu')
-        account.props['aria-label'] = f'Account: {user.username}'  # a prop, escaped by Vue: never markup
+        # a prop, escaped by Vue: never markup
+        account.props['aria-label'] = t.gettext('Account: {name}').format(name=user.username)
         with account:
             with ui.menu().classes('min-w-64'):
-                with ui.column().classes('p-4 gap-1'):
+                # A menu holds menu items only (axe: aria-required-children): who is signed in is shown, not a
+                # part of the menu's structure, and Quasar's items say they are menu items, not list items.
+                with ui.column().classes('p-4 gap-1').props('role=presentation'):
                     ui.label(user.display_name).classes('text-lg font-bold').mark('user-name')
-                    ui.label(f'{user.department_name or "No department"} · {user.role}').mark('user-role')
+                    department = user.department_name or t.gettext('No department')
+                    ui.label(f'{department} · {user.role}').mark('user-role')
                 ui.separator()
-                ui.menu_item('My account', on_click=lambda: ui.navigate.to('/account'))
-                ui.menu_item('Light / dark theme', on_click=toggle_dark)
+                ui.menu_item(t.gettext('My account'), on_click=lambda: ui.navigate.to('/account')).props(
+                    'role=menuitem'
+                )
+                ui.menu_item(t.gettext('Light / dark theme'), on_click=toggle_dark).props('role=menuitem')
                 # In the browser (assets/idle.js): a POST, and it works even while the websocket is down.
-                ui.menu_item('Sign out').on('click', js_handler='() => window.potrackSignOut()').mark('signout')
+                ui.menu_item(t.gettext('Sign out')).props('role=menuitem').on(
+                    'click', js_handler='() => window.potrackSignOut()'
+                ).mark('signout')
     ui.on('potrack_activity', ctx.touch)
 
     async def on_change(change: feed.Change) -> None:
@@ -85,7 +97,6 @@ def frame(ctx: PageContext, title: str, *, title_is_heading: bool = True) -> Ite
             await ctx.recheck()
 
     live_bridge.subscribe(on_change)
-    t = translator_for(ctx)
     idle_texts = {
         'countdown': t.gettext('No activity: signing out in {s} s. Touch anywhere to stay signed in.'),
         'unsaved': t.gettext('The entry you have not saved will be cleared.'),

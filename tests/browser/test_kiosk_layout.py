@@ -8,7 +8,12 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from sqlmodel import select
 
+from potrack.config import reset_settings
+from potrack.db import Database
+from potrack.db.models import User
+from potrack.i18n import Translator, translator
 from tests.browser.pilot import click, field, see, shot, sign_in, type_into, wait_for
 from tests.browser.test_journeys import add_operator, sqlite_url
 from tests.conftest import TEST_PASSWORD
@@ -16,6 +21,7 @@ from tests.conftest import TEST_PASSWORD
 pytestmark = pytest.mark.browser
 
 SCREENS = {'landscape': (1024, 768), 'portrait': (800, 1280)}
+ENGLISH = translator('en')
 LONG_REFUSAL = 'Only 0 pieces of PO-2026-0077'  # the start of the ledger's sentence for an OUT of nothing here
 
 
@@ -36,24 +42,27 @@ def button(driver: WebDriver, text: str) -> WebElement:
     return next(b for b in shown if b.text.strip().splitlines()[-1:] == [text])
 
 
-def entry_path(driver: WebDriver, order_known: bool) -> dict[str, WebElement]:
+def entry_path(driver: WebDriver, order_known: bool, t: Translator) -> dict[str, WebElement]:
     """The elements an operator needs for one entry, by what they show (the OUT choice once an order is known)."""
-    elements = {'order': field(driver, 'Order number'), 'quantity': field(driver, 'Quantity (pieces)')}
+    elements = {
+        'order': field(driver, t.gettext('Order number')),
+        'quantity': field(driver, t.gettext('Quantity (pieces)')),
+    }
     for key in ('7', '1', '0', '⌫', '+'):
         elements[f'key {key}'] = button(driver, key)
     buttons = driver.find_elements(By.CSS_SELECTOR, '.potrack-kiosk-actions > button')
     elements['IN'], elements['OUT'] = buttons
     elements['status'] = driver.find_element(By.CSS_SELECTOR, '.potrack-status')
     if order_known:
-        elements['disposition'] = button(driver, 'Scrap')
+        elements['disposition'] = button(driver, t.gettext('Scrap'))
     elements['card'] = driver.find_element(By.CSS_SELECTOR, 'button[aria-pressed="true"]')
     return elements
 
 
-def assert_fits(driver: WebDriver, screen: str, order_known: bool = True) -> None:
+def assert_fits(driver: WebDriver, screen: str, order_known: bool = True, t: Translator = ENGLISH) -> None:
     width, height = SCREENS[screen]
     assert driver.execute_script('return window.scrollY') == 0
-    for name, element in entry_path(driver, order_known).items():
+    for name, element in entry_path(driver, order_known, t).items():
         r = element.rect
         inside = r['x'] >= 0 and r['y'] >= 0 and r['x'] + r['width'] <= width and r['y'] + r['height'] <= height
         assert inside, f'{screen}: {name} at {r} is not inside the {width}×{height} screen'
@@ -101,3 +110,44 @@ def test_the_entry_path_fits_the_screen_and_a_message_moves_no_key(
     assert keypad_y(driver) == quiet, 'a saved message moved the keypad'
     assert_fits(driver, screen)
     shot(driver, f'kiosk-layout-{screen}-3-saved')
+
+
+def speaks(database_url: str, username: str, language: str) -> None:
+    """The user's own language, as chosen on their account page."""
+    reset_settings()
+    db = Database(database_url)
+
+    def unit(s):  # type: ignore[no-untyped-def]
+        user = s.exec(select(User).where(User.username == username)).one()
+        user.language = language
+        s.add(user)
+
+    db.write(unit)
+    db.dispose()
+
+
+@pytest.mark.parametrize('screen', SCREENS)
+def test_the_hindi_kiosk_fits_the_screen_too(start_server, browser, tmp_path: Path, screen: str) -> None:
+    """Hindi's words are longer than English's: the entry path still fits, with its longest refusal shown."""
+    server = start_server()
+    url = sqlite_url(tmp_path / 'a')
+    add_operator(url, 'meena')
+    speaks(url, 'meena', 'hi')
+    hi = translator('hi')
+    driver = browser(screen)
+    set_viewport(driver, *SCREENS[screen])
+    sign_in(driver, server.url, 'meena', TEST_PASSWORD)
+    click(driver, 'WC002\nMachining')
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, 'button[aria-pressed="true"]'), what='the chosen card')
+    assert driver.find_element(By.TAG_NAME, 'h1').text == 'कियोस्क — WC002 Machining'
+    assert driver.find_element(By.TAG_NAME, 'html').get_attribute('lang') == 'hi'
+    assert_fits(driver, screen, order_known=False, t=hi)
+    quiet = keypad_y(driver)
+
+    type_into(driver, hi.gettext('Order number'), 'PO-2026-0077', enter=True)
+    type_into(driver, hi.gettext('Quantity (pieces)'), '12')
+    click(driver, hi.gettext('OUT'))
+    see(driver, 'WC002 पर PO-2026-0077 के सिर्फ़ 0 पीस हैं')
+    assert keypad_y(driver) == quiet, 'a refusal moved the keypad'
+    assert_fits(driver, screen, t=hi)
+    shot(driver, f'kiosk-layout-hindi-{screen}-refused')

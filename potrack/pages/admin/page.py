@@ -1,5 +1,5 @@
 """The admin console at /admin: users, departments, work centers, corrections, the audit trail, API tokens,
-scrap and rework reasons, and site settings.
+kiosk devices, scrap and rework reasons, and site settings.
 
 Only admins get the page (everyone else is sent to "not allowed"), and every service behind it checks
 again, since actions arrive over the websocket long after the page was opened. Other admins' changes
@@ -19,6 +19,7 @@ from potrack.pages import live_bridge
 from potrack.pages.admin.audit import AuditTab
 from potrack.pages.admin.corrections import CorrectionsTab
 from potrack.pages.admin.departments import DepartmentsTab
+from potrack.pages.admin.devices import DevicesTab
 from potrack.pages.admin.reasons import ReasonsTab
 from potrack.pages.admin.settings import SettingsTab
 from potrack.pages.admin.tokens import TokensTab
@@ -34,6 +35,7 @@ TABS = [
     ('corrections', 'Corrections', 'undo'),
     ('audit', 'Audit trail', 'history'),
     ('tokens', 'API tokens', 'key'),
+    ('devices', 'Devices', 'tablet'),
     ('reasons', 'Reasons', 'rule'),
     ('settings', 'Settings', 'tune'),
 ]
@@ -60,6 +62,8 @@ class AdminConsole:
                 self.audit = AuditTab(ctx)
             with ui.tab_panel('tokens').classes('gap-3 px-0'):
                 self.tokens = TokensTab(ctx)
+            with ui.tab_panel('devices').classes('gap-3 px-0'):
+                self.devices = DevicesTab(ctx)
             with ui.tab_panel('reasons').classes('gap-3 px-0'):
                 self.reasons = ReasonsTab(ctx)
             with ui.tab_panel('settings').classes('gap-3 px-0'):
@@ -81,6 +85,8 @@ class AdminConsole:
             await self.audit.show()
         elif name == 'tokens':
             await self.tokens.load()
+        elif name == 'devices':
+            await self.devices.load()
         elif name == 'reasons':
             await self.reasons.load()
         elif name == 'settings':
@@ -96,6 +102,7 @@ class AdminConsole:
         for tab in (self.users, self.departments, self.work_centers, self.corrections, self.audit, self.tokens):
             await tab.on_change(change)
         await self.reasons.on_change(change)
+        await self.devices.on_change(change)
         await self.settings.on_change(change)
 
 

@@ -10,6 +10,7 @@ from potrack.accounts.tokens import TokenInfo, issue_token, list_tokens, revoke_
 from potrack.accounts.user_list import user_choices
 from potrack.errors import InvalidInput, PotrackError
 from potrack.live import feed
+from potrack.pages import forms
 from potrack.pages.admin.widgets import FormDialog, SelectTable, choice_field, confirm, text_field
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
@@ -43,8 +44,9 @@ def token_row(t: TokenInfo) -> dict[str, Any]:
 
 def show_token(home: Any, name: str, token: str) -> None:
     """The secret, once, in a read-only field with a copy button; closing the dialog forgets it."""
-    with home, ui.dialog().props('persistent') as dialog, ui.card().classes('w-[40rem] max-w-full gap-3 p-5'):
-        ui.label(f'API token "{name}"').classes('text-xl font-bold')
+    title = f'API token "{name}"'
+    with home, forms.dialog(title) as dialog, ui.card().classes('w-[40rem] max-w-full gap-3 p-5'):
+        ui.label(title).classes('text-xl font-bold')
         ui.label('Copy it now into the client that will use it. It is shown only this once.').classes('text-base')
         field = (
             ui.input('Token', value=token).props('outlined readonly').classes('w-full font-mono').mark('token-secret')

@@ -1,5 +1,5 @@
 """The dialogs of the Users tab: create, edit, activate / deactivate, reset password (and API tokens),
-clear a sign-in delay.
+set a kiosk badge and PIN, clear a sign-in delay.
 
 Each dialog calls one service through `ctx.call`; the service decides (last admin, your own account,
 valid e-mail, free user name) and its refusal appears under the field it concerns.
@@ -12,6 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
+from potrack.accounts.operator_codes import set_operator_codes
 from potrack.accounts.security import PASSWORD_MIN_LEN
 from potrack.accounts.user_admin import (
     clear_signin_delay,
@@ -172,3 +173,42 @@ def open_clear_delay(ctx: PageContext, row: dict[str, Any], done: Done) -> None:
         'slowed down? If someone else is guessing, the delay comes back.'
     )
     confirm(f'Clear the sign-in delay of {name}?', message, 'Clear delay', 'clear-delay-dialog', act)
+
+
+def open_operator_codes(ctx: PageContext, row: dict[str, Any], done: Done) -> None:
+    """Set or remove the badge and PIN a user signs in with on kiosk devices (empty fields: left as they are)."""
+    name = row['username']
+    dlg = FormDialog(f'Badge and PIN of {name}', 'codes-dialog')
+    with dlg.body:
+        ui.label('On an enrolled kiosk device, an operator scans their badge, or picks their name and keys their PIN.')
+        badge_state = 'has a badge' if row['has_badge'] else 'has no badge'
+        pin_state = 'has a PIN' if row['has_pin'] else 'has no PIN'
+        ui.label(f'{name} {badge_state} and {pin_state}.').classes('opacity-80').mark('codes-state')
+        dlg.fields['badge'] = (
+            ui.input('Scan the new badge here', password=True)
+            .props('outlined autocomplete=off')
+            .classes('w-full')
+            .mark('codes-badge')
+        )
+        remove_badge = ui.checkbox('Remove the badge', value=False).mark('codes-remove-badge')
+        dlg.fields['pin'] = (
+            ui.input('New PIN (4–6 digits)', password=True)
+            .props('outlined autocomplete=off inputmode=numeric maxlength=6')
+            .classes('w-full')
+            .mark('codes-pin')
+        )
+        remove_pin = ui.checkbox('Remove the PIN', value=False).mark('codes-remove-pin')
+
+    async def save() -> None:
+        info: UserInfo = await ctx.call(
+            set_operator_codes,
+            user_id=row['id'],
+            badge=dlg.value('badge') or '',
+            pin=dlg.value('pin') or '',
+            remove_badge=bool(remove_badge.value),
+            remove_pin=bool(remove_pin.value),
+        )
+        await done()
+        ui.notify(f'Badge and PIN of {info.username} saved.', type='positive')
+
+    dlg.on_save = save

@@ -51,6 +51,9 @@ def user_row(u: UserInfo) -> dict[str, Any]:
             status += ', slowed down'
     if u.must_change_password:
         status += ' · must change password'
+    kiosk_ways = [way for way, has in (('badge', u.has_badge), ('PIN', u.has_pin)) if has]
+    if kiosk_ways:
+        status += f' · {" and ".join(kiosk_ways)}'
     return {
         'id': u.id,
         'username': u.username,
@@ -62,6 +65,8 @@ def user_row(u: UserInfo) -> dict[str, Any]:
         'is_admin': u.is_admin,
         'is_active': u.is_active,
         'failed_signins': u.failed_signins,
+        'has_badge': u.has_badge,
+        'has_pin': u.has_pin,
         'status': status,
         'last': format_local(u.last_signin_at) or '—',
     }
@@ -89,6 +94,7 @@ class UsersTab:
             self.edit_button = self._action('Edit', 'edit', self.edit, 'user-edit')
             self.active_button = self._action('Deactivate', 'person_off', self.set_active, 'user-active')
             self.reset_button = self._action('Reset password', 'key', self.reset, 'user-reset')
+            self.codes_button = self._action('Badge / PIN', 'badge', self.operator_codes, 'user-codes')
             self.clear_delay_button = self._action(
                 'Clear sign-in delay', 'lock_clock', self.clear_delay, 'user-clear-delay'
             )
@@ -107,7 +113,7 @@ class UsersTab:
 
     def chose(self) -> None:
         row = self.table.chosen
-        for button in (self.edit_button, self.active_button, self.reset_button):
+        for button in (self.edit_button, self.active_button, self.reset_button, self.codes_button):
             button.set_enabled(row is not None)
         self.clear_delay_button.set_enabled(bool(row and row['failed_signins']))
         active = bool(row is None or row['is_active'])
@@ -178,6 +184,10 @@ class UsersTab:
             show_refusal(exc)
             return
         dialogs.open_reset(self.ctx, row, self.load, active_tokens)
+
+    def operator_codes(self) -> None:
+        if self.table.chosen:
+            dialogs.open_operator_codes(self.ctx, self.table.chosen, self.load)
 
     def clear_delay(self) -> None:
         if self.table.chosen:

@@ -14,6 +14,7 @@ from typing import Any
 from nicegui import context, ui
 
 from potrack.errors import InvalidFields, InvalidInput, PotrackError, SignedOut
+from potrack.pages import forms
 from potrack.pages.forms import clear_errors, set_field_error
 
 Handler = Callable[[], Awaitable[None]]
@@ -32,7 +33,7 @@ class FormDialog:
         # Where the dialog was opened from: what Save creates (a follow-up dialog, a notification) goes
         # there, since anything created inside this dialog is deleted with it.
         self.home = context.slot
-        self.dialog = ui.dialog().props('persistent')
+        self.dialog = forms.dialog(title)
         with self.dialog, ui.card().classes('w-[34rem] max-w-full gap-3 p-5').mark(marker):
             ui.label(title).classes('text-xl font-bold').mark(f'{marker}-title')
             self.body = ui.column().classes('w-full gap-2')
@@ -101,7 +102,7 @@ def choice_field(label: str, options: dict[Any, str], marker: str, value: Any = 
 
 def show_once(title: str, message: str, secret: str, marker: str) -> None:
     """A dialog showing a password to hand over; it is not stored anywhere the admin can see it again."""
-    with ui.dialog().props('persistent') as dialog, ui.card().classes('w-[30rem] max-w-full gap-3 p-5').mark(marker):
+    with forms.dialog(title) as dialog, ui.card().classes('w-[30rem] max-w-full gap-3 p-5').mark(marker):
         ui.label(title).classes('text-xl font-bold')
         ui.label(message).classes('text-base')
         ui.label(secret).classes('text-3xl font-mono tracking-wider select-all py-2').mark(f'{marker}-secret')

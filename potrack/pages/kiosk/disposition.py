@@ -13,15 +13,21 @@ from typing import Any
 from nicegui import ui
 
 from potrack.errors import PotrackError
+from potrack.i18n import N_, Translator
 from potrack.masters.reasons import Reason, list_reasons
 from potrack.orders.listing import OrderLookup
 from potrack.orders.route_steps import RouteStep
+from potrack.pages.forms import refusal_text
 from potrack.pages.guard import PageContext
 from potrack.pages.kiosk.choices import LIST, Choices
 
 SENT, SCRAP, REWORK = 'sent', 'scrap', 'rework'
-DISPOSITIONS = ((SENT, 'Sent on'), (SCRAP, 'Scrap'), (REWORK, 'Rework'))
-OUT_LABELS = {SENT: 'OUT', SCRAP: 'OUT: scrap', REWORK: 'OUT: rework'}
+DISPOSITIONS = ((SENT, N_('Sent on')), (SCRAP, N_('Scrap')), (REWORK, N_('Rework')))
+OUT_LABELS = {SENT: N_('OUT'), SCRAP: N_('OUT: scrap'), REWORK: N_('OUT: rework')}
+NO_REASONS = {
+    SCRAP: N_('No scrap reasons are set up yet: ask an administrator (Admin → Reasons).'),
+    REWORK: N_('No rework reasons are set up yet: ask an administrator (Admin → Reasons).'),
+}
 FIELDS = ('disposition', 'reason', 'rework_to')  # the ledger's refusals that belong under this choice
 
 
@@ -36,8 +42,9 @@ def earlier_steps(route: tuple[RouteStep, ...], here: int | None) -> tuple[Route
 class DispositionPicker:
     """Sent on / Scrap / Rework, with the reason and the rework target when they are needed."""
 
-    def __init__(self, ctx: PageContext, on_change: Callable[[str], None]) -> None:
+    def __init__(self, ctx: PageContext, on_change: Callable[[str], None], t: Translator) -> None:
         self.ctx = ctx
+        self.t = t
         self.on_change = on_change
         self.reasons: dict[str, list[Reason]] = {}  # by kind, read when first needed and after 'masters'
         self.labels: dict[int, str] = {}
@@ -45,10 +52,10 @@ class DispositionPicker:
         self.here: int | None = None
         self.here_code = ''
         with ui.card().props('flat bordered').classes('w-full gap-2 p-3').mark('disposition-box'):
-            self.kind = Choices('The pieces going OUT are', marker='disposition', on_pick=self.picked)
-            self.kind.set_options(DISPOSITIONS, SENT)
-            self.reason = Choices('Why?', marker='reason', on_pick=self.hide_error, size=LIST)
-            self.target = Choices('Send back to', marker='rework-to', on_pick=self.hide_error, size=LIST)
+            self.kind = Choices(t.gettext('The pieces going OUT are'), marker='disposition', on_pick=self.picked)
+            self.kind.set_options([(key, t.gettext(label)) for key, label in DISPOSITIONS], SENT)
+            self.reason = Choices(t.gettext('Why?'), marker='reason', on_pick=self.hide_error, size=LIST)
+            self.target = Choices(t.gettext('Send back to'), marker='rework-to', on_pick=self.hide_error, size=LIST)
             self.note = ui.label('').classes('text-base').mark('rework-note')
             with ui.row().classes('items-center gap-2 no-wrap') as self.error:
                 ui.icon('error', color='red-6').classes('text-2xl')
@@ -97,7 +104,7 @@ class DispositionPicker:
             try:
                 self.reasons[kind] = await self.ctx.call(list_reasons, kind=kind)
             except PotrackError as exc:
-                self.show_error(exc.message)
+                self.show_error(refusal_text(exc, self.t))
                 return
         found = self.reasons[kind]
         self.labels.update({r.id: r.label for r in found})
@@ -126,27 +133,39 @@ class DispositionPicker:
         return next(iter(self.target.buttons)) if len(self.target.buttons) == 1 else None
 
     def rework_note(self) -> str:
+        t = self.t
         if self.found is None:
-            return 'Enter the order number to see the earlier steps of its route.'
-        order = self.found.order_number
+            return t.gettext('Enter the order number to see the earlier steps of its route.')
+        order, here = self.found.order_number, self.here_code
         if not self.found.route:
-            return f'{order} has no route: there is no earlier step to send pieces back to.'
+            return t.gettext('{order} has no route: there is no earlier step to send pieces back to.').format(
+                order=order
+            )
         steps = earlier_steps(self.found.route, self.here)
         if steps is None:
-            return f'{self.here_code} is not on the route of {order}: there is no earlier step to send pieces back to.'
+            return t.gettext(
+                '{here} is not on the route of {order}: there is no earlier step to send pieces back to.'
+            ).format(here=here, order=order)
         if not steps:
-            return f'{self.here_code} is the first step of {order}: there is no earlier step to send pieces back to.'
+            return t.gettext(
+                '{here} is the first step of {order}: there is no earlier step to send pieces back to.'
+            ).format(here=here, order=order)
         if not self.target.buttons:  # the codes on the route name no work center any more
             codes = ', '.join(step.code for step in steps)
-            return f'The earlier steps of {order} ({codes}) are not work centers any more: ask the office.'
+            return t.gettext(
+                'The earlier steps of {order} ({codes}) are not work centers any more: ask the office.'
+            ).format(order=order, codes=codes)
         return ''
 
     def show_parts(self) -> None:
         kind = self.value
         self.reason.show(kind in (SCRAP, REWORK))
-        self.reason.caption.set_text('Why are they scrapped?' if kind == SCRAP else 'Why do they go back?')
+        t = self.t
+        self.reason.caption.set_text(
+            t.gettext('Why are they scrapped?') if kind == SCRAP else t.gettext('Why do they go back?')
+        )
         if kind in (SCRAP, REWORK) and not self.reason.buttons:
-            self.note.set_text(f'No {kind} reasons are set up yet: ask an administrator (Admin → Reasons).')
+            self.note.set_text(t.gettext(NO_REASONS[kind]))
         else:
             self.note.set_text(self.rework_note() if kind == REWORK else '')
         self.target.show(kind == REWORK and bool(self.target.buttons))
@@ -165,5 +184,5 @@ class DispositionPicker:
         """Put the ledger's refusal under this choice when it is about it; False when it is about another field."""
         if exc.field not in FIELDS:
             return False
-        self.show_error(exc.message)
+        self.show_error(refusal_text(exc, self.t))
         return True

@@ -9,6 +9,8 @@ from __future__ import annotations
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
+from potrack.i18n import Translator
+
 MUTED_KEY = 'potrack.kiosk.muted'  # localStorage: '1' mutes this device's tones
 MUTED_EVENT = 'potrack_kiosk_muted'
 TONE_OK_HZ, TONE_REFUSED_HZ = 880, 220  # high for saved, low for refused: told apart without looking
@@ -83,15 +85,18 @@ class StatusLine:
             self.hide()
 
 
-def mute_button() -> ui.button:
+def mute_button(t: Translator) -> ui.button:
     """A per-device switch for the tones; its icon and name follow the browser's stored choice."""
-    button = ui.button(icon='volume_up').props('flat round aria-label="Mute the kiosk sounds"').mark('mute')
+    mute, unmute = t.gettext('Mute the kiosk sounds'), t.gettext('Unmute the kiosk sounds')
+    button = ui.button(icon='volume_up').props('flat round').mark('mute')
+    button.props['aria-label'] = mute  # a prop, escaped by Vue: never markup
     button.on('click', js_handler=_TOGGLE_MUTED_JS)
 
     def show(e: GenericEventArguments) -> None:
         muted = e.args is True or e.args == [True]
         button.props(f'icon={"volume_off" if muted else "volume_up"}')
-        button.props(f'aria-label="{"Unmute" if muted else "Mute"} the kiosk sounds"')
+        button.props['aria-label'] = unmute if muted else mute
+        button.update()
 
     ui.on(MUTED_EVENT, show)
     ui.run_javascript(_REPORT_MUTED_JS)

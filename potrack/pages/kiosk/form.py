@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from potrack.i18n import N_, Translator
 from potrack.pages.kiosk.disposition import OUT_LABELS
 from potrack.pages.kiosk.entry_keys import mark_default, wire_enter_keys
 from potrack.pages.kiosk.feedback import StatusLine
@@ -18,6 +19,7 @@ from potrack.pages.kiosk.keypad import keypad, quick_steps
 from potrack.pages.kiosk.quantity import sum_preview
 
 FIELD_PROPS = 'outlined autocomplete=off input-class=text-2xl'
+ACTION_LABELS = {'IN': N_('IN'), 'OUT': N_('OUT')}  # the buttons' words; the kind they send stays IN / OUT
 
 
 class EntryForm:
@@ -29,26 +31,28 @@ class EntryForm:
         on_quantity: Callable[[str, str, int], Awaitable[None]],
         on_save: Callable[[str], Awaitable[None]],
         default_action: str,
+        t: Translator,
     ) -> None:
+        self.t = t
         with ui.column().classes('w-full gap-2'):
             self.order = (
-                ui.input('Order number', placeholder='Scan or type, then Enter')
+                ui.input(t.gettext('Order number'), placeholder=t.gettext('Scan or type, then Enter'))
                 .props(f'{FIELD_PROPS} autofocus clearable enterkeyhint=next')
                 .classes('w-full')
                 .mark('order')
             )
             with ui.row().classes('w-full items-center gap-3 no-wrap'):
                 self.qty = (
-                    ui.input('Quantity (pieces)')
+                    ui.input(t.gettext('Quantity (pieces)'))
                     .props(f'{FIELD_PROPS} inputmode=numeric enterkeyhint=done')
                     .classes('flex-1')
                     .mark('quantity')
                 )
-                sum_preview(self.qty).classes('potrack-kiosk-sum')
+                sum_preview(self.qty, t).classes('potrack-kiosk-sum')
             wire_enter_keys(self.order, self.qty, on_order, on_quantity)
             quick_steps(self.qty)
             with ui.element('div').classes('potrack-kiosk-pad'):
-                keypad(self.qty)
+                keypad(self.qty, t)
                 with ui.element('div').classes('potrack-kiosk-actions'):
                     self.in_button = self._action('IN', 'login', 'color=green-7', on_save)
                     # black on amber: 9:1 (white was 2:1)
@@ -58,10 +62,9 @@ class EntryForm:
         self.order.on_value_change(lambda e: self.status.stale() if e.value else None)
         mark_default(self.button(default_action))
 
-    @staticmethod
-    def _action(kind: str, icon: str, colors: str, on_save: Callable[[str], Awaitable[None]]) -> ui.button:
+    def _action(self, kind: str, icon: str, colors: str, on_save: Callable[[str], Awaitable[None]]) -> ui.button:
         return (
-            ui.button(kind, icon=icon, on_click=lambda: on_save(kind))
+            ui.button(self.t.gettext(ACTION_LABELS[kind]), icon=icon, on_click=lambda: on_save(kind))
             .props(f'{colors} unelevated')
             .classes('potrack-big-button')
             .mark(kind.lower())
@@ -71,7 +74,7 @@ class EntryForm:
         return self.in_button if kind == 'IN' else self.out_button
 
     def show_disposition(self, disposition: str) -> None:
-        self.out_button.set_text(OUT_LABELS[disposition])
+        self.out_button.set_text(self.t.gettext(OUT_LABELS[disposition]))
 
     def set_ready(self, ready: bool) -> None:
         self.in_button.set_enabled(ready)

@@ -15,6 +15,7 @@ from nicegui import ui
 
 from potrack.db.types import utcnow
 from potrack.errors import PotrackError
+from potrack.i18n import Translator
 from potrack.ledger.transit import Incoming, IncomingList, incoming
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
@@ -25,27 +26,30 @@ READ_LIMIT = 50  # the oldest this many are read; an order beyond them is scanne
 OLD_RECHECK_S = 300.0  # transit turns old with time, not with a change: re-read this often while some is young
 
 
-def counted(count: int, noun: str) -> str:
-    return f'{count} {noun}{"" if count == 1 else "s"}'
+def pieces_text(count: int, t: Translator) -> str:
+    return t.ngettext('{n} piece', '{n} pieces', count).format(n=t.number(count))
 
 
-def since_text(since: datetime) -> str:
+def since_text(since: datetime, t: Translator) -> str:
     """When the pieces were sent, in the site's zone: the time today, else the day and time."""
     local = to_local(since)
-    shown = local.strftime('%H:%M') if local.date() == local_today() else local.strftime('%d %b %H:%M')
+    shown = local.strftime('%H:%M') if local.date() == local_today() else t.datetime(local, 'dd MMM HH:mm')
     return f'{shown} {zone_label(since)}'
 
 
-def waited_text(since: datetime) -> str:
+def waited_text(since: datetime, t: Translator) -> str:
     minutes = max(int((utcnow() - since).total_seconds() // 60), 0)
-    return f'{minutes // 60} h {minutes % 60:02d} min' if minutes >= 60 else f'{minutes} min'
+    if minutes >= 60:
+        return t.gettext('{hours} h {minutes} min').format(hours=minutes // 60, minutes=f'{minutes % 60:02d}')
+    return t.gettext('{minutes} min').format(minutes=minutes)
 
 
 class IncomingPanel:
     """The orders sent to this work center and not yet received, each one tap from its IN."""
 
-    def __init__(self, ctx: PageContext, on_pick: Callable[[Incoming], Awaitable[None]]) -> None:
+    def __init__(self, ctx: PageContext, on_pick: Callable[[Incoming], Awaitable[None]], t: Translator) -> None:
         self.ctx = ctx
+        self.t = t
         self.on_pick = on_pick
         self.work_center_id: int | None = None
         self.items: list[Incoming] = []
@@ -55,9 +59,11 @@ class IncomingPanel:
         self.again = False
         with ui.card().classes('w-full gap-2').mark('incoming') as self.card:
             # A heading, so that a screen reader can jump to the list.
-            ui.label('Sent to you, not yet received').classes('text-lg font-bold').props('role=heading aria-level=2')
+            ui.label(t.gettext('Sent to you, not yet received')).classes('text-lg font-bold').props(
+                'role=heading aria-level=2'
+            )
             self.summary = ui.label('').classes('text-base').mark('incoming-summary')
-            self.empty = ui.label('Nothing is on its way here.').classes('text-base').mark('incoming-empty')
+            self.empty = ui.label(t.gettext('Nothing is on its way here.')).classes('text-base').mark('incoming-empty')
             self.rows = ui.column().classes('w-full gap-2').mark('incoming-rows')
             self.more = (
                 ui.button(on_click=self.expand).props('flat no-caps icon=expand_more').classes('potrack-key w-full')
@@ -89,16 +95,21 @@ class IncomingPanel:
                     found: IncomingList = await self.ctx.call(incoming, reading_for, limit=READ_LIMIT)
                 except PotrackError as exc:
                     with self.card:
-                        show_refusal(exc)
+                        show_refusal(exc, t=self.t)
                     return
                 if reading_for == self.work_center_id:
                     self.items, self.total = found.rows, found.total
-                    self.summary.set_text(
-                        f'{counted(found.total, "order")}, {counted(found.quantity, "piece")} on their way here.'
-                    )
+                    self.summary.set_text(self.summary_text(found))
                     self.render()
         finally:
             self.reading = False
+
+    def summary_text(self, found: IncomingList) -> str:
+        t = self.t
+        orders = t.ngettext('{n} order', '{n} orders', found.total).format(n=t.number(found.total))
+        return t.gettext('{orders}, {pieces} on their way here.').format(
+            orders=orders, pieces=pieces_text(found.quantity, t)
+        )
 
     async def expand(self) -> None:
         self.expanded = True
@@ -113,24 +124,34 @@ class IncomingPanel:
         hidden = len(self.items) - len(shown)
         self.empty.set_visibility(not self.items)
         self.summary.set_visibility(bool(self.items))
-        self.more.set_text(f'{hidden} more')
+        self.more.set_text(self.t.gettext('{n} more').format(n=self.t.number(hidden)))
         self.more.set_visibility(hidden > 0)
         capped = self.total > len(self.items) and (self.expanded or not hidden)
         self.capped.set_text(
-            f'The {len(self.items)} oldest of {self.total} are listed; scan the order number of any other to '
-            'receive it.'
+            self.t.gettext(
+                'The {shown} oldest of {total} are listed; scan the order number of any other to receive it.'
+            ).format(shown=self.t.number(len(self.items)), total=self.t.number(self.total))
             if capped
             else ''
         )
         self.capped.set_visibility(capped)
         self.recheck.active = any(not item.is_old for item in self.items)
 
-    def row(self, item: Incoming) -> None:
-        origin = f'from {item.from_code}' if item.from_code else 'sender not recorded'
+    def origin_text(self, item: Incoming) -> str:
+        t = self.t
         if item.is_rework:
-            origin = f'back for rework {origin}'
-        when = since_text(item.since)
-        old = f'Waiting long: {waited_text(item.since)}' if item.is_old else ''
+            if item.from_code:
+                return t.gettext('back for rework from {code}').format(code=item.from_code)
+            return t.gettext('back for rework, sender not recorded')
+        return (
+            t.gettext('from {code}').format(code=item.from_code) if item.from_code else t.gettext('sender not recorded')
+        )
+
+    def row(self, item: Incoming) -> None:
+        t = self.t
+        origin = self.origin_text(item)
+        when = since_text(item.since, t)
+        old = t.gettext('Waiting long: {waited}').format(waited=waited_text(item.since, t)) if item.is_old else ''
         button = (
             ui.button(on_click=lambda i=item: self.on_pick(i))
             .props('outline no-caps align=left')
@@ -141,15 +162,17 @@ class IncomingPanel:
             # Filled amber with black text (≥ 8:1 on both themes), plus the icon and words: never colour alone.
             button.props('unelevated color=amber-9 text-color=black', remove='outline')
         # The button's name for a screen reader, in one sentence (its icons are hidden from it).
-        pieces = counted(item.quantity, 'piece')
-        button.props['aria-label'] = ' '.join(
-            p for p in (f'Receive {item.order_number}: {pieces} {origin}, sent {when}.', old) if p
+        pieces = pieces_text(item.quantity, t)
+        sent = t.gettext('{origin}, sent {when}').format(origin=origin, when=when)
+        receive = t.gettext('Receive {order}: {pieces} {sent}.').format(
+            order=item.order_number, pieces=pieces, sent=sent
         )
+        button.props['aria-label'] = ' '.join(p for p in (receive, old) if p)
         with button, ui.column().classes('w-full gap-0 items-start text-left'):
             with ui.row().classes('w-full items-baseline gap-3'):
                 ui.label(item.order_number).classes('text-xl font-bold')
                 ui.label(pieces).classes('text-xl potrack-num')
-            ui.label(f'{origin}, sent {when}').classes('text-base')  # the words of its name (aria-label)
+            ui.label(sent).classes('text-base')  # the words of its name (aria-label)
             if item.is_old:
                 with ui.row().classes('items-center gap-1 no-wrap'):
                     ui.icon('schedule').classes('text-xl')

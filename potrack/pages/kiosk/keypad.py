@@ -6,8 +6,11 @@ from nicegui import ui
 
 from potrack.common.validation import QUANTITY_SUM_MAX_LEN
 from potrack.config import QUANTITY_MAX
+from potrack.i18n import N_, Translator
 
 QUICK_STEPS = (1, 5, 10, 50, 100)
+# The keys whose sign is not a word a screen reader can say.
+KEY_NAMES = {'⌫': N_('Delete the last digit'), 'C': N_('Clear the quantity'), '+': N_('Plus: add another batch')}
 
 
 def _as_int(text: str | None) -> int:
@@ -15,7 +18,7 @@ def _as_int(text: str | None) -> int:
     return int(digits) if digits else 0
 
 
-def keypad(field: ui.input) -> None:
+def keypad(field: ui.input, t: Translator) -> None:
     """Digits, + (a sum of batches), backspace and clear that edit `field`; the field stays the single source
     of the value."""
 
@@ -37,9 +40,14 @@ def keypad(field: ui.input) -> None:
 
     with ui.grid(columns=4).classes('w-full gap-2 potrack-keypad'):
         for key in ['7', '8', '9', '⌫', '4', '5', '6', 'C', '1', '2', '3', '+', '0']:
-            ui.button(key, on_click=lambda k=key: press(k)).props('unelevated color=grey-8 no-caps').classes(
-                'potrack-key w-full' + (' col-span-4' if key == '0' else '')
-            ).mark(f'key-{key}')
+            button = (
+                ui.button(key, on_click=lambda k=key: press(k))
+                .props('unelevated color=grey-8 no-caps')
+                .classes('potrack-key w-full' + (' col-span-4' if key == '0' else ''))
+                .mark(f'key-{key}')
+            )
+            if key in KEY_NAMES:
+                button.props['aria-label'] = t.gettext(KEY_NAMES[key])
 
 
 def quick_steps(field: ui.input) -> None:

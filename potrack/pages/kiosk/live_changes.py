@@ -50,7 +50,10 @@ class LiveChanges:
             and change.work_center_id in self.work_centers
             and not self.own_notice(change)
         )
-        return self.refresh_panels(recent=recent, card=card) if recent or card else None
+        if card:
+            return self.refresh_panels(recent=recent, card=card)
+        # The common case, a movement at this work center: the shared read, without a task per kiosk.
+        return self.recent.request() if recent else None
 
     def own_notice(self, change: feed.Change) -> bool:
         """The notice of a save of this page (the card applied it already): take it off the list."""

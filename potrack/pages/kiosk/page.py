@@ -10,15 +10,18 @@ from fastapi import Request
 from fastapi.responses import Response
 from nicegui import app, ui
 
+from potrack.accounts.device_view import DEVICE_COOKIE
+from potrack.accounts.language import set_language
 from potrack.common.validation import normalize_order_number
 from potrack.errors import NotSaved, OutcomeUnknown, PotrackError, UnknownOrder
 from potrack.ledger.reversal import UNDO_REASON, reverse_movement
 from potrack.ledger.transit import Incoming
 from potrack.ledger.writer import MovementResult, record_movement
-from potrack.masters.catalog import WorkCenterInfo, list_work_centers
+from potrack.masters.catalog import WorkCenterInfo
 from potrack.orders.listing import OrderLookup
 from potrack.pages import live_bridge
-from potrack.pages.forms import clear_errors, show_refusal
+from potrack.pages.auth_routes import browser_id
+from potrack.pages.forms import clear_errors, refusal_text, show_refusal
 from potrack.pages.guard import PageContext, open_page
 from potrack.pages.kiosk.cards import WorkCenterCards
 from potrack.pages.kiosk.disposition import DispositionPicker
@@ -27,10 +30,13 @@ from potrack.pages.kiosk.feedback import mute_button
 from potrack.pages.kiosk.form import EntryForm, RequestIds
 from potrack.pages.kiosk.incoming import IncomingPanel
 from potrack.pages.kiosk.live_changes import LiveChanges
-from potrack.pages.kiosk.messages import IN_DOUBT, STILL_SAVING, saved_text, undone_text
+from potrack.pages.kiosk.messages import CHOOSE_WORK_CENTER, IN_DOUBT, STILL_SAVING, saved_text, undone_text
+from potrack.pages.kiosk.operator_bar import OperatorBar, kiosk_work_centers, no_work_centers_text
 from potrack.pages.kiosk.order_card import OrderCard
 from potrack.pages.kiosk.recent import RecentEntries, RecentFeed
 from potrack.pages.kiosk.start_offer import StartOffer
+from potrack.pages.language import translator_for
+from potrack.pages.language_toggle import language_toggle, speak
 from potrack.pages.layout import frame
 
 LAST_WC_KEY = 'kiosk_work_center'
@@ -42,6 +48,7 @@ REPEAT_TAP_S = 2.0  # an IN/OUT tap on the empty form this soon after a save is 
 class Kiosk(LiveChanges):
     def __init__(self, ctx: PageContext, work_centers: list[WorkCenterInfo]) -> None:
         self.ctx = ctx
+        self.t = translator_for(ctx)  # every part this page builds speaks its operator's language
         self.work_centers = {wc.id: wc for wc in work_centers}
         remembered = app.storage.user.get(LAST_WC_KEY)
         self.wc_id: int | None = remembered if remembered in self.work_centers else None
@@ -50,7 +57,9 @@ class Kiosk(LiveChanges):
         self.requests = RequestIds()
         self.saved_at = 0.0
         self.form_generation = 0  # how many entries this page has saved and cleared (entry_keys.form_generation_js)
-        self.default_action = DEFAULT_ACTION
+        device = ctx.session_user.device  # an enrolled kiosk device: its admin chose what Enter presses
+        self.default_action = device.default_action if device else DEFAULT_ACTION
+        self.operator: OperatorBar | None = None  # set on a device: sign-out after each entry
         # This page's own saves, until their change notices arrive: the card already shows them.
         self.own_saves: deque[tuple[int, str, float]] = deque(maxlen=16)
         self.build()
@@ -58,23 +67,38 @@ class Kiosk(LiveChanges):
     def build(self) -> None:
         ui.add_head_html(KIOSK_CSS)
         with ui.column().classes('potrack-kiosk w-full gap-2'):
-            self.cards = WorkCenterCards(self.choose, beside_heading=mute_button)
+            t = self.t
+            self.cards = WorkCenterCards(self.choose, beside_heading=self.beside_heading, t=t)
             self.cards.build(list(self.work_centers.values()))
             with ui.element('div').classes('potrack-kiosk-main'):
-                self.form = EntryForm(self.order_entered, self.quantity_entered, self.save, self.default_action)
+                self.form = EntryForm(self.order_entered, self.quantity_entered, self.save, self.default_action, t)
                 self.order, self.qty, self.status = self.form.order, self.form.qty, self.form.status
                 with ui.column().classes('w-full min-w-0 gap-3'):
-                    self.start_offer = StartOffer(lambda kind: self.save(kind, start=True))
-                    self.disposition = DispositionPicker(self.ctx, self.form.show_disposition)
-                    self.incoming = IncomingPanel(self.ctx, self.fill)
-                    self.card = OrderCard(self.ctx, self.work_centers, self.order_found)
-                    self.recent = RecentEntries(self.ctx, self.undo)
+                    self.start_offer = StartOffer(lambda kind: self.save(kind, start=True), t)
+                    self.disposition = DispositionPicker(self.ctx, self.form.show_disposition, t)
+                    self.incoming = IncomingPanel(self.ctx, self.fill, t)
+                    self.card = OrderCard(self.ctx, self.work_centers, self.order_found, t)
+                    self.recent = RecentEntries(self.ctx, self.undo, t)
         self.paint_cards()
+
+    def beside_heading(self) -> None:
+        """Beside the h1: the operator's language switch and the device's sound switch."""
+        language_toggle(self.t, self.switch_language)
+        mute_button(self.t)
+
+    async def switch_language(self, language: str) -> None:
+        """The operator's own choice, kept on their account; the page comes back in it."""
+        try:
+            await self.ctx.call(set_language, language=language)
+        except PotrackError as exc:
+            self.say(refusal_text(exc, self.t), 'error')
+            return
+        ui.navigate.reload()
 
     async def reload_work_centers(self) -> None:
         """An admin changed work centers or department links: show the new set, keep the typed entry."""
         try:
-            work_centers = await self.ctx.call(list_work_centers, active_only=True)
+            work_centers = await kiosk_work_centers(self.ctx)
         except PotrackError:
             return
         self.work_centers.clear()
@@ -92,7 +116,7 @@ class Kiosk(LiveChanges):
         ready = self.wc_id is not None
         self.form.set_ready(ready)
         if not ready:
-            self.say('Choose your work center first.', 'info')
+            self.say(self.t.gettext(CHOOSE_WORK_CENTER), 'info')
 
     async def choose(self, wc_id: int) -> None:
         self.wc_id = wc_id
@@ -112,8 +136,9 @@ class Kiosk(LiveChanges):
         try:
             order = normalize_order_number(raw)
         except PotrackError as exc:
-            show_refusal(exc, self.form.fields)
-            self.say(exc.message, 'error')  # in the result line: the field's own line is hidden (kiosk.css)
+            show_refusal(exc, self.form.fields, self.t)
+            # In the result line too: the field's own line is hidden (kiosk.css).
+            self.say(refusal_text(exc, self.t), 'error')
             return
         clear_errors({'order_number': self.order})
         if order != raw:
@@ -129,7 +154,8 @@ class Kiosk(LiveChanges):
         """A tap on "sent to you": the order and its quantity, ready for IN."""
         clear_errors(self.form.fields)
         self.order.value, self.qty.value = item.order_number, str(item.quantity)
-        self.say(f'{item.quantity} of {item.order_number} filled in: press IN to receive them.', 'info')
+        filled = self.t.gettext('{qty} of {order} filled in: press IN to receive them.')
+        self.say(filled.format(qty=self.t.number(item.quantity), order=item.order_number), 'info')
         self.form.in_button.run_method('focus')
         if item.order_number != self.card.order:
             await self.card.show(item.order_number, self.wc_id)
@@ -153,7 +179,7 @@ class Kiosk(LiveChanges):
 
     async def save(self, kind: str, *, start: bool = False) -> None:
         if self.wc_id is None:
-            self.say('Choose your work center first.', 'error')
+            self.say(self.t.gettext(CHOOSE_WORK_CENTER), 'error')
             return
         if self.form.empty() and time.monotonic() - self.saved_at < REPEAT_TAP_S:
             return  # the second tap of a double tap, after the first one's save cleared the form
@@ -163,7 +189,7 @@ class Kiosk(LiveChanges):
         request_id = self.requests.id_for(entry)
         flow = self.disposition.movement_args() if kind == 'OUT' else {}
         self.form.set_ready(False)
-        slow = asyncio.get_running_loop().call_later(SLOW_SAVE_S, self.say, STILL_SAVING, 'info')
+        slow = asyncio.get_running_loop().call_later(SLOW_SAVE_S, self.say, self.t.gettext(STILL_SAVING), 'info')
         try:
             result: MovementResult = await self.ctx.call(
                 record_movement,
@@ -176,15 +202,16 @@ class Kiosk(LiveChanges):
                 **flow,
             )
         except OutcomeUnknown:  # the entry keeps its request id: pressed again, it is booked once
-            self.say(IN_DOUBT.format(kind=kind), 'error', sound=True)
+            self.say(self.t.gettext(IN_DOUBT).format(kind=self.t.gettext(kind)), 'error', sound=True)
             return
         except NotSaved as exc:
-            self.say(f'{exc.message} Your entry is still here.', 'error', sound=True)
+            kept = self.t.gettext('Your entry is still here.')
+            self.say(f'{refusal_text(exc, self.t)} {kept}', 'error', sound=True)
             return
         except PotrackError as exc:
             if not self.disposition.show_refusal(exc):
-                show_refusal(exc, self.form.fields)
-            self.say(exc.message, 'error', sound=True)
+                show_refusal(exc, self.form.fields, self.t)
+            self.say(refusal_text(exc, self.t), 'error', sound=True)
             if isinstance(exc, UnknownOrder) and exc.can_start:
                 self.start_offer.offer(exc.order_number, kind)
             return
@@ -199,7 +226,9 @@ class Kiosk(LiveChanges):
             slow.cancel()
             self.form.set_ready(True)
         self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
-        self.say(saved_text(result, self.disposition.reason_label(result.reason_id)), 'ok', sound=True)
+        self.say(saved_text(result, self.disposition.reason_label(result.reason_id), self.t), 'ok', sound=True)
+        if self.operator is not None:
+            self.operator.after_entry()
         self.disposition.reset()
         self.order.run_method('focus')
         if not self.card.apply(result):
@@ -210,10 +239,10 @@ class Kiosk(LiveChanges):
         try:
             result = await self.ctx.call(reverse_movement, movement_id=movement_id, reason=UNDO_REASON)
         except PotrackError as exc:
-            self.say(exc.message, 'error')
+            self.say(refusal_text(exc, self.t), 'error')
             await self.recent.refresh()
             return
-        self.say(undone_text(result), 'ok')
+        self.say(undone_text(result, self.t), 'ok')
         self.own_saves.append((result.work_center_id, result.order_number, time.monotonic()))
         if not self.card.apply(result):
             await self.card.show(result.order_number, self.wc_id)
@@ -228,20 +257,24 @@ def register() -> None:
         ctx = await open_page(request)
         if isinstance(ctx, Response):
             return ctx
+        t = translator_for(ctx)
+        speak(t)
         try:
-            work_centers = await ctx.call(list_work_centers, active_only=True)
+            work_centers = await kiosk_work_centers(ctx)
         except NotSaved as exc:
-            with frame(ctx, 'Kiosk'):
-                ui.label(f'{exc.message} Reload the page in a moment.').classes('text-xl').mark('kiosk-unavailable')
+            with frame(ctx, t.gettext('Kiosk')):
+                reload = t.gettext('Reload the page in a moment.')
+                ui.label(f'{refusal_text(exc, t)} {reload}').classes('text-xl').mark('kiosk-unavailable')
             return None
         # The kiosk's own h1 names the chosen work center; without work centers the header's title is the h1.
-        with frame(ctx, 'Kiosk', title_is_heading=not work_centers):
+        with frame(ctx, t.gettext('Kiosk'), title_is_heading=not work_centers):
+            device = ctx.session_user.device
+            bar = OperatorBar(ctx, device, request.cookies.get(DEVICE_COOKIE), browser_id(request)) if device else None
             if not work_centers:
-                ui.label('Your department has no active work centers. Ask an administrator.').classes('text-xl').mark(
-                    'no-work-centers'
-                )
+                ui.label(no_work_centers_text(ctx)).classes('text-xl').mark('no-work-centers')
                 return None
             kiosk = Kiosk(ctx, work_centers)
+            kiosk.operator = bar
             live_bridge.subscribe(kiosk.on_change)
             if kiosk.wc_id is not None:
                 await kiosk.recent.show(kiosk.wc_id)

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from potrack.common.validation import parse_quantity
 from potrack.errors import InvalidInput
+from potrack.i18n import Translator
 
 
 def sum_total(text: str) -> int | None:
@@ -18,13 +19,13 @@ def sum_total(text: str) -> int | None:
         return None
 
 
-def sum_preview(field: ui.input) -> ui.label:
+def sum_preview(field: ui.input, t: Translator) -> ui.label:
     """'= 51' under `field` while it holds a sum; the same rule as the save, so what is shown is what is booked."""
     label = ui.label('').classes('text-xl font-bold').props('aria-live=polite').mark('quantity-sum')
 
     def show() -> None:
         total = sum_total(str(field.value or ''))
-        label.set_text('' if total is None else f'= {total:,}')
+        label.set_text('' if total is None else f'= {t.number(total)}')
 
     field.on_value_change(show)
     return label

@@ -16,6 +16,7 @@ from potrack.accounts.sessions import TOUCH_EVERY_S
 from potrack.common.actors import Actor
 from potrack.db.types import utcnow
 from potrack.errors import PotrackError, SignedOut
+from potrack.i18n import Translator
 from potrack.ledger.reversal import UNDO_WINDOW_S
 from potrack.ledger.search import MovementFilter, MovementRow, search_movements
 from potrack.pages.forms import show_refusal
@@ -25,7 +26,10 @@ from potrack.timeutil import format_local, to_local, zone_label
 RECENT_ROWS = 10
 # On a narrow screen (assets/kiosk.css) who booked an entry gives way, so that the table never scrolls sideways.
 NARROW_HIDE = {'classes': 'potrack-narrow-hide', 'headerClasses': 'potrack-narrow-hide'}
-FEED_MIN_INTERVAL_S = 0.5  # a busy work center's list of last entries is re-read at most this often
+# A busy work center's list of last entries is re-read at most this often: each read re-sends the table to every
+# kiosk there; at 0.5 s those updates were the largest share of the event loop's sending (bench/kiosk_load.py).
+FEED_MIN_INTERVAL_S = 1.0
+CLAIM_EXPIRES_S = 30.0  # a claimed read that has not gone round for this long is taken as lost
 FeedKey = tuple[int, int | None, bool]  # work center, department, admin: the same key sees the same rows
 
 
@@ -58,6 +62,7 @@ class RecentFeed:
         self.read_started = False  # set by the worker thread once the read is about to query
         self.again = False
         self.last_start = 0.0
+        self.alive_at = 0.0  # when the running read was claimed or last went round
 
     @classmethod
     def reset(cls) -> None:
@@ -71,17 +76,33 @@ class RecentFeed:
             feed = cls.feeds[key] = cls(key[0])
         return feed
 
-    async def refresh(self, requester: RecentEntries) -> None:
+    def request(self, requester: RecentEntries) -> Awaitable[None] | None:
+        """A refresh asked for by `requester`: the read to await, or None when a read already claimed takes it in.
+
+        Synchronous, so that the notices of one change to the dozen kiosks at a work center claim one read and
+        start one task, not one task each: at 50 kiosks the tasks were the largest share of the event loop
+        (bench/kiosk_load.py --profile). A claim whose read never started (its task dropped) expires.
+        """
         self.requester = requester
-        if self.running:
+        if self.running and time.monotonic() - self.alive_at < CLAIM_EXPIRES_S:
             # A change committed before the read starts is in it; only later ones need one more read.
             self.again = self.again or self.read_started
-            return
+            return None
         self.running = True
+        self.alive_at = time.monotonic()
+        return self._run()
+
+    async def refresh(self, requester: RecentEntries) -> None:
+        run = self.request(requester)
+        if run is not None:
+            await run
+
+    async def _run(self) -> None:
         try:
             self.again = True
             refused = 0
             while self.again and refused < 3:
+                self.alive_at = time.monotonic()
                 self.again = False
                 self.read_started = False
                 # A burst of entries: at most one read per FEED_MIN_INTERVAL_S; notices meanwhile fold into it.
@@ -98,9 +119,12 @@ class RecentFeed:
                     continue
                 except PotrackError:
                     break
-                shown = [_recent_row(m) for m in rows]
+                shown: dict[str, list[dict[str, object]]] = {}  # the rows as each language shows them
                 for panel in list(self.panels):
-                    panel.show_rows(self.work_center_id, rows, shown)
+                    language = panel.t.language
+                    if language not in shown:
+                        shown[language] = [_recent_row(m, panel.t) for m in rows]
+                    panel.show_rows(self.work_center_id, rows, shown[language])
         finally:
             self.running = False
             self.requester = None
@@ -121,8 +145,9 @@ class RecentFeed:
 class RecentEntries:
     """The last entries at the chosen work center, with Undo for your own latest one for 2 minutes."""
 
-    def __init__(self, ctx: PageContext, on_undo: Callable[[int], Awaitable[None]]) -> None:
+    def __init__(self, ctx: PageContext, on_undo: Callable[[int], Awaitable[None]], t: Translator) -> None:
         self.ctx = ctx
+        self.t = t
         self.work_center_id: int | None = None
         self.on_undo = on_undo
         self.candidate: UndoCandidate | None = None
@@ -132,9 +157,9 @@ class RecentEntries:
             # One timer per page, created once and ticking only while Undo is offered: a timer per offer
             # cost 2.6 ms of server CPU per entry and 120 kB per kiosk (bench/kiosk_load.py).
             self.expiry = ui.timer(1.0, self._expire, active=False)
-            ui.label(f'Last {RECENT_ROWS} entries here').classes('text-lg font-bold')
+            ui.label(t.gettext('Last {n} entries here').format(n=RECENT_ROWS)).classes('text-lg font-bold')
             self.undo_button = (
-                ui.button('Undo', icon='undo', on_click=self._undo)
+                ui.button(t.gettext('Undo'), icon='undo', on_click=self._undo)
                 .props('color=amber-8 text-color=black no-caps')  # black on amber: 9:1; a normal size, not the biggest
                 .classes('self-start')
                 .mark('undo')
@@ -143,19 +168,25 @@ class RecentEntries:
             self.table = (
                 ui.table(
                     columns=[
-                        {'name': 'time', 'label': f'Time ({zone_label()})', 'field': 'time', 'align': 'left'},
-                        {'name': 'order', 'label': 'Order', 'field': 'order', 'align': 'left'},
-                        {'name': 'type', 'label': 'Type', 'field': 'type'},
-                        {'name': 'qty', 'label': 'Qty', 'field': 'qty'},
-                        {'name': 'user', 'label': 'By', 'field': 'user', 'align': 'left', **NARROW_HIDE},
+                        {
+                            'name': 'time',
+                            'label': t.gettext('Time ({zone})').format(zone=zone_label()),
+                            'field': 'time',
+                            'align': 'left',
+                        },
+                        {'name': 'order', 'label': t.gettext('Order'), 'field': 'order', 'align': 'left'},
+                        {'name': 'type', 'label': t.gettext('Type'), 'field': 'type'},
+                        {'name': 'qty', 'label': t.gettext('Qty'), 'field': 'qty'},
+                        {'name': 'user', 'label': t.gettext('By'), 'field': 'user', 'align': 'left', **NARROW_HIDE},
                     ],
                     rows=[],
                     row_key='id',
                 )
-                .props('dense flat wrap-cells no-data-label="No entries at this work center yet"')
+                .props('dense flat wrap-cells')
                 .classes('w-full')
                 .mark('recent-table')
             )
+            self.table.props['no-data-label'] = t.gettext('No entries at this work center yet')
 
     async def show(self, work_center_id: int | None) -> None:
         self.work_center_id = work_center_id
@@ -175,6 +206,10 @@ class RecentEntries:
             return
         await self.feed.refresh(self)
 
+    def request(self) -> Awaitable[None] | None:
+        """A change notice: the shared read to await, or None when one already claimed takes it in."""
+        return self.feed.request(self) if self.feed is not None else self.refresh()
+
     def shows(self, work_center_id: int) -> bool:
         return self.work_center_id == work_center_id and not self.table.is_deleted
 
@@ -185,14 +220,15 @@ class RecentEntries:
             try:
                 return await self.ctx.call(_last_entries, work_center_id, started)
             except PotrackError as exc:
-                show_refusal(exc)
+                show_refusal(exc, t=self.t)
                 raise
 
     def show_rows(self, work_center_id: int, rows: list[MovementRow], shown: list[dict[str, object]]) -> None:
         if not self.shows(work_center_id):
             return
-        self.table.rows = shown
-        self.candidate = _undo_candidate(rows, self.ctx.actor.user_id)
+        if self.table.rows != shown:  # no resend of a table that did not change
+            self.table.rows = shown
+        self.candidate = _undo_candidate(rows, self.ctx.actor.user_id, self.t)
         self.undo_button.set_visibility(self.candidate is not None)
         if self.candidate:
             self.undo_button.set_text(self.candidate.text)
@@ -218,19 +254,21 @@ def _last_entries(actor: Actor, work_center_id: int, started: Callable[[], None]
     return search_movements(actor, flt, limit=RECENT_ROWS, with_totals=False).rows
 
 
-def _recent_row(m: MovementRow) -> dict[str, object]:
-    kind = m.movement_type if m.reverses_id is None else f'{m.movement_type} undone'
+def _recent_row(m: MovementRow, t: Translator) -> dict[str, object]:
+    kind = t.gettext(m.movement_type)
+    if m.reverses_id is not None:
+        kind = t.gettext('{kind} undone').format(kind=kind)
     return {
         'id': m.id,
         'time': to_local(m.created_at).strftime('%H:%M:%S'),
         'order': m.order_number,
         'type': kind,
-        'qty': m.quantity,
+        'qty': m.quantity,  # a number, sorted as one; digits read the same in both languages
         'user': m.user_full_name or m.username,
     }
 
 
-def _undo_candidate(rows: list[MovementRow], user_id: int) -> UndoCandidate | None:
+def _undo_candidate(rows: list[MovementRow], user_id: int, t: Translator) -> UndoCandidate | None:
     """Your newest entry here, if not yet undone and still within the window (the ledger decides for real)."""
     reversed_ids = {m.reverses_id for m in rows if m.reverses_id is not None}
     mine = next((m for m in rows if m.user_id == user_id and m.reverses_id is None), None)
@@ -239,9 +277,10 @@ def _undo_candidate(rows: list[MovementRow], user_id: int) -> UndoCandidate | No
     deadline = mine.created_at + timedelta(seconds=UNDO_WINDOW_S)
     if deadline <= utcnow():
         return None
-    return UndoCandidate(
-        mine.id,
-        f'Undo {mine.movement_type} {mine.quantity} of {mine.order_number} '
-        f'(until {format_local(deadline, with_seconds=True)[-8:]})',
-        deadline,
+    text = t.gettext('Undo {kind} {qty} of {order} (until {time})').format(
+        kind=t.gettext(mine.movement_type),
+        qty=t.number(mine.quantity),
+        order=mine.order_number,
+        time=format_local(deadline, with_seconds=True)[-8:],
     )
+    return UndoCandidate(mine.id, text, deadline)

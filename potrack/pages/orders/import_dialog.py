@@ -20,6 +20,7 @@ from potrack.errors import InvalidInput, PotrackError, SignedOut
 from potrack.orders.import_columns import LABELS
 from potrack.orders.import_sheet import MAX_FILE_BYTES, MAX_FILE_MB, check_size
 from potrack.orders.importing import ImportOutcome, import_orders, preview_import
+from potrack.pages import forms
 from potrack.pages.guard import PageContext, offload
 from potrack.pages.orders.import_view import show_outcome
 
@@ -61,7 +62,7 @@ class ImportDialog:
         self.importable = False  # the last look at the file found nothing against importing it
         self.looks = 0  # previews started: only the latest one's answer is shown
         self.selects: dict[str, ui.select] = {}
-        self.dialog = ui.dialog().props('persistent')
+        self.dialog = forms.dialog('Import orders')
         with self.dialog, ui.card().classes('w-[64rem] max-w-full gap-3 p-5').mark('import-dialog'):
             ui.label('Import orders').classes('text-xl font-bold')
             ui.label(
