@@ -6,15 +6,26 @@ button event to confirmation, server RSS per connected client, and the same p95 
 this 2-core machine: p95 ≤ 100 ms at 50 clients; ≤ 1 MB per connected kiosk."
 
 A `potrack serve` subprocess on 127.0.0.1 with a scratch PostgreSQL database. Operators of Production
-(created through potrack's API) sign in through the sign-in page, open /kiosk, pick a work center
-(WC001–WC004 in turn), and each cycle: scan their own order number (value + Enter), type a small quantity,
-press IN. Timed: from sending the IN click to the arrival of the status label's 'Saved:' text.
+are created through potrack's API. Each cycle on a kiosk: scan their own order number (value + Enter), type
+a small quantity, press IN. Timed: from sending the IN click to the arrival of the status label's 'Saved:'
+text. How the operators get to /kiosk (`--mode`):
+
+- `badge` (the default, issue 16): every simulated kiosk is an enrolled kiosk device, made through potrack's
+  services before the load (accounts/devices.create_device → one-time code → enrollment.enroll → the
+  credential, set as the browser's `potrack_device` cookie), pinned to one work center (WC001–WC004 in
+  turn), with a badge per operator (operator_codes.set_operator_codes). The operator opens /device, scans
+  the badge (value + Enter), follows the ticket to /kiosk, where the device's single work center is chosen.
+  The bench shares the server's SESSION_SECRET: badges and enrollment codes are stored as keyed hashes.
+- `password`: the sign-in page with user name and password, then /kiosk and a tap on a work center card.
+
+`--profile PREFIX` runs the server under bench/profiled_serve.py and profiles its main thread (the event
+loop) during the load phase only: PREFIX.txt (and .html with pyinstrument on PYTHONPATH, else cProfile).
 
 Phases: (1) one client (the baseline, also the warm-up); (2) RSS with no client connected; (3) all
 clients sign in and open the kiosk; (4) the load; then the database is checked: rows per order number
 against confirmations, no request id twice, balances consistent (potrack.integrity.check_consistency).
 
-    python -m bench.kiosk_load [--clients 50] [--seconds 60] [--interval 2]
+    python -m bench.kiosk_load [--clients 50] [--seconds 60] [--interval 2] [--mode badge|password]
 """
 
 from __future__ import annotations
@@ -24,6 +35,8 @@ import asyncio
 import os
 import random
 import resource
+import secrets
+import signal
 import sys
 import time
 from collections.abc import Awaitable
@@ -41,6 +54,7 @@ if __package__ in (None, ''):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ui_client import (
+    HOST,
     Page,
     Server,
     UiError,
@@ -61,6 +75,66 @@ RECONNECT_TIMEOUT_S = 30.0  # potrack.app.RECONNECT_TIMEOUT_S: a closed page liv
 SAVE_TIMEOUT_S = 15.0
 P95_TARGET_MS = 100.0
 RSS_TARGET_KB = 1024.0
+DEVICE_COOKIE = 'potrack_device'  # potrack.accounts.device_view.DEVICE_COOKIE
+MODES = ('badge', 'password')
+
+
+def badge_of(username: str) -> str:
+    return f'BADGE-{username.upper()}-0001'
+
+
+def add_orders(url: str, orders: dict[str, str]) -> None:
+    """The bench's orders in the order book ({order number: its work center}, a route of that one step), as an
+    admin types them: an entry on an order not in the book is refused or must be confirmed (the site's policy)."""
+    from sqlmodel import select
+
+    from potrack.common.actors import Actor
+    from potrack.db import Database
+    from potrack.db.models import User
+    from potrack.orders.book import add_order
+    from potrack.orders.fields import OrderFields
+
+    db = Database(url)
+    try:
+        with db.read() as session:
+            admin = Actor(session.exec(select(User.id).where(User.username == 'admin')).one())
+        for number, wc in orders.items():
+            add_order(admin, OrderFields(order_number=number, route=wc), db=db)
+    finally:
+        db.dispose()
+
+
+def device_credentials(url: str, names: list[str]) -> dict[str, str]:
+    """One enrolled device per operator (pinned to its work center), and a badge per operator: {username: credential}.
+
+    Through potrack's services, as an admin does it in Admin → Devices and an operator at the device on /enroll.
+    """
+    from sqlmodel import select
+
+    from potrack.accounts.devices import create_device
+    from potrack.accounts.enrollment import enroll
+    from potrack.accounts.operator_codes import set_operator_codes
+    from potrack.common.actors import Actor
+    from potrack.db import Database
+    from potrack.db.models import User, WorkCenter
+
+    db = Database(url)
+    try:
+        with db.read() as session:
+            admin = Actor(session.exec(select(User.id).where(User.username == 'admin')).one())
+            users = dict(session.exec(select(User.username, User.id).where(User.username.in_(names))).all())
+            wcs = dict(session.exec(select(WorkCenter.code, WorkCenter.id)).all())
+        credentials = {}
+        for i, name in enumerate(names):
+            wc = WORK_CENTERS[(i - 1) % len(WORK_CENTERS)] if i else WORK_CENTERS[0]
+            issued = create_device(
+                admin, db=db, name=f'Bench kiosk {i:02d}', work_center_ids=[wcs[wc]], sign_out_after='idle'
+            )
+            credentials[name] = enroll(issued.code, source=f'bench-{i}', db=db).credential
+            set_operator_codes(admin, user_id=users[name], badge=badge_of(name), db=db)
+    finally:
+        db.dispose()
+    return credentials
 
 
 @dataclass
@@ -86,6 +160,8 @@ class Kiosk:
         self.stats = KioskStats(order)
 
     async def choose(self, work_center: str) -> None:
+        if not self.page.prop(self.in_button, 'disable', False):
+            return  # a device pinned to one work center: chosen already
         card = self.page.ancestor(self.page.find(text=work_center), 'q-btn')
         await self.page.click(card)
         await self.page.wait_for(lambda: not self.page.prop(self.in_button, 'disable', False), SAVE_TIMEOUT_S)
@@ -135,10 +211,48 @@ class Kiosk:
             next_at = max(next_at + interval, time.monotonic())
 
 
-async def open_kiosk(base_url: str, username: str, order: str, work_center: str) -> tuple[Kiosk, httpx.AsyncClient]:
+async def badge_sign_in(http: httpx.AsyncClient, credential: str, badge: str) -> float:
+    """On an enrolled device: open /device, scan the badge (value + Enter), follow the ticket to the session cookie.
+
+    Returns the time from the Enter to the server's navigation."""
+    http.cookies.set(DEVICE_COOKIE, credential, domain=HOST)
+    page = await Page.open(http, '/device')
+    try:
+        field_id = page.find(label='Scan your badge')
+        alert = page.find(props={'role': 'alert'})
+        await page.set_value(field_id, badge)
+        sent = time.perf_counter()
+        await page.press_key(field_id, 'enter')
+        result, arrived = await page.wait_for(
+            lambda: 'navigated' if page.navigations else ('refused' if page.text(alert) else ''), 30.0
+        )
+        if result == 'refused':
+            raise UiError(f'badge sign-in refused: {page.text(alert)}')
+        target = page.navigations[-1]
+    finally:
+        await page.close()
+    if not target.startswith('/auth/complete?ticket='):
+        raise UiError(f'badge sign-in navigated to {target!r}, not to /auth/complete')
+    response = await http.get(target)
+    if response.status_code != 303 or 'potrack_session' not in response.cookies:
+        raise UiError(f'GET /auth/complete: HTTP {response.status_code} without a session cookie')
+    if not response.headers.get('location', '').startswith('/kiosk'):
+        raise UiError(f'badge sign-in led to {response.headers.get("location")!r}, not /kiosk')
+    return arrived - sent
+
+
+SIGN_IN_TIMES: list[float] = []  # badge Enter → navigation, every badge sign-in of the run
+
+
+async def open_kiosk(
+    base_url: str, username: str, order: str, work_center: str, credential: str | None = None
+) -> tuple[Kiosk, httpx.AsyncClient]:
     http = browser(base_url)
     try:
-        await sign_in(http, username, PASSWORD)
+        if credential is None:
+            await sign_in(http, username, PASSWORD)
+        else:
+            SIGN_IN_TIMES.append(await badge_sign_in(http, credential, badge_of(username)))
         kiosk = Kiosk(await Page.open(http, '/kiosk'), order)
         await kiosk.choose(work_center)
     except BaseException:
@@ -202,12 +316,14 @@ async def run_phase(
     )
 
 
-async def measure(server: Server, args: argparse.Namespace) -> tuple[Phase, Phase, dict[str, float]]:
+async def measure(
+    server: Server, args: argparse.Namespace, credentials: dict[str, str]
+) -> tuple[Phase, Phase, dict[str, float]]:
     base = server.base_url
     rss: dict[str, float] = {'start': server.rss_kb()}
 
     # (1) one client: the baseline and the warm-up.
-    kiosk, http = await open_kiosk(base, 'bench-k00', 'BENCH-W00', WORK_CENTERS[0])
+    kiosk, http = await open_kiosk(base, 'bench-k00', 'BENCH-W00', WORK_CENTERS[0], credentials.get('bench-k00'))
     try:
         for _ in range(5):  # warm-up: first writes, first live notices, not counted
             await kiosk.record(1)
@@ -228,7 +344,13 @@ async def measure(server: Server, args: argparse.Namespace) -> tuple[Phase, Phas
     t0 = time.monotonic()
     opened = await gather_limited(
         [
-            open_kiosk(base, f'bench-k{i:02d}', f'BENCH-L{i:02d}', WORK_CENTERS[(i - 1) % len(WORK_CENTERS)])
+            open_kiosk(
+                base,
+                f'bench-k{i:02d}',
+                f'BENCH-L{i:02d}',
+                WORK_CENTERS[(i - 1) % len(WORK_CENTERS)],
+                credentials.get(f'bench-k{i:02d}'),
+            )
             for i in range(1, args.clients + 1)
         ],
         10,
@@ -239,8 +361,12 @@ async def measure(server: Server, args: argparse.Namespace) -> tuple[Phase, Phas
     # (4) the load.
     kiosks = [k for k, _ in opened]
     try:
+        if args.profile:
+            os.kill(server.pid, signal.SIGUSR1)
         load = await run_phase(server, f'{args.clients} clients', kiosks, args.seconds, args.interval, 2)
         rss['end'] = server.rss_kb()
+        if args.profile:
+            os.kill(server.pid, signal.SIGUSR2)
     finally:
         await asyncio.gather(*(close_kiosk(k, h) for k, h in opened), return_exceptions=True)
     return single, load, rss
@@ -303,9 +429,16 @@ def print_report(args: argparse.Namespace, single: Phase, load: Phase, rss: dict
 
     print()
     print(
-        f'potrack kiosk load: {load.clients} clients, an IN every {args.interval:g} s each for {args.seconds:g} s, '
-        f'PostgreSQL, {os.cpu_count()} CPUs, load average now {os.getloadavg()[0]:.1f}'
+        f'potrack kiosk load ({args.mode} sign-ins): {load.clients} clients, an IN every {args.interval:g} s each '
+        f'for {args.seconds:g} s, PostgreSQL, {os.cpu_count()} CPUs, 1-min load average at start '
+        f'{args.load_at_start:.1f}, now {os.getloadavg()[0]:.1f}'
     )
+    if SIGN_IN_TIMES:
+        signins = summary_ms(SIGN_IN_TIMES)
+        print(
+            f'badge sign-ins on /device (Enter → navigation to the ticket): {signins["n"]:.0f}, '
+            f'p50 {signins["p50"]:.1f} ms, p95 {signins["p95"]:.1f} ms (10 at a time while opening)'
+        )
     print(f'{"click → Saved:":28}{"n":>6}{"p50 ms":>9}{"p95 ms":>9}{"max ms":>9}{"server CPU":>12}{"bench CPU":>11}')
     for phase, fig in ((single, s), (load, lo)):
         print(
@@ -369,17 +502,38 @@ def main() -> int:
     parser.add_argument(
         '--single-interval', type=float, default=0.5, help='seconds between the 1-client entries (default 0.5)'
     )
+    parser.add_argument('--mode', choices=MODES, default='badge', help='how operators sign in (default badge)')
+    parser.add_argument('--profile', metavar='PREFIX', help='profile the server event loop during the load')
     args = parser.parse_args()
+    args.load_at_start = os.getloadavg()[0]
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 300:
         parser.error('--clients 1..200, --seconds 1..300')
 
     started = time.monotonic()
-    with scratch_postgres() as url, running_server(url) as server:
+    # Shared with the server: badges and enrollment codes are keyed hashes under this secret.
+    secret = secrets.token_urlsafe(32)
+    os.environ['SESSION_SECRET'] = secret
+    from potrack.config import reset_settings
+
+    reset_settings()
+    env = {'SESSION_SECRET': secret}
+    module_args: tuple[str, ...] = ('-m', 'potrack', 'serve')
+    if args.profile:
+        env['BENCH_PROFILE_OUT'] = str(Path(args.profile).resolve())
+        root = str(Path(__file__).resolve().parent.parent)
+        env['PYTHONPATH'] = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
+        module_args = ('-m', 'bench.profiled_serve')
+    with scratch_postgres('bench_kiosk_') as url, running_server(url, env, module_args) as server:
         print(f'potrack serve pid {server.pid} on {server.base_url}; database {url.rsplit("/", 1)[1]}')
         names = [f'bench-k{i:02d}' for i in range(args.clients + 1)]
         create_operators(url, names, PASSWORD, DEPARTMENT)
+        orders = {'BENCH-W00': WORK_CENTERS[0], 'BENCH-S00': WORK_CENTERS[0]}
+        for i in range(1, args.clients + 1):
+            orders[f'BENCH-L{i:02d}'] = WORK_CENTERS[(i - 1) % len(WORK_CENTERS)]
+        add_orders(url, orders)
+        credentials = device_credentials(url, names) if args.mode == 'badge' else {}
         try:
-            single, load, rss = asyncio.run(measure(server, args))
+            single, load, rss = asyncio.run(measure(server, args, credentials))
         except UiError as exc:
             print(f'benchmark failed: {exc}\n--- server log ---\n{server.log_tail()}')
             return 1

@@ -435,6 +435,8 @@ class Server:
 
     database_url: str | None = None  # None: the SQLite file potrack makes in its data folder
     env_extra: dict[str, str] = field(default_factory=dict)
+    # What runs the server, after the interpreter: `-m potrack serve`, or a wrapper of it (bench.profiled_serve).
+    module_args: tuple[str, ...] = ('-m', 'potrack', 'serve')
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     data_dir: Path | None = None
@@ -477,7 +479,7 @@ class Server:
         with open(self.log_path, 'wb') as log:
             # cwd: NiceGUI keeps its storage in ./.nicegui; and `-m` puts the cwd first on sys.path.
             self.proc = subprocess.Popen(
-                [sys.executable, '-m', 'potrack', 'serve'],
+                [sys.executable, *self.module_args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -528,8 +530,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str | None, env_extra: dict[str, str] | None = None) -> Iterator[Server]:
-    server = Server(database_url, env_extra or {})
+def running_server(
+    database_url: str | None,
+    env_extra: dict[str, str] | None = None,
+    module_args: tuple[str, ...] = ('-m', 'potrack', 'serve'),
+) -> Iterator[Server]:
+    server = Server(database_url, env_extra or {}, module_args)
     try:
         server.start()
         yield server
@@ -538,11 +544,11 @@ def running_server(database_url: str | None, env_extra: dict[str, str] | None = 
 
 
 @contextlib.contextmanager
-def scratch_postgres() -> Iterator[str]:
+def scratch_postgres(prefix: str = PG_DB_PREFIX) -> Iterator[str]:
     """A new, empty PostgreSQL database on 127.0.0.1 (dropped afterwards); yields its URL."""
     import psycopg2
 
-    name = f'{PG_DB_PREFIX}{secrets.token_hex(4)}'
+    name = f'{prefix}{secrets.token_hex(4)}'
     conn = psycopg2.connect(PG_ADMIN_DSN)
     conn.autocommit = True
     try:
