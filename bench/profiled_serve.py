@@ -6,7 +6,7 @@ dependency: `pip install --target DIR pyinstrument` and put DIR on PYTHONPATH), 
 
     BENCH_PROFILE_OUT=/tmp/prof python -m bench.profiled_serve   (the rest of the environment as for potrack serve)
 
-Writes BENCH_PROFILE_OUT.txt (and .html with pyinstrument, .pstats with cProfile).
+Writes BENCH_PROFILE_OUT.txt (and .html and .pyisession with pyinstrument, .pstats with cProfile).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def main() -> int:
                 f.write(profiler.output_text(unicode=True, color=False, show_all=False))
             with open(f'{out}.html', 'w') as f:
                 f.write(profiler.output_html())
+            profiler.last_session.save(f'{out}.pyisession')  # `pyinstrument --load` renders it again, any way
         else:
             import pstats
 

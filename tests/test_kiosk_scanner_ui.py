@@ -95,7 +95,7 @@ async def test_a_new_order_takes_the_last_result_away(user: User, sqlite_db: Dat
     assert text_of(user, 'status').startswith('Saved: 4 of PO-1')
     status = user.find(marker='status').elements.pop()
     assert status.parent_slot is not None
-    box = status.parent_slot.parent.parent_slot.parent  # type: ignore[union-attr]
+    box = status.parent_slot.parent  # the result's card
     assert box.visible
     async with handled():
         user.find(marker='order').type('PO-2')

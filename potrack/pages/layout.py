@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 
 from nicegui import app, ui
@@ -74,7 +74,13 @@ def frame(ctx: PageContext, title: str, *, title_is_heading: bool = True) -> Ite
         # a prop, escaped by Vue: never markup
         account.props['aria-label'] = t.gettext('Account: {name}').format(name=user.username)
         with account:
-            with ui.menu().classes('min-w-64'):
+            menu = ui.menu().classes('min-w-64')
+
+        def fill_menu(opened: bool) -> None:
+            """Built at its first opening: its dozen elements cost every open page (a kiosk: ~40 kB) otherwise."""
+            if not opened or menu.default_slot.children:
+                return
+            with menu:
                 # A menu holds menu items only (axe: aria-required-children): who is signed in is shown, not a
                 # part of the menu's structure, and Quasar's items say they are menu items, not list items.
                 with ui.column().classes('p-4 gap-1').props('role=presentation'):
@@ -90,11 +96,16 @@ def frame(ctx: PageContext, title: str, *, title_is_heading: bool = True) -> Ite
                 ui.menu_item(t.gettext('Sign out')).props('role=menuitem').on(
                     'click', js_handler='() => window.potrackSignOut()'
                 ).mark('signout')
+
+        menu.on_value_change(lambda e: fill_menu(bool(e.value)))
     ui.on('potrack_activity', ctx.touch)
 
-    async def on_change(change: feed.Change) -> None:
+    def on_change(change: feed.Change) -> Awaitable[None] | None:
+        # Synchronous, returning the recheck only for a USERS change: an async handler made every change start
+        # a task on every open page (at 50 kiosks, the largest share of the event loop's work per entry).
         if change.kind == USERS:  # a deactivation or a password reset ends sessions: this page may be one
-            await ctx.recheck()
+            return ctx.recheck()
+        return None
 
     live_bridge.subscribe(on_change)
     idle_texts = {

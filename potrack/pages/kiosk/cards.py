@@ -34,34 +34,32 @@ class WorkCenterCards:
     ) -> None:
         self.on_choose = on_choose
         self.t = t
-        with ui.row().classes('w-full items-center gap-2 no-wrap'):
+        with ui.row().classes('w-full items-center justify-between gap-2 no-wrap'):
             self.heading = Heading(t.gettext('Kiosk')).classes('potrack-kiosk-title').mark('kiosk-heading')
-            ui.space()
-            beside_heading()
+            with ui.row().classes('items-center gap-2 no-wrap'):
+                beside_heading()
         self.row = ui.element('div').classes('potrack-kiosk-cards').mark('wc-cards')
         self.cards: dict[int, ui.button] = {}
-        self.checks: dict[int, ui.icon] = {}
         self.names: dict[int, str] = {}
 
     def build(self, work_centers: list[WorkCenterInfo]) -> None:
         self.row.clear()
         self.cards.clear()
-        self.checks.clear()
         self.names = {wc.id: f'{wc.code} {wc.name}' for wc in work_centers}
+        # Four elements a card: the chosen card's check is the button's own right icon (align=between puts it
+        # at the far edge), not an icon, row and spacer of its own. Each element costs a kiosk ~6 kB on the
+        # server, and 50 kiosks must stay within 1 MB each (bench/kiosk_load.py).
         with self.row:
             for wc in work_centers:
                 card = (
                     ui.button(on_click=lambda i=wc.id: self.on_choose(i))
-                    .props('no-caps unelevated align=left')
+                    .props('no-caps unelevated align=between')
                     .classes('potrack-card text-left')
                     .mark(f'wc-{wc.code}')
                 )
-                with card, ui.row().classes('w-full items-center gap-2 no-wrap'):
-                    with ui.column().classes('gap-0 items-start'):
-                        ui.label(wc.code).classes('text-2xl font-bold')
-                        ui.label(wc.name).classes('text-base')
-                    ui.space()
-                    self.checks[wc.id] = ui.icon('check_circle', size='md').props('aria-hidden=true')
+                with card, ui.column().classes('gap-0 items-start'):
+                    ui.label(wc.code).classes('text-2xl font-bold')
+                    ui.label(wc.name).classes('text-base')
                 self.cards[wc.id] = card
 
     def paint(self, chosen: int | None) -> None:
@@ -69,6 +67,9 @@ class WorkCenterCards:
             pressed = wc_id == chosen
             card.props(f'color={CHOSEN_COLOR if pressed else OTHER_COLOR}')
             card.props['aria-pressed'] = 'true' if pressed else 'false'
-            self.checks[wc_id].set_visibility(pressed)
+            if pressed:
+                card.props['icon-right'] = 'check_circle'
+            else:
+                card.props.pop('icon-right', None)
         kiosk = self.t.gettext('Kiosk')
         self.heading.set_text(f'{kiosk} — {self.names[chosen]}' if chosen in self.names else kiosk)

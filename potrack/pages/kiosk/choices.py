@@ -39,9 +39,10 @@ class Choices:
         self.size = size
         self.value: Key | None = None
         self.buttons: dict[Key, ui.button] = {}
-        with ui.column().classes('w-full gap-1') as self.box:
-            self.caption = ui.label(label).classes('text-base font-bold')
-            self.row = ui.row().classes('w-full gap-2' + (' flex-nowrap' if size == BIG else '')).mark(marker)
+        # The caption and the row side by side in the caller's column, without a column of their own: each
+        # element costs a kiosk ~4 kB on the server (bench/kiosk_load.py, ≤ 1 MB a kiosk).
+        self.caption = ui.label(label).classes('text-base font-bold')
+        self.row = ui.row().classes('w-full gap-2' + (' flex-nowrap' if size == BIG else '')).mark(marker)
         self.row.props['role'] = 'group'
         self.row.props['aria-label'] = label
 
@@ -78,4 +79,5 @@ class Choices:
                 await result
 
     def show(self, visible: bool) -> None:
-        self.box.set_visibility(visible)
+        self.caption.set_visibility(visible)
+        self.row.set_visibility(visible)

@@ -57,9 +57,10 @@ class DispositionPicker:
             self.reason = Choices(t.gettext('Why?'), marker='reason', on_pick=self.hide_error, size=LIST)
             self.target = Choices(t.gettext('Send back to'), marker='rework-to', on_pick=self.hide_error, size=LIST)
             self.note = ui.label('').classes('text-base').mark('rework-note')
-            with ui.row().classes('items-center gap-2 no-wrap') as self.error:
-                ui.icon('error', color='red-6').classes('text-2xl')
-                self.error_text = ui.label('').classes('text-base font-bold').mark('disposition-error')
+            # One element: its icon is drawn by kiosk.css (.potrack-error-line), not an icon and a row of its own.
+            self.error = self.error_text = (
+                ui.label('').classes('potrack-error-line text-base font-bold').mark('disposition-error')
+            )
         self.error.set_visibility(False)
         self.show_parts()
 

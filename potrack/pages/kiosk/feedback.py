@@ -16,7 +16,7 @@ MUTED_EVENT = 'potrack_kiosk_muted'
 TONE_OK_HZ, TONE_REFUSED_HZ = 880, 220  # high for saved, low for refused: told apart without looking
 TONE_OK_S, TONE_REFUSED_S = 0.12, 0.35
 TONE_GAIN = 0.15
-BOX_CLASSES = 'w-full h-full potrack-status-box'
+BOX_CLASSES = 'w-full h-full potrack-status-box flex-nowrap gap-3'
 
 STYLES = {  # kind: (colours, icon)
     'ok': ('bg-green-9 text-white', 'check_circle'),
@@ -58,10 +58,10 @@ class StatusLine:
 
     def __init__(self) -> None:
         with ui.element('div').classes('potrack-status w-full').mark('status-area'):
+            # The card lays out its icon and words in a row itself (BOX_CLASSES): no row element of its own.
             with ui.card().classes(BOX_CLASSES).props('flat bordered') as self.box:
-                with ui.row().classes('w-full items-center gap-3 flex-nowrap'):
-                    self.icon = ui.icon('info', size='md').props('aria-hidden=true').mark('status-icon')
-                    self.label = ui.label('').classes('text-lg').props('role=status aria-live=polite').mark('status')
+                self.icon = ui.icon('info', size='md').props('aria-hidden=true').mark('status-icon')
+                self.label = ui.label('').classes('text-lg').props('role=status aria-live=polite').mark('status')
         self.box.set_visibility(False)
         self.kind = ''
 
