@@ -60,6 +60,7 @@ from bench.ui_client import (
     UiError,
     browser,
     create_operators,
+    follow_ticket,
     percentile,
     running_server,
     scratch_postgres,
@@ -225,21 +226,12 @@ async def badge_sign_in(http: httpx.AsyncClient, credential: str, badge: str) ->
         await page.set_value(field_id, badge)
         sent = time.perf_counter()
         await page.press_key(field_id, 'enter')
-        result, arrived = await page.wait_for(
-            lambda: 'navigated' if page.navigations else ('refused' if page.text(alert) else ''), 30.0
-        )
-        if result == 'refused':
-            raise UiError(f'badge sign-in refused: {page.text(alert)}')
-        target = page.navigations[-1]
-    finally:
+    except BaseException:
         await page.close()
-    if not target.startswith('/auth/complete?ticket='):
-        raise UiError(f'badge sign-in navigated to {target!r}, not to /auth/complete')
-    response = await http.get(target)
-    if response.status_code != 303 or 'potrack_session' not in response.cookies:
-        raise UiError(f'GET /auth/complete: HTTP {response.status_code} without a session cookie')
-    if not response.headers.get('location', '').startswith('/kiosk'):
-        raise UiError(f'badge sign-in led to {response.headers.get("location")!r}, not /kiosk')
+        raise
+    arrived, location = await follow_ticket(http, page, alert, 'badge sign-in')
+    if not location.startswith('/kiosk'):
+        raise UiError(f'badge sign-in led to {location!r}, not /kiosk')
     return arrived - sent
 
 

@@ -385,6 +385,20 @@ async def sign_in(http: httpx.AsyncClient, username: str, password: str, *, time
         await page.set_value(page.find(label='Password'), password)
         alert = page.find(props={'role': 'alert'})
         sent = await page.click(page.find(label='Sign in'))
+    except BaseException:
+        await page.close()
+        raise
+    arrived, location = await follow_ticket(http, page, alert, f'sign-in as {username}', timeout)
+    return SignIn(arrived - sent, location)
+
+
+async def follow_ticket(
+    http: httpx.AsyncClient, page: Page, alert: int, what: str, timeout: float = 30.0
+) -> tuple[float, str]:
+    """After a sign-in was sent on `page`: wait for the server's navigation to the ticket (or a refusal in `alert`),
+    close the page, follow the ticket to the session cookie. Returns when the navigation arrived, and where the
+    ticket leads (the Location of /auth/complete)."""
+    try:
 
         def outcome() -> str:
             if page.navigations:
@@ -393,16 +407,16 @@ async def sign_in(http: httpx.AsyncClient, username: str, password: str, *, time
 
         result, arrived = await page.wait_for(outcome, timeout)
         if result == 'refused':
-            raise UiError(f'sign-in as {username} refused: {page.text(alert)}')
+            raise UiError(f'{what} refused: {page.text(alert)}')
         target = page.navigations[-1]
     finally:
         await page.close()
     if not target.startswith('/auth/complete?ticket='):
-        raise UiError(f'sign-in navigated to {target!r}, not to /auth/complete')
+        raise UiError(f'{what} navigated to {target!r}, not to /auth/complete')
     response = await http.get(target)
     if response.status_code != 303 or SESSION_COOKIE not in response.cookies:
         raise UiError(f'GET /auth/complete: HTTP {response.status_code} without a session cookie')
-    return SignIn(arrived - sent, response.headers.get('location', '/'))
+    return arrived, response.headers.get('location', '/')
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from potrack.i18n import LANGUAGES
 from potrack.live import feed
 from potrack.masters.catalog import list_work_centers
 from potrack.pages import forms
-from potrack.pages.admin.widgets import FormDialog, SelectTable, choice_field, confirm, text_field
+from potrack.pages.admin.widgets import FormDialog, SelectTable, choice_field, confirm, done_row, text_field
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
 from potrack.timeutil import format_local, zone_label
@@ -80,13 +80,7 @@ def show_code(home: Any, issued: IssuedCode) -> None:
         ui.label(
             f'It works once, until {format_local(issued.expires_at)} ({minutes} minutes). It is shown only now.'
         ).classes('text-sm opacity-80')
-
-        def done() -> None:
-            dialog.close()
-            dialog.delete()
-
-        with ui.row().classes('w-full justify-end'):
-            ui.button('Done', on_click=done).props('unelevated size=lg no-caps color=teal-8').mark('enroll-code-done')
+        done_row(dialog, 'enroll-code-done')
     dialog.open()
 
 

@@ -11,7 +11,7 @@ from potrack.accounts.user_list import user_choices
 from potrack.errors import InvalidInput, PotrackError
 from potrack.live import feed
 from potrack.pages import forms
-from potrack.pages.admin.widgets import FormDialog, SelectTable, choice_field, confirm, text_field
+from potrack.pages.admin.widgets import FormDialog, SelectTable, choice_field, confirm, done_row, text_field
 from potrack.pages.forms import show_refusal
 from potrack.pages.guard import PageContext
 from potrack.timeutil import format_local, zone_label
@@ -55,13 +55,7 @@ def show_token(home: Any, name: str, token: str) -> None:
             ui.button(icon='content_copy', on_click=lambda: ui.clipboard.write(token)).props('flat round').mark(
                 'token-copy'
             )
-
-        def done() -> None:
-            dialog.close()
-            dialog.delete()
-
-        with ui.row().classes('w-full justify-end'):
-            ui.button('Done', on_click=done).props('unelevated size=lg no-caps color=teal-8').mark('token-done')
+        done_row(dialog, 'token-done')
     dialog.open()
 
 

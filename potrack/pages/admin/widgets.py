@@ -110,13 +110,19 @@ def show_once(title: str, message: str, secret: str, marker: str) -> None:
             'text-sm opacity-80'
         )
 
-        def done() -> None:
-            dialog.close()
-            dialog.delete()
-
-        with ui.row().classes('w-full justify-end'):
-            ui.button('Done', on_click=done).props('unelevated size=lg no-caps color=teal-8').mark(f'{marker}-done')
+        done_row(dialog, f'{marker}-done')
     dialog.open()
+
+
+def done_row(dialog: ui.dialog, marker: str) -> None:
+    """The Done button of a dialog that shows a secret once: closing it deletes the dialog, and the secret with it."""
+
+    def done() -> None:
+        dialog.close()
+        dialog.delete()
+
+    with ui.row().classes('w-full justify-end'):
+        ui.button('Done', on_click=done).props('unelevated size=lg no-caps color=teal-8').mark(marker)
 
 
 def confirm(title: str, message: str, action_label: str, marker: str, action: Handler, *, danger: bool = False) -> None:
