@@ -117,6 +117,9 @@ async def test_badge_on_the_device_sign_in(user: User, sqlite_db: Database, make
     bob = make_user('bob', 'Maintenance')
     set_operator_codes(admin, user_id=bob.user_id, badge='EMP-00042')
     await enroll_here(user, device_with_code(admin, wc))
+    # Nobody has a PIN: the empty list says so and points to the badge, not "no name found".
+    await eventually(lambda: present(user, 'no-names'))
+    assert text(user, 'no-names') == 'Nobody on this kiosk has a PIN yet: scan your badge.'
     with navigating_as(user):
         user.find(marker='badge').type('EMP-00042')
         async with handled():

@@ -105,7 +105,13 @@ class DeviceSignIn:
             if len(found) > NAMES_SHOWN:
                 ui.label(self.t.gettext('More names: type part of yours above.')).classes('opacity-80')
             if not found:
-                ui.label(self.t.gettext('No name found.')).classes('opacity-80').mark('no-names')
+                # An empty list before any search means nobody here can use a PIN, not a misspelt name.
+                none = (
+                    self.t.gettext('No name found.')
+                    if (self.search.value or '').strip()
+                    else self.t.gettext('Nobody on this kiosk has a PIN yet: scan your badge.')
+                )
+                ui.label(none).classes('opacity-80').mark('no-names')
 
     def pick(self, user_id: int, name: str) -> None:
         self.picked = (user_id, name)
