@@ -346,3 +346,30 @@ async def test_the_session_cookie_is_httponly_lax_and_secure_behind_https(
     flags = {part.strip().lower() for part in cookie.split(';')[1:]}
     assert 'httponly' in flags and 'samesite=lax' in flags
     assert ('secure' in flags) == https
+
+
+async def test_a_sign_in_on_a_kiosk_device_renews_its_cookie(sqlite_db: Database, make_user) -> None:
+    """A browser keeps a cookie 400 days at most: each sign-in on the device sets the device's cookie again."""
+    from starlette.requests import Request
+
+    from potrack.accounts.device_view import DEVICE_COOKIE
+    from potrack.accounts.signin import sign_in as service_sign_in
+    from potrack.pages.auth_routes import DEVICE_COOKIE_MAX_AGE_S, complete_signin, tickets
+
+    make_user('anita')
+
+    def request(cookie: str) -> Request:
+        headers = [(b'cookie', cookie.encode())] if cookie else []
+        return Request({'type': 'http', 'headers': headers, 'session': {'id': 'kiosk-7'}})
+
+    for cookie, renewed in ((f'{DEVICE_COOKIE}=the-credential', True), ('', False)):
+        token = service_sign_in('anita', TEST_PASSWORD, source='x').token
+        response = await complete_signin(request(cookie), tickets.issue(token, '/kiosk', 'kiosk-7'))
+        assert response.status_code == 303 and response.headers['location'] == '/kiosk'
+        set_cookies = response.headers.getlist('set-cookie')
+        device = [c for c in set_cookies if c.startswith(f'{DEVICE_COOKIE}=')]
+        if renewed:
+            assert len(device) == 1 and 'the-credential' in device[0], set_cookies
+            assert f'Max-Age={DEVICE_COOKIE_MAX_AGE_S}' in device[0] and 'HttpOnly' in device[0]
+        else:
+            assert device == [], set_cookies

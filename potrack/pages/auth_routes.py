@@ -8,7 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from nicegui import run
 
 from potrack.accounts.authlog import auth_event
@@ -72,6 +72,11 @@ async def complete_enrollment(request: Request, ticket: str = '') -> RedirectRes
         return RedirectResponse('/enroll?reason=expired', status_code=303)
     credential, next_path = redeemed
     response = RedirectResponse(next_path, status_code=303)
+    set_device_cookie(response, credential)
+    return response
+
+
+def set_device_cookie(response: Response, credential: str) -> None:
     response.set_cookie(
         DEVICE_COOKIE,
         credential,
@@ -81,7 +86,6 @@ async def complete_enrollment(request: Request, ticket: str = '') -> RedirectRes
         secure=settings().https,
         path='/',
     )
-    return response
 
 
 @router.get('/auth/complete')
@@ -98,6 +102,10 @@ async def complete_signin(request: Request, ticket: str = '') -> RedirectRespons
     response.set_cookie(
         SESSION_COOKIE, token, max_age=cfg.session_lifetime_s, httponly=True, samesite='lax', secure=cfg.https, path='/'
     )
+    # A kiosk device's cookie is set again at each sign-in on it: a browser keeps a cookie 400 days at most, and a
+    # device in daily use must not fall back to enrollment then. A revoked credential renewed stays revoked.
+    if device := request.cookies.get(DEVICE_COOKIE):
+        set_device_cookie(response, device)
     return response
 
 
