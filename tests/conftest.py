@@ -15,6 +15,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+# Each test process its own temporary folder (the export workers it spawns inherit it): the export tests
+# clean up the export folders that appeared while they ran, and must not take another pytest-xdist worker's
+# workbook from under it mid-write (seen in CI: "No such file or directory" and no download).
+os.environ['TMPDIR'] = tempfile.mkdtemp(prefix=f'potrack-tests-{os.environ.get("PYTEST_XDIST_WORKER", "main")}-')
+tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 # Settings are read once: make them test-friendly before any potrack module reads them.
 _DATA_DIR = tempfile.mkdtemp(prefix='potrack-test-')
 os.environ['POTRACK_DATA_DIR'] = _DATA_DIR
