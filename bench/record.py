@@ -26,7 +26,12 @@ it). The sides, all recording the same operations on orders of their own:
   of a movement's time and most of the noise between runs;
 - raw (PostgreSQL): one psycopg2 connection doing the bare write path: INSERT … ON CONFLICT DO NOTHING of
   the balance row, SELECT … FOR UPDATE, INSERT of the movement, UPDATE of the balance, COMMIT (no book, no
-  transit); and the same with the ledger's pg_notify inside the transaction ("raw + NOTIFY").
+  transit); and the same with the ledger's pg_notify inside the transaction ("raw + NOTIFY");
+- best raw (PostgreSQL; the strongest raw, issue 19): the same locked, refuse-if-negative write in 2 round trips,
+  one statement (the balance added to where it stays ≥ 0, inserted for a first IN, and the movement inserted only
+  if that row came back: record_sides.BEST_RAW) and COMMIT, no NOTIFY. Issue 19's lines compare throughput:
+  today from N threads ÷ best raw from N threads (≥ 0.6), today from N threads ÷ today on 1 connection (≥ 1.5),
+  today on 1 connection ÷ best raw on 1 connection (≥ 0.7; these two take turns call by call).
 Each runs on 1 connection (one call after the other) and from N threads on a pool of N connections, the
 sides compared taking turns in pairs (call by call on one connection, in rounds from threads:
 bench/record_runs.py; the raw transaction pairs with today's path); the run takes a minute or two. The
@@ -66,7 +71,7 @@ from bench.common import (
 )
 from bench.ledger_before import MARKS, default_revision, load_writer
 from bench.record_runs import FLOW, IN_OUT, Maker, Op, Plan, Series, order_numbers, round_ratios, sequential, threaded
-from bench.record_sides import adopt_raw_orders, book, raw_op, service_op, setup, unroute
+from bench.record_sides import adopt_raw_orders, best_raw_op, book, raw_op, service_op, setup, unroute
 from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.ledger.integrity import check_consistency
@@ -151,11 +156,19 @@ def raw_threaded(url: str, run: Run, actor: Actor, centers: tuple[int, ...]) -> 
 
         return made
 
+    def make_best() -> Op:
+        conns.append(raw_connection(url))
+        return best_raw_op(conns[-1], centers, actor.user_id)
+
     n = run.args.threads
     watch = watcher(url)
     try:
         return threaded(
-            {'RAW': (f'raw psycopg2, {n} threads', make(False)), 'RAWN': (f'raw + NOTIFY, {n} threads', make(True))},
+            {
+                'RAW': (f'raw psycopg2, {n} threads', make(False)),
+                'RAWN': (f'raw + NOTIFY, {n} threads', make(True)),
+                'BESTRAW': (f'best raw (2 round trips), {n} threads', make_best),
+            },
             n,
             run.args.ops,
             run.args.max_seconds,
@@ -190,7 +203,7 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
     setup_db = prepared_database(url, pool_size=1)
     postgres = setup_db.is_postgres
     actor, centers = setup(setup_db)
-    keys = ('NOW', 'BEFORE', 'RAW', 'RAWN') if postgres else ('NOW', 'BEFORE')
+    keys = ('NOW', 'NOW2', 'BEFORE', 'RAW', 'RAWN', 'BESTRAW') if postgres else ('NOW', 'BEFORE')
     numbers = [n for key in keys for n in order_numbers(key, args.threads, target.plan)]
     book(setup_db, numbers, args.book_orders, route=target.route, planned=target.planned)
     setup_db.dispose()
@@ -215,7 +228,9 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
     alone = entry_statements(url, run, actor, centers)
     rows = [*single.values(), *versus_raw.values(), *many.values(), *alone.values()]
     if postgres:
-        rows += raw_threaded(url, run, actor, centers).values()
+        raws = raw_threaded(url, run, actor, centers)
+        rows += raws.values()
+        scaling(single['NOW'], versus_raw['BESTRAW'], many['NOW'], raws['BESTRAW'])
 
     consistent = judge(url, keys, target)
     compared = [
@@ -228,6 +243,19 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
     return rows, compared, consistent
 
 
+def scaling(now_one: Series, best_one: Series, now_many: Series, best_many: Series) -> None:
+    """Issue 19, item 1, in throughput (movements a second): today's path from N threads against the best raw
+    write from N threads (≥ 0.6) and against its own 1-connection rate (≥ 1.5); on 1 connection against the
+    best raw write on 1 connection (≥ 0.7). The 1-connection sides took turns with each other call by call."""
+    checks = (
+        ('today from threads ÷ best raw from threads', now_many.ops_per_s / best_many.ops_per_s, 0.6),
+        ('today from threads ÷ today on 1 connection', now_many.ops_per_s / now_one.ops_per_s, 1.5),
+        ('today on 1 connection ÷ best raw on 1 connection', best_one.ms_per_op / now_one.ms_per_op, 0.7),
+    )
+    for label, ratio, goal in checks:
+        print(ratio_line(f'issue 19, throughput, {label}', ratio, f'≥ {goal}', ratio >= goal))
+
+
 def judge(url: str, keys: tuple[str, ...], target: Target) -> bool:
     """check_consistency after the run, and what today's side left in transit (it must have kept some)."""
     db = Database(url, pool_size=1)
@@ -235,7 +263,7 @@ def judge(url: str, keys: tuple[str, ...], target: Target) -> bool:
         if db.is_postgres:
             adopt_raw_orders(db)
         if target.route:
-            unroute(db, [key for key in keys if key != 'NOW'])
+            unroute(db, [key for key in keys if key not in ('NOW', 'NOW2')])
         report = check_consistency(db)
         with db.engine.connect() as conn:
             transit = conn.execute(
@@ -290,6 +318,17 @@ def one_connection(
                 args.max_seconds,
                 target.plan,
                 {'NOW': pids['NOW'], 'RAW': [raw_conns[0].get_backend_pid()]},
+            )
+            best = best_raw_op(raw_conns[0], centers, actor.user_id)
+            versus_raw |= sequential(
+                {
+                    'NOW2': (f'{target.now}, 1 connection, with best raw', now_op),
+                    'BESTRAW': ('best raw (2 round trips), 1 connection', best),
+                },
+                args.ops,
+                args.max_seconds,
+                target.plan,
+                {'NOW2': pids['NOW'], 'BESTRAW': [raw_conns[0].get_backend_pid()]},
             )
         return pair, versus_raw
     finally:

@@ -158,3 +158,37 @@ def raw_op(conn: Any, centers: Sequence[int], user_id: int, *, notify: bool = Fa
         conn.commit()
 
     return run
+
+
+# The strongest raw write (issue 19's "best raw"): the same locked, refuse-if-negative write in 2 round trips.
+# One statement adds to the balance row only where the result stays ≥ 0 (a first IN inserts it: the row
+# proposed for the insert must itself pass the CHECK, which PostgreSQL tests before it sees the conflict), and
+# inserts the movement only if that row came back and was not made by an OUT; then COMMIT. No row back: refused.
+BEST_RAW = (
+    'WITH b AS ('
+    '  INSERT INTO order_balance AS ob (work_center_id, order_number, qty_in, qty_out, last_movement_at, last_user_id)'
+    '  VALUES (%(wc)s, %(order)s, %(d_in)s, 0, now(), %(uid)s)'
+    '  ON CONFLICT (work_center_id, order_number) DO UPDATE SET qty_in = ob.qty_in + %(d_in)s,'
+    '    qty_out = ob.qty_out + %(d_out)s, last_movement_at = now(), last_user_id = %(uid)s'
+    '  WHERE ob.qty_in + %(d_in)s - ob.qty_out - %(d_out)s >= 0'
+    '  RETURNING xmax = 0 AS inserted)'
+    ' INSERT INTO production_order (order_number, work_center_id, quantity, movement_type, user_id, created_at,'
+    '  request_id) SELECT %(order)s, %(wc)s, %(qty)s, %(kind)s, %(uid)s, now(), %(rid)s FROM b'
+    '  WHERE NOT (b.inserted AND %(d_out)s > 0) RETURNING id'
+)
+
+
+def best_raw_op(conn: Any, centers: Sequence[int], user_id: int) -> Op:
+    """BEST_RAW at `centers[step]` on a psycopg2 connection: 2 round trips a movement, no NOTIFY."""
+    cur = conn.cursor()
+
+    def run(order: str, kind: str, qty: int, step: int = 0) -> None:
+        d_in, d_out = (qty, 0) if kind == 'IN' else (0, qty)
+        params = {'wc': centers[step], 'order': order, 'd_in': d_in, 'd_out': d_out, 'uid': user_id}
+        cur.execute(BEST_RAW, {**params, 'qty': qty, 'kind': kind, 'rid': uuid.uuid4().hex})
+        if cur.fetchone() is None:
+            conn.rollback()
+            raise RuntimeError(f'best raw {kind} refused for {order}')
+        conn.commit()
+
+    return run
