@@ -71,7 +71,17 @@ from bench.common import (
 )
 from bench.ledger_before import MARKS, default_revision, load_writer
 from bench.record_runs import FLOW, IN_OUT, Maker, Op, Plan, Series, order_numbers, round_ratios, sequential, threaded
-from bench.record_sides import adopt_raw_orders, best_raw_op, book, raw_op, service_op, setup, unroute
+from bench.record_sides import (
+    adopt_raw_orders,
+    best_raw_op,
+    book,
+    raw_op,
+    raw_sqlite_connection,
+    raw_sqlite_op,
+    service_op,
+    setup,
+    unroute,
+)
 from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.ledger.integrity import check_consistency
@@ -203,7 +213,7 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
     setup_db = prepared_database(url, pool_size=1)
     postgres = setup_db.is_postgres
     actor, centers = setup(setup_db)
-    keys = ('NOW', 'NOW2', 'BEFORE', 'RAW', 'RAWN', 'BESTRAW') if postgres else ('NOW', 'BEFORE')
+    keys = ('NOW', 'NOW2', 'BEFORE', 'RAW', 'RAWN', 'BESTRAW') if postgres else ('NOW', 'BEFORE', 'RAW')
     numbers = [n for key in keys for n in order_numbers(key, args.threads, target.plan)]
     book(setup_db, numbers, args.book_orders, route=target.route, planned=target.planned)
     setup_db.dispose()
@@ -260,8 +270,7 @@ def judge(url: str, keys: tuple[str, ...], target: Target) -> bool:
     """check_consistency after the run, and what today's side left in transit (it must have kept some)."""
     db = Database(url, pool_size=1)
     try:
-        if db.is_postgres:
-            adopt_raw_orders(db)
+        adopt_raw_orders(db)  # the raw sides' orders (PostgreSQL's, and SQLite's raw sqlite3)
         if target.route:
             unroute(db, [key for key in keys if key not in ('NOW', 'NOW2')])
         report = check_consistency(db)
@@ -307,6 +316,26 @@ def one_connection(
             pids,
         )
         versus_raw = {}
+        if not dbs[0].is_postgres:  # issue 19, item 2: the same write on plain sqlite3
+            lite = raw_sqlite_connection(url)
+            try:
+                versus_raw = sequential(
+                    {
+                        'NOW': (f'{target.now}, 1 connection, with raw', now_op),
+                        'RAW': ('raw sqlite3, 1 connection', raw_sqlite_op(lite, centers, actor.user_id)),
+                    },
+                    args.ops,
+                    args.max_seconds,
+                    target.plan,
+                )
+            finally:
+                lite.close()
+            ratio = versus_raw['RAW'].ms_per_op / versus_raw['NOW'].ms_per_op
+            print(
+                ratio_line(
+                    'issue 19, SQLite, throughput, today ÷ raw sqlite3, 1 connection', ratio, '≥ 0.6', ratio >= 0.6
+                )
+            )
         if raw_conns:
             raw = raw_op(raw_conns[0], centers, actor.user_id)
             versus_raw = sequential(

@@ -192,3 +192,52 @@ def best_raw_op(conn: Any, centers: Sequence[int], user_id: int) -> Op:
         conn.commit()
 
     return run
+
+
+def raw_sqlite_connection(url: str) -> Any:
+    """A plain sqlite3 connection to the file of `url`, set up as potrack sets up its own (WAL, foreign keys, the
+    site's `synchronous`), with transaction control left to the caller."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from potrack.config import settings
+
+    conn = sqlite3.connect(make_url(url).database, isolation_level=None, check_same_thread=False)
+    for pragma in ('journal_mode=WAL', 'foreign_keys=ON', f'synchronous={settings().sqlite_synchronous}'):
+        conn.execute(f'PRAGMA {pragma}')
+    return conn
+
+
+def raw_sqlite_op(conn: Any, centers: Sequence[int], user_id: int) -> Op:
+    """The bare write path on sqlite3 (issue 19, item 2's raw side): BEGIN IMMEDIATE, the balance row made if new
+    and read, refused if an OUT would overdraw it, the movement inserted, the balance updated, COMMIT."""
+
+    def run(order: str, kind: str, qty: int, step: int = 0) -> None:
+        wc_id = centers[step]
+        conn.execute('BEGIN IMMEDIATE')
+        conn.execute(
+            'INSERT INTO order_balance (work_center_id, order_number, qty_in, qty_out) VALUES (?, ?, 0, 0) '
+            'ON CONFLICT (work_center_id, order_number) DO NOTHING',
+            (wc_id, order),
+        )
+        qty_in, qty_out = conn.execute(
+            'SELECT qty_in, qty_out FROM order_balance WHERE work_center_id = ? AND order_number = ?', (wc_id, order)
+        ).fetchone()
+        if kind == 'OUT' and qty > qty_in - qty_out:
+            conn.execute('ROLLBACK')
+            raise RuntimeError(f'raw OUT refused for {order}')
+        conn.execute(
+            'INSERT INTO production_order (order_number, work_center_id, quantity, movement_type, user_id, '
+            "created_at, request_id) VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'), ?)",
+            (order, wc_id, qty, kind, user_id, uuid.uuid4().hex),
+        )
+        d_in, d_out = (qty, 0) if kind == 'IN' else (0, qty)
+        conn.execute(
+            'UPDATE order_balance SET qty_in = qty_in + ?, qty_out = qty_out + ?, last_movement_at = strftime('
+            "'%Y-%m-%d %H:%M:%f', 'now'), last_user_id = ? WHERE work_center_id = ? AND order_number = ?",
+            (d_in, d_out, user_id, wc_id, order),
+        )
+        conn.execute('COMMIT')
+
+    return run
