@@ -21,8 +21,9 @@ it). The sides, all recording the same operations on orders of their own:
   revision --before (default: the parent of the first commit whose statements.py has the issue's mark,
   bench/ledger_before.MARKS; HEAD while it is not committed), loaded under another module name by
   bench/ledger_before.py, on a pool of its own. It ignores routes, and records OUTs without a disposition;
-- first statement alone: the write's first statement (PostgreSQL: check + lock, SQLite: the check), before
-  and now, each call rolled back: the change's share without the commit's wait for the disk, which is most
+- first statement alone: the write's first statement (PostgreSQL: check + lock; SQLite: the check, and today
+  the balance row and the order's activity time read with it), before and now, each as its ledger runs it,
+  each call rolled back: the change's share without the commit's wait for the disk, which is most
   of a movement's time and most of the noise between runs;
 - raw (PostgreSQL): one psycopg2 connection doing the bare write path: INSERT … ON CONFLICT DO NOTHING of
   the balance row, SELECT … FOR UPDATE, INSERT of the movement, UPDATE of the balance, COMMIT (no book, no
@@ -85,7 +86,7 @@ from bench.record_sides import (
 from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.ledger.integrity import check_consistency
-from potrack.ledger.statements import ENTRY_AND_LOCK_PG, ENTRY_QUERY
+from potrack.ledger.statements import ENTRY_AND_LOCK_PG, SQLITE_ENTRY
 
 ALONE = 'first statement alone'
 
@@ -134,9 +135,9 @@ def entry_statements(url: str, run: Run, actor: Actor, centers: tuple[int, ...])
             'NOW': lambda conn, p: ENTRY_AND_LOCK_PG.first(conn, p),
         }
     else:
-        runs = {
+        runs = {  # each as its ledger runs it: the one before through SQLAlchemy, today's on the cursor
             'BEFORE': lambda conn, p: conn.execute(old.ENTRY_QUERY, p).first(),
-            'NOW': lambda conn, p: conn.execute(ENTRY_QUERY, p).first(),
+            'NOW': lambda conn, p: SQLITE_ENTRY.first(conn, p),
         }
     try:
         with db.engine.connect() as conn:

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 
-def run_on_cursor(conn: Connection, sql: str, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+def run_on_cursor(conn: Connection, sql: str, values: tuple[Any, ...] | dict[str, Any]) -> tuple[Any, ...] | None:
     """Execute on the DBAPI cursor; errors wrapped and disconnects handled as SQLAlchemy's own execute does.
 
     SQLAlchemy's execute (even exec_driver_sql) builds a result object and its column metadata per
@@ -18,6 +18,11 @@ def run_on_cursor(conn: Connection, sql: str, values: tuple[Any, ...]) -> tuple[
     """
     if not conn.in_transaction():  # SQLAlchemy begins on its own execute only; commit() must see ours
         conn.begin()
+    return execute_on_cursor(conn, sql, values)
+
+
+def execute_on_cursor(conn: Connection, sql: str, values: tuple[Any, ...] | dict[str, Any]) -> tuple[Any, ...] | None:
+    """`run_on_cursor` without beginning a transaction first: for the statement that begins one itself."""
     dispatch = conn.dispatch
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from sqlmodel import Session
 
 from potrack.config import Settings, normalize_database_url, settings
 from potrack.db.causes import driver_reason
-from potrack.db.dbapi import run_on_cursor
+from potrack.db.dbapi import execute_on_cursor, run_on_cursor
 from potrack.errors import NotSaved, OutcomeUnknown
 from potrack.i18n import N_
 
@@ -47,6 +48,9 @@ def _is_retryable(exc: DBAPIError) -> bool:
     if code in RETRYABLE_PG_CODES:
         return True
     return isinstance(orig, sqlite3.OperationalError) and 'locked' in str(orig).lower()
+
+
+_BEGIN_WRITE, _BEGIN_READ = 'BEGIN IMMEDIATE', 'BEGIN DEFERRED'
 
 
 def _sqlite_engine(url: str, cfg: Settings, echo: bool) -> Engine:
@@ -75,8 +79,8 @@ def _sqlite_engine(url: str, cfg: Settings, echo: bool) -> Engine:
     def _on_begin(conn: Any) -> None:
         # A write takes SQLite's single write lock up front, so two writers queue instead of one
         # failing half-way with "database is locked" after it has read a stale balance.
-        mode = 'IMMEDIATE' if conn.get_execution_options().get('potrack_write') else 'DEFERRED'
-        conn.exec_driver_sql(f'BEGIN {mode}')
+        # On the cursor: exec_driver_sql's result objects cost a tenth of a recorded movement (bench/record.py).
+        execute_on_cursor(conn, _BEGIN_WRITE if conn.get_execution_options().get('potrack_write') else _BEGIN_READ, ())
 
     return engine
 
@@ -168,6 +172,10 @@ class Database:
             self.engine = _sqlite_engine(self.url, self.cfg, echo)
             self._write_engine = self.engine.execution_options(potrack_write=True)
             self._ledger_engine = self._write_engine
+            # The ledger's one connection: SQLite writes one transaction at a time whatever the pool holds, and
+            # a pooled checkout and return cost a tenth of a recorded movement (bench/record.py).
+            self._ledger_lock = threading.Lock()
+            self._ledger_conn: Connection | None = None
         else:
             self.engine = _postgres_engine(self.url, self.cfg, echo, pool_size)
             # Writes skip the pre-ping round trip (a fifth of a kiosk entry's cost): a stale pooled
@@ -220,9 +228,25 @@ class Database:
         For the ledger's hot path, where the Session's bookkeeping cost a fifth of a movement's client CPU.
         On PostgreSQL the transaction is explicit (see _explicit_transactions): one round trip fewer.
         """
-        return self._retried(
-            self._ledger_transaction if self.is_postgres else self._write_engine.connect, unit, attempts
-        )
+        return self._retried(self._ledger_transaction if self.is_postgres else self._sqlite_ledger, unit, attempts)
+
+    @contextmanager
+    def _sqlite_ledger(self) -> Iterator[Connection]:
+        """SQLite: the ledger's connection, kept open between writes and lent to one at a time. A write that
+        fails leaves it outside any transaction, as a returned pooled connection would be."""
+        with self._ledger_lock:
+            conn = self._ledger_conn
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._ledger_conn = self._write_engine.connect()
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction():
+                    try:
+                        conn.rollback()
+                    except DBAPIError:  # its state unknown: the next write opens another
+                        conn.invalidate()
+                        self._ledger_conn = None
 
     @contextmanager
     def _ledger_transaction(self) -> Iterator[Connection]:
@@ -309,6 +333,11 @@ class Database:
             return driver_reason(exc.orig)
 
     def dispose(self) -> None:
+        if not self.is_postgres:
+            with self._ledger_lock:
+                if self._ledger_conn is not None:
+                    self._ledger_conn.close()
+                    self._ledger_conn = None
         self.engine.dispose()
         for other in {self._write_engine, self._ledger_engine} - {self.engine}:
             other.dispose()

@@ -165,19 +165,48 @@ def _transit_row(postgres: bool, after: Any = None) -> Any:
     return row.subquery('t')
 
 
-# Built once: constructing SQLAlchemy statements per call cost more client CPU than running them.
-ENTRY_QUERY = _entry_query(False, _order_row(False), _transit_row(False))
-BALANCE_UPDATE = (
-    update(BALANCES)
-    .where(BALANCES.c.work_center_id == bindparam('wc'), BALANCES.c.order_number == bindparam('order'))
-    .values(
-        qty_in=BALANCES.c.qty_in + bindparam('d_in'),
-        qty_out=BALANCES.c.qty_out + bindparam('d_out'),
-        qty_scrap=BALANCES.c.qty_scrap + bindparam('d_scrap'),
-        qty_rework=BALANCES.c.qty_rework + bindparam('d_rework'),
-        last_movement_at=bindparam('at', type_=BALANCES.c.last_movement_at.type),
-        last_user_id=bindparam('uid'),
+def _entry_query_sqlite() -> Any:
+    """SQLite: the entry query, the balance row's numbers (NULL: no row yet) and the order's activity time (NULL:
+    none yet) in the same statement. The write
+    holds SQLite's one write lock from its BEGIN IMMEDIATE, so a row read here stays as read until the commit."""
+    entry = _entry_query(False, _order_row(False), _transit_row(False))
+    balance = select(BALANCES.c.qty_in, BALANCES.c.qty_out).where(
+        BALANCES.c.work_center_id == CENTERS.c.id, BALANCES.c.order_number == bindparam('order', type_=String)
     )
+    # The order's activity time: the write moves it on only when it is more than ACTIVITY_STEP behind.
+    activity = select(ACTIVITY.c.last_movement_at).where(ACTIVITY.c.order_number == bindparam('order', type_=String))
+    return entry.add_columns(
+        balance.with_only_columns(BALANCES.c.qty_in).scalar_subquery().label('qty_in'),
+        balance.with_only_columns(BALANCES.c.qty_out).scalar_subquery().label('qty_out'),
+        activity.scalar_subquery().label('activity_at'),
+    )
+
+
+# Built once: constructing SQLAlchemy statements per call cost more client CPU than running them.
+ENTRY_QUERY = _entry_query_sqlite()
+# SQLite: a movement added to its balance row, which a first IN inserts. The row proposed for the insert holds at
+# most the IN, never an OUT: SQLite checks it against the CHECK constraints before it sees the conflict, and
+# every other movement finds its row there (a refusal stops an OUT, a reversal, any entry with nothing to take).
+_BALANCE_INSERT = sqlite_insert(BALANCES).values(
+    work_center_id=bindparam('wc'),
+    order_number=bindparam('order'),
+    qty_in=func.max(bindparam('d_in', type_=BigInteger), literal_column('0')),
+    qty_out=literal_column('0'),
+    qty_scrap=literal_column('0'),
+    qty_rework=literal_column('0'),
+    last_movement_at=bindparam('at', type_=BALANCES.c.last_movement_at.type),
+    last_user_id=bindparam('uid'),
+)
+BALANCE_UPSERT = _BALANCE_INSERT.on_conflict_do_update(
+    index_elements=['work_center_id', 'order_number'],
+    set_={
+        'qty_in': BALANCES.c.qty_in + bindparam('d_in'),
+        'qty_out': BALANCES.c.qty_out + bindparam('d_out'),
+        'qty_scrap': BALANCES.c.qty_scrap + bindparam('d_scrap'),
+        'qty_rework': BALANCES.c.qty_rework + bindparam('d_rework'),
+        'last_movement_at': _BALANCE_INSERT.excluded.last_movement_at,
+        'last_user_id': _BALANCE_INSERT.excluded.last_user_id,
+    },
 )
 
 
@@ -451,6 +480,7 @@ SQLITE_INSERT = CompiledSqlite(
     .on_conflict_do_nothing(index_elements=['request_id'])
     .returning(MOVEMENTS.c.id)
 )
-SQLITE_BALANCE_UPDATE = CompiledSqlite(BALANCE_UPDATE)
+SQLITE_BALANCE_UPSERT = CompiledSqlite(BALANCE_UPSERT)
+SQLITE_ENTRY = CompiledSqlite(ENTRY_QUERY, 'entry')
 SQLITE_ACTIVITY_UPSERT = CompiledSqlite(ACTIVITY_UPSERT)
 SQLITE_TRANSIT_UPSERT = CompiledSqlite(TRANSIT_UPSERT)

@@ -23,7 +23,6 @@ from potrack.ledger.statements import (
     AUDIT_INSERT,
     AUTO_CLOSE_KEY,
     ENTRY_AND_LOCK_PG,
-    ENTRY_QUERY,
     FIND_REQUEST,
     INSERT,
     INSERT_AND_APPLY_PG,
@@ -36,7 +35,8 @@ from potrack.ledger.statements import (
     OVER_RECEIPT_KEY,
     SENT_ON_FROM,
     SQLITE_ACTIVITY_UPSERT,
-    SQLITE_BALANCE_UPDATE,
+    SQLITE_BALANCE_UPSERT,
+    SQLITE_ENTRY,
     SQLITE_INSERT,
     SQLITE_TRANSIT_UPSERT,
     START_ORDER,
@@ -56,6 +56,7 @@ class EntryContext:
     policy: str | None = None  # the site's unknown-order policy as stored; None: the configured default
     flow: Any = None  # the flow's facts as read (a row with route, planned, transit, …); None: a reversal
     site: dict[str, str] = field(default_factory=dict)  # the site's settings the write obeys, as stored
+    activity_at: datetime | None = None  # SQLite: the order's activity time as read; None: none, or not read
 
     @property
     def closes_finished(self) -> bool:
@@ -81,13 +82,6 @@ class EntryContext:
         )
 
 
-def entry_context(conn: Connection, actor: Actor, work_center_id: int, order: str, flow: FlowAsked) -> EntryContext:
-    """One query: the user (active, session live), the work center (exists, active, in the user's scope),
-    the order's status and flow in the book and the site's policies."""
-    row = conn.execute(ENTRY_QUERY, {**_entry_params(actor, work_center_id, flow), 'order': order}).first()
-    return _checked_entry(row, actor)
-
-
 @dataclass(frozen=True)
 class FlowAsked:
     """What an entry asks of the flow, which the first statement looks up: the movement type (an IN reads
@@ -109,13 +103,16 @@ class Drawn:
 def entry_and_lock(
     conn: Connection, postgres: bool, actor: Actor, work_center_id: int, order: str, request_id: str, flow: FlowAsked
 ) -> tuple[EntryContext, tuple[int, int], Drawn | None]:
-    """entry_context, then lock_balance; on PostgreSQL both in one statement, which also draws the
+    """The user (active, session live), the work center (exists, active, in the user's scope, pinned to the
+    kiosk), the order's status and flow in the book and the site's policies, and the balance row's numbers,
+    locked, in one statement; on PostgreSQL it also inserts a missing balance row, draws the
     movement's id and looks the request id up (Drawn), and locks an IN's transit row after the balance
     row. Returns (entry, (in, out), drawn or None)."""
     if not postgres:
-        # SQLite: one writer at a time (BEGIN IMMEDIATE), so reading before the balance row is as good.
-        entry = entry_context(conn, actor, work_center_id, order, flow)
-        return entry, lock_balance(conn, postgres, entry.work_center_id, order), None
+        # SQLite: one writer at a time (BEGIN IMMEDIATE), so the balance row read is as good as locked; a missing
+        # one is inserted by the movement's balance upsert.
+        row = SQLITE_ENTRY.first(conn, {**_entry_params(actor, work_center_id, flow), 'order': order})
+        return _checked_entry(row, actor), (int(row.qty_in or 0), int(row.qty_out or 0)), None
     params = {**_entry_params(actor, work_center_id, flow), 'order': order, 'rid': request_id}
     row = ENTRY_AND_LOCK_PG.first(conn, params)
     entry = _checked_entry(row, actor)
@@ -161,7 +158,9 @@ def _checked_entry(row: Any, actor: Actor) -> EntryContext:
     if not row.wc_active:
         raise NotAllowed(N_('{work_center} is deactivated; nothing was recorded.'), field='work_center', params=named)
     site = site_values(row.site)
-    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, site.get(UNKNOWN_ORDERS_KEY), row, site)
+    policy = site.get(UNKNOWN_ORDERS_KEY)
+    activity_at = getattr(row, 'activity_at', None)
+    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, policy, row, site, activity_at)
 
 
 def site_values(lines: str | None) -> dict[str, str]:
@@ -260,10 +259,16 @@ def insert_movement(conn: Connection, postgres: bool, values: dict[str, Any]) ->
 
 
 def insert_and_apply(
-    conn: Connection, postgres: bool, values: dict[str, Any], d_in: int, d_out: int, effect: Effect
+    conn: Connection,
+    postgres: bool,
+    values: dict[str, Any],
+    d_in: int,
+    d_out: int,
+    effect: Effect,
+    activity_at: datetime | None = None,
 ) -> int | None:
     """Insert a movement, add it to its (locked) balance row and its flow to its transit row; PostgreSQL also
-    queues the change notices.
+    queues the change notices. `activity_at` (SQLite): the order's activity time as the entry read it.
 
     None when the request id is already taken: then nothing was written (the caller replays the first one).
     """
@@ -271,7 +276,9 @@ def insert_and_apply(
         movement_id = insert_movement(conn, postgres, values)
         if movement_id is not None:
             apply_to_balance(conn, values, d_in, d_out, effect)
-            touch_activity(conn, values['order_number'], values['created_at'])
+            at = values['created_at']
+            if activity_at is None or activity_at < at - ACTIVITY_STEP:  # the upsert's own rule, a statement saved
+                touch_activity(conn, values['order_number'], at)
             t_wc, t_sent, t_recv = effect.transit_change(values['movement_type'], values['work_center_id'])
             if t_wc is not None:
                 SQLITE_TRANSIT_UPSERT.run(conn, _transit_params(values, t_wc, t_sent, t_recv))
@@ -331,7 +338,7 @@ def apply_to_balance(conn: Connection, values: dict[str, Any], d_in: int, d_out:
         'at': values['created_at'],
         'uid': values['user_id'],
     }
-    SQLITE_BALANCE_UPDATE.run(conn, params)
+    SQLITE_BALANCE_UPSERT.run(conn, params)
 
 
 def lock_transit(conn: Connection, order: str, work_center_id: int) -> Row[Any] | None:
