@@ -309,6 +309,24 @@ def test_each_orders_newest_time_is_kept_within_a_step_for_searches(
     assert [m.describe() for m in check_consistency(db).mismatches] == [f'order PO-7: no activity time, {newest}']
 
 
+def test_sqlite_stores_a_movement_at_a_whole_second_in_the_same_text_as_any_other_time(
+    sqlite_db: Database, admin: Actor, wc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite compares timestamps as text: '08:00:00' sorts before '08:00:00.000000', the text SQLAlchemy
+    # writes everywhere else. The write path's own timestamp text (db/compiled.py) must be that one.
+    monkeypatch.setattr(writer, 'utcnow', lambda: datetime(2026, 11, 2, 8, 0, tzinfo=UTC))
+    record_movement(admin, work_center_id=wc('WC001'), order_number='PO-8', quantity=2, movement_type='IN')
+    record_movement(admin, work_center_id=wc('WC001'), order_number='PO-8', quantity=1, movement_type='OUT')
+    with sqlite_db.engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                'SELECT created_at FROM production_order UNION SELECT last_movement_at FROM order_balance '
+                'UNION SELECT last_movement_at FROM order_activity'
+            )
+        ).scalars()
+        assert set(stored) == {'2026-11-02 08:00:00.000000'}
+
+
 def test_times_recorded_by_an_older_instance_are_caught_up_at_the_next_start(db: Database, admin: Actor, wc) -> None:
     # During a rolling upgrade an instance still on the previous potrack records without order_activity.
     # The migration step at each start moves such times forward, and never moves one back.

@@ -39,7 +39,7 @@ class _StampText:
         return text
 
 
-_STAMP = _StampText(UTCDateTime().bind_processor(_DIALECT))  # shared by every statement: the same text for all
+_STAMP = _StampText(UTCDateTime()._cached_bind_processor(_DIALECT))  # shared by every statement: the same text for all
 
 
 class CompiledSqlite:
