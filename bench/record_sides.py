@@ -241,3 +241,115 @@ def raw_sqlite_op(conn: Any, centers: Sequence[int], user_id: int) -> Op:
         conn.execute('COMMIT')
 
     return run
+
+
+# Issue 19, item 2's raw side "doing the same work": the best hand-written sqlite3 code for what potrack's write
+# does on SQLite. One statement reads what the checks need (the user and their session, the work center, its
+# department link and the kiosk pins, the order in the book, the site's settings, the transit to here for an IN,
+# the balance row, the order's activity time and, for an OUT, the route's work centers); Python applies the
+# same rules (active, linked, pinned, open; an OUT within the balance; an IN within what was sent to it, or at
+# the route's first step within the planned quantity); then the movement, the balance upsert, the transit to the
+# next step (an OUT) or out of transit (an IN), the activity time when a step behind, COMMIT.
+SAME_CHECK = """
+SELECT u.is_active, u.is_admin, s.user_id, s.ended_at, s.expires_at, s.last_seen_at, w.id, w.code, w.is_active,
+  EXISTS (SELECT 1 FROM workcenter_department l JOIN department d ON d.id = l.department_id
+          WHERE l.work_center_id = w.id AND l.department_id = u.department_id AND d.is_active),
+  (s.device_id IS NULL OR NOT EXISTS (SELECT 1 FROM kiosk_device_work_center p WHERE p.device_id = s.device_id)
+   OR EXISTS (SELECT 1 FROM kiosk_device_work_center p WHERE p.device_id = s.device_id AND p.work_center_id = w.id)),
+  o.status, o.route, o.planned_quantity,
+  (SELECT group_concat(key || '=' || value, char(10)) FROM site_setting
+   WHERE key IN ('unknown_orders', 'over_receipt_pct', 'off_route_receipts', 'auto_close')),
+  t.qty_sent, t.qty_received, b.qty_in, b.qty_out,
+  (SELECT last_movement_at FROM order_activity WHERE order_number = :order),
+  CASE WHEN :mtype = 'OUT' THEN (SELECT group_concat(m.code || ':' || m.id, ',') FROM work_center m
+                                 WHERE instr('>' || o.route || '>', '>' || m.code || '>') > 0) END
+FROM user u
+LEFT JOIN user_session s ON s.id = :session
+LEFT JOIN work_center w ON w.id = :wc
+LEFT JOIN order_header o ON o.order_number = :order
+LEFT JOIN order_transit t ON t.order_number = :order AND t.work_center_id = :wc AND :mtype = 'IN'
+LEFT JOIN order_balance b ON b.work_center_id = :wc AND b.order_number = :order
+WHERE u.id = :uid
+"""
+SAME_MOVEMENT = (
+    'INSERT INTO production_order (order_number, work_center_id, quantity, movement_type, user_id, created_at, '
+    'request_id, disposition, to_work_center_id, transit_qty) '
+    'VALUES (:order, :wc, :qty, :mtype, :uid, :at, :rid, :disposition, :to_wc, :transit) RETURNING id'
+)
+SAME_BALANCE = (
+    'INSERT INTO order_balance (work_center_id, order_number, qty_in, qty_out, qty_scrap, qty_rework, '
+    'last_movement_at, last_user_id) VALUES (:wc, :order, :d_in, 0, 0, 0, :at, :uid) '
+    'ON CONFLICT (work_center_id, order_number) DO UPDATE SET qty_in = qty_in + :d_in, qty_out = qty_out + :d_out, '
+    'last_movement_at = :at, last_user_id = :uid'
+)
+SAME_SEND = (
+    'INSERT INTO order_transit (order_number, work_center_id, qty_sent, qty_received, pending_since, last_from_id, '
+    'last_sent_at) VALUES (:order, :to_wc, :qty, 0, :at, :wc, :at) '
+    'ON CONFLICT (order_number, work_center_id) DO UPDATE SET qty_sent = qty_sent + :qty, '
+    'pending_since = CASE WHEN qty_sent - qty_received <= 0 THEN :at ELSE pending_since END, '
+    'last_from_id = :wc, last_sent_at = :at'
+)
+SAME_RECEIVE = (
+    'UPDATE order_transit SET qty_received = qty_received + :transit, '
+    'pending_since = CASE WHEN qty_sent - qty_received - :transit <= 0 THEN NULL ELSE pending_since END '
+    'WHERE order_number = :order AND work_center_id = :wc'
+)
+SAME_ACTIVITY = (
+    'INSERT INTO order_activity (order_number, last_movement_at) VALUES (:order, :at) '
+    'ON CONFLICT (order_number) DO UPDATE SET last_movement_at = :at'
+)
+
+
+def raw_sqlite_same_op(conn: Any, centers: Sequence[int], user_id: int) -> Op:
+    """SAME_CHECK and the writes after it on sqlite3, at `centers[step]`, as potrack's write on SQLite does them
+    (for the bench's plans: orders open in the book, OUTs sent on along their route)."""
+    from datetime import UTC, datetime
+
+    from potrack.db.models import ACTIVITY_STEP
+
+    step_text = ACTIVITY_STEP.total_seconds()
+
+    def refused(why: str) -> None:
+        conn.execute('ROLLBACK')
+        raise RuntimeError(f'raw sqlite3 (same work) refused: {why}')
+
+    def run(order: str, kind: str, qty: int, step: int = 0) -> None:
+        wc_id = centers[step]
+        now = datetime.now(UTC)
+        at = now.strftime('%Y-%m-%d %H:%M:%S.%f')
+        conn.execute('BEGIN IMMEDIATE')
+        row = conn.execute(SAME_CHECK, {'order': order, 'mtype': kind, 'session': '', 'wc': wc_id, 'uid': user_id})
+        (u_active, admin, _, _, _, _, w_id, code, w_active, linked, pinned, status, route, planned, _, t_sent,
+         t_recv, b_in, b_out, activity, members) = row.fetchone()  # fmt: skip
+        if not u_active or w_id is None or not (admin or linked) or not pinned or not w_active or status != 'open':
+            refused(f'{order} at {wc_id}')
+        b_in, b_out = b_in or 0, b_out or 0
+        codes = route.split('>') if route else []
+        to_wc, transit, d_in, d_out = None, 0, 0, 0
+        if kind == 'IN':
+            d_in = qty
+            transit = min(qty, max((t_sent or 0) - (t_recv or 0), 0))
+            if qty > transit and codes and codes[0] == code and b_in - (t_recv or 0) + qty - transit > planned:
+                refused(f'{order}: beyond the planned quantity')
+        else:
+            d_out = qty
+            if qty > b_in - b_out:
+                refused(f'{order}: only {b_in - b_out} at {code}')
+            ids = dict(member.split(':') for member in members.split(',')) if members else {}
+            at_step = codes.index(code) if code in codes else -1
+            if 0 <= at_step < len(codes) - 1:
+                to_wc, transit = int(ids[codes[at_step + 1]]), qty
+        params = {'order': order, 'wc': wc_id, 'qty': qty, 'mtype': kind, 'uid': user_id, 'at': at,
+                  'rid': uuid.uuid4().hex, 'disposition': 'sent' if kind == 'OUT' else None, 'to_wc': to_wc,
+                  'transit': transit, 'd_in': d_in, 'd_out': d_out}  # fmt: skip
+        conn.execute(SAME_MOVEMENT, params).fetchone()
+        conn.execute(SAME_BALANCE, params)
+        if to_wc is not None:
+            conn.execute(SAME_SEND, params)
+        elif transit:
+            conn.execute(SAME_RECEIVE, params)
+        if activity is None or (now - datetime.fromisoformat(activity).replace(tzinfo=UTC)).total_seconds() > step_text:
+            conn.execute(SAME_ACTIVITY, params)
+        conn.execute('COMMIT')
+
+    return run
