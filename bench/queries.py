@@ -6,7 +6,7 @@
 
 On a fresh scratch database (dropped at the end unless --keep) loaded through the demo's bulk path:
 (a) `balances.work_center_totals` for a department that sees 5 work centers, against the same
-    aggregation over order_balance in plain psycopg2 (goal: service p50 ≤ 2× raw p50);
+    aggregation over order_balance in plain psycopg2 (goal, issue 19: service p50 ≤ 1.5× raw p50);
 (b) `search.search_movements` (limit 500, newest first) for a sweep of order-number prefixes (from all
     orders to one) × date ranges, and the cases issue 19 names. Per case: the rows (what the Reports page
     waits for; goal p50 ≤ 25 ms, p99 ≤ 100 ms), `movement_totals` (the totals line it counts next; goal
@@ -65,7 +65,7 @@ SEARCH_P50_GOAL_MS = 25.0
 SEARCH_P99_GOAL_MS = 100.0
 TOTALS_GOAL_MS = 50.0
 ONE_CALL_GOAL_MS = 60.0
-BALANCES_GOAL_RATIO = 2.0
+BALANCES_GOAL_RATIO = 1.5  # issue 19, item 4 (it was 2 before)
 CASE_BUDGET_S = 4.0  # per case, all contenders together: slow cases get fewer rounds (at least 5)
 MIN_ROUNDS = 5
 DROP_AFTER_ROUNDS = 3
@@ -432,7 +432,7 @@ def run(url: str, args: Any, load: bool) -> None:
         conn = raw_connection(url)
         try:
             print(f'\n(a) balances for a department with 5 work centers ({machine_note()})')
-            svc, raw = bench_balances(db, conn, actor, args.runs)
+            svc, raw = bench_balances(db, conn, actor, 4 * args.runs)  # a few ms a call: more rounds, steadier p50
             prefix = f'PO-{local_today().year}-'
             cases = search_cases(db, prefix)
             results = [bench_search(db, conn, case, args.runs, args.full_plans) for case in cases]
@@ -444,7 +444,7 @@ def run(url: str, args: Any, load: bool) -> None:
     print('\n(a) balances of 5 work centers')
     print_table(['', 'runs', 'p50 ms', 'p95 ms'], [[t.label, t.ops, t.p50, t.p95] for t in (svc, raw)])
     ratio = svc.p50 / raw.p50 if raw.p50 else 0.0
-    print(ratio_line('service/raw p50', ratio, f'≤ {BALANCES_GOAL_RATIO:.0f}×', ratio <= BALANCES_GOAL_RATIO))
+    print(ratio_line('service/raw p50', ratio, f'≤ {BALANCES_GOAL_RATIO:g}×', ratio <= BALANCES_GOAL_RATIO))
     print_results(results)
 
 

@@ -20,11 +20,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+from potrack.accounts.security import token_digest
+from potrack.accounts.sessions import create_session, end_session
 from potrack.common.actors import Actor
 from potrack.config import reset_settings
 from potrack.db import Database
-from potrack.db.models import ProductionOrder, WorkCenter
-from potrack.errors import InvalidInput, NotAllowed
+from potrack.db.models import Department, ProductionOrder, User, WorkCenter
+from potrack.errors import InvalidInput, NotAllowed, SignedOut
 from potrack.ledger import writer
 from potrack.ledger.balances import order_balances, work_center_totals
 from potrack.ledger.reversal import reverse_movement
@@ -122,6 +124,31 @@ def test_a_deactivated_work_center_still_shows_its_history(db: Database, floor: 
         ('WC003', False),
         ('WC004', True),
     ]
+
+
+def test_balances_refuse_a_deactivated_user_and_an_ended_session_and_hide_a_deactivated_department(
+    db: Database, floor: Floor
+) -> None:
+    # The scope is read in one statement with the user and the session (common/actors.visible_centers).
+    with db.read() as s:
+        user = s.get(User, floor.anita.user_id)
+        assert user is not None
+        token = create_session(s, user, 'password')
+        s.commit()
+    browser = Actor(floor.anita.user_id, token_digest(token))
+    assert [r.code for r in work_center_totals(browser)] == ['WC001', 'WC002', 'WC003', 'WC004']
+    end_session(token, db=db)
+    with pytest.raises(SignedOut):
+        work_center_totals(browser)
+    with pytest.raises(SignedOut):
+        order_balances(browser)
+    with db.engine.begin() as conn:
+        conn.execute(update(Department).where(Department.name == 'Quality Control').values(is_active=False))
+        conn.execute(update(User).where(User.id == floor.bob.user_id).values(is_active=False))
+    assert work_center_totals(floor.quinn) == []  # a deactivated department's work centers are nobody's
+    assert work_center_totals(floor.admin)[-1].code == 'WC005'  # an admin still sees them
+    with pytest.raises(SignedOut):
+        work_center_totals(floor.bob)
 
 
 def test_a_user_without_a_department_sees_no_work_center(db: Database, floor: Floor, make_user) -> None:

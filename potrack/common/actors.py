@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Connection, bindparam, exists, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from potrack.config import settings
 from potrack.db.models import Department, User, UserSession, WorkCenter, WorkCenterDepartment
+from potrack.db.tables import CENTERS, DEPARTMENTS, LINKS, SESSIONS, USERS
 from potrack.db.types import utcnow
 from potrack.errors import NotAllowed, SignedOut
 
@@ -105,3 +109,65 @@ def scoped_work_center_ids(session: Session, user: User, requested: list[int] | 
     if hidden:
         raise NotAllowed('You may not see one of the work centers asked for.')
     return set(requested)
+
+
+@dataclass(frozen=True)
+class VisibleCenter:
+    code: str
+    name: str
+    is_active: bool
+
+
+def _scope_statement() -> Any:
+    """The acting user, their session and every work center they may see (one row each; one row of NULLs for
+    none): load_user and visible_work_center_ids in one round trip, without ORM objects, for reads that run on
+    every live refresh (balances)."""
+    linked = exists().where(
+        LINKS.c.work_center_id == CENTERS.c.id,
+        LINKS.c.department_id == USERS.c.department_id,
+        DEPARTMENTS.c.id == LINKS.c.department_id,
+        DEPARTMENTS.c.is_active,
+    )
+    return (
+        core_select(
+            USERS.c.is_active,
+            USERS.c.is_admin,
+            SESSIONS.c.user_id.label('session_user_id'),
+            SESSIONS.c.ended_at,
+            SESSIONS.c.expires_at,
+            SESSIONS.c.last_seen_at,
+            CENTERS.c.id.label('wc_id'),
+            CENTERS.c.code,
+            CENTERS.c.name,
+            CENTERS.c.is_active.label('wc_active'),
+        )
+        .select_from(
+            USERS.outerjoin(SESSIONS, SESSIONS.c.id == bindparam('session_id')).outerjoin(
+                CENTERS, or_(USERS.c.is_admin, linked)
+            )
+        )
+        .where(USERS.c.id == bindparam('user_id'))
+    )
+
+
+SCOPE = _scope_statement()
+
+
+def visible_centers(conn: Connection, actor: Actor, requested: list[int] | None = None) -> dict[int, VisibleCenter]:
+    """The work centers `actor` may see (all for admins, else those linked to their active department), cut down
+    to `requested` if given, by id. Refuses, as load_user and scoped_work_center_ids do, an inactive user or a
+    session no longer live (SignedOut) and a request for a work center not visible (NotAllowed)."""
+    rows = conn.execute(SCOPE, {'user_id': actor.user_id, 'session_id': actor.session_id or ''}).all()
+    first = rows[0] if rows else None
+    if first is None or not first.is_active:
+        raise SignedOut(SIGNED_OUT_MESSAGE)
+    if actor.session_id is not None and not session_is_live(
+        actor.user_id, first.is_admin, first.session_user_id, first.ended_at, first.expires_at, first.last_seen_at
+    ):
+        raise SignedOut(SIGNED_OUT_MESSAGE)
+    visible = {r.wc_id: VisibleCenter(r.code, r.name, r.wc_active) for r in rows if r.wc_id is not None}
+    if not requested:
+        return visible
+    if set(requested) - visible.keys():
+        raise NotAllowed('You may not see one of the work centers asked for.')
+    return {wc_id: visible[wc_id] for wc_id in requested}
