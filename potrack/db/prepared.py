@@ -13,6 +13,7 @@ it again. (Behind a transaction-pooling pgbouncer they would not survive; see IN
 from __future__ import annotations
 
 from collections import namedtuple
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
@@ -36,9 +37,17 @@ class Prepared:
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
         # Values fixed in the statement (literals) are parameters too; the caller supplies the rest.
         self._fixed = {name: b.value for b, name in compiled.bind_names.items() if not b.required}
+        self._getter = itemgetter(*self.names) if self.names else None  # the values in order, picked in C
         self._prepare = f'PREPARE {name} AS {compiled.string}'
         self._execute = f'EXECUTE {name} ({", ".join(["%s"] * len(self.names))})' if self.names else f'EXECUTE {name}'
         self.Row = namedtuple(f'{name}_row', list(statement.selected_columns.keys()), rename=True)  # type: ignore[misc]
+
+    def _values_of(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        """The statement's values in its order: the caller's, and its literals. KeyError for a missing one."""
+        if self._getter is None:
+            return ()
+        got = self._getter({**self._fixed, **params})
+        return got if len(self.names) > 1 else (got,)
 
     def first(self, conn: Connection, params: dict[str, Any]) -> Any:
         """Run on `conn` (inside its transaction); the first row or None. KeyError for a missing parameter."""
@@ -59,7 +68,7 @@ class Prepared:
         if self.name not in prepared:
             run_on_cursor(conn, self._prepare, ())
             prepared.add(self.name)
-        values = tuple(params[n] if n in params else self._fixed[n] for n in self.names)
+        values = self._values_of(params)
         if commit:
             conn.info[COMMIT_SENT] = True  # from here a broken connection leaves the outcome in doubt
         try:

@@ -299,11 +299,14 @@ def insert_apply_and_commit(
     INSERT_APPLY_AND_COMMIT_PG.run_and_commit(conn, params)
 
 
+_MOVEMENT_KEYS = tuple((f'm_{name}', name) for name in MOVEMENT_COLUMNS)  # the statement's names for them
+
+
 def _insert_params(values: dict[str, Any], d_in: int, d_out: int, effect: Effect) -> dict[str, Any]:
     t_wc, t_sent, t_recv = effect.transit_change(values['movement_type'], values['work_center_id'])
     change = feed.Change(values['work_center_id'], values['order_number'], arrival=t_wc)
     return {
-        **{f'm_{name}': values[name] for name in MOVEMENT_COLUMNS},
+        **{key: values[name] for key, name in _MOVEMENT_KEYS},
         **_transit_params(values, t_wc, t_sent, t_recv),
         'd_in': d_in,
         'd_out': d_out,
