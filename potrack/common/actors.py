@@ -118,34 +118,41 @@ class VisibleCenter:
     is_active: bool
 
 
-def _scope_statement() -> Any:
-    """The acting user, their session and every work center they may see (one row each; one row of NULLs for
-    none): load_user and visible_work_center_ids in one round trip, without ORM objects, for reads that run on
-    every live refresh (balances)."""
-    linked = exists().where(
+def linked_to_department() -> Any:
+    """EXISTS: the work center (CENTERS' row) is linked to the user's (USERS' row's) department, and that
+    department is active: what a non-admin may see and record at."""
+    return exists().where(
         LINKS.c.work_center_id == CENTERS.c.id,
         LINKS.c.department_id == USERS.c.department_id,
         DEPARTMENTS.c.id == LINKS.c.department_id,
         DEPARTMENTS.c.is_active,
     )
+
+
+# What `session_is_live` and a work center's checks read, by the names both one-statement reads give them (the
+# ledger's entry statement and SCOPE): the user, their session, the work center.
+ACTOR_AND_CENTER_COLUMNS = (
+    USERS.c.is_admin,
+    USERS.c.is_active.label('user_active'),
+    SESSIONS.c.user_id.label('session_user_id'),
+    SESSIONS.c.ended_at,
+    SESSIONS.c.expires_at,
+    SESSIONS.c.last_seen_at,
+    CENTERS.c.id.label('wc_id'),
+    CENTERS.c.code,
+    CENTERS.c.name,
+    CENTERS.c.is_active.label('wc_active'),
+)
+
+
+def _scope_statement() -> Any:
+    """The acting user, their session and every work center they may see (one row each; one row of NULLs for
+    none): load_user and visible_work_center_ids in one round trip, without ORM objects, for reads that run on
+    every live refresh (balances)."""
+    users_sessions = USERS.outerjoin(SESSIONS, SESSIONS.c.id == bindparam('session_id'))
     return (
-        core_select(
-            USERS.c.is_active,
-            USERS.c.is_admin,
-            SESSIONS.c.user_id.label('session_user_id'),
-            SESSIONS.c.ended_at,
-            SESSIONS.c.expires_at,
-            SESSIONS.c.last_seen_at,
-            CENTERS.c.id.label('wc_id'),
-            CENTERS.c.code,
-            CENTERS.c.name,
-            CENTERS.c.is_active.label('wc_active'),
-        )
-        .select_from(
-            USERS.outerjoin(SESSIONS, SESSIONS.c.id == bindparam('session_id')).outerjoin(
-                CENTERS, or_(USERS.c.is_admin, linked)
-            )
-        )
+        core_select(*ACTOR_AND_CENTER_COLUMNS)
+        .select_from(users_sessions.outerjoin(CENTERS, or_(USERS.c.is_admin, linked_to_department())))
         .where(USERS.c.id == bindparam('user_id'))
     )
 
@@ -159,7 +166,7 @@ def visible_centers(conn: Connection, actor: Actor, requested: list[int] | None 
     session no longer live (SignedOut) and a request for a work center not visible (NotAllowed)."""
     rows = conn.execute(SCOPE, {'user_id': actor.user_id, 'session_id': actor.session_id or ''}).all()
     first = rows[0] if rows else None
-    if first is None or not first.is_active:
+    if first is None or not first.user_active:
         raise SignedOut(SIGNED_OUT_MESSAGE)
     if actor.session_id is not None and not session_is_live(
         actor.user_id, first.is_admin, first.session_user_id, first.ended_at, first.expires_at, first.last_seen_at

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from potrack.common.actors import ACTOR_AND_CENTER_COLUMNS, linked_to_department
 from potrack.db.compiled import CompiledSqlite
 from potrack.db.models import ORDER_OPEN
 from potrack.db.prepared import Prepared
@@ -40,9 +41,7 @@ from potrack.db.tables import (
     AUDIT,
     BALANCES,
     CENTERS,
-    DEPARTMENTS,
     DEVICE_PINS,
-    LINKS,
     MOVEMENTS,
     ORDERS,
     REASONS,
@@ -65,12 +64,7 @@ def _setting(key: str) -> Any:
 def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
     """The user, their session, the work center, the order (`order`: order_header's row) and the transit to
     the work center (`transit`), the site's flow settings, and what the flow needs to know by name."""
-    linked = exists().where(
-        LINKS.c.work_center_id == CENTERS.c.id,
-        LINKS.c.department_id == USERS.c.department_id,
-        DEPARTMENTS.c.id == LINKS.c.department_id,
-        DEPARTMENTS.c.is_active,
-    )
+    linked = linked_to_department()
     # A session opened on a kiosk device (badge or PIN) books only at the work centers the device is pinned to,
     # if it is pinned at all: the kiosk offers no others, and the ledger holds to it whatever a page sends.
     pinned = or_(
@@ -102,16 +96,7 @@ def _entry_query(postgres: bool, order: Any, transit: Any) -> Any:
     reason_kind = select(REASONS.c.kind).where(REASONS.c.id == reason, REASONS.c.is_active)
     return (
         select(
-            USERS.c.is_admin,
-            USERS.c.is_active.label('user_active'),
-            SESSIONS.c.user_id.label('session_user_id'),
-            SESSIONS.c.ended_at,
-            SESSIONS.c.expires_at,
-            SESSIONS.c.last_seen_at,
-            CENTERS.c.id.label('wc_id'),
-            CENTERS.c.code,
-            CENTERS.c.name,
-            CENTERS.c.is_active.label('wc_active'),
+            *ACTOR_AND_CENTER_COLUMNS,
             linked.label('linked'),
             pinned.label('pinned'),
             # The order book and the site's policies, read in the same round trip as the user: the ledger
