@@ -42,6 +42,11 @@ class _StampText:
 _STAMP = _StampText(UTCDateTime()._cached_bind_processor(_DIALECT))  # shared by every statement: the same text for all
 
 
+def sqlite_stamp(value: Any) -> str:
+    """A timestamp's text as SQLite stores it (what the write path's statements compare it with)."""
+    return _STAMP(value)  # type: ignore[no-any-return]
+
+
 class CompiledSqlite:
     """One statement for SQLite; `run` returns its first row as a plain tuple (or None), `first` as a named one."""
 
@@ -53,10 +58,14 @@ class CompiledSqlite:
         self._readers = [(i, c.type._cached_result_processor(_DIALECT, None)) for i, c in enumerate(columns)]
         self._readers = [(i, read) for i, read in self._readers if read is not None]
         self.sql = compiled.string
-        # Values fixed in the statement (literals) are parameters too; the caller supplies the rest, by name.
-        self._fixed = {name: b.value for b, name in compiled.bind_names.items() if not b.required}
-        self._required = frozenset(compiled.bind_names.values()) - self._fixed.keys()
         processors = compiled._bind_processors  # name -> processor, for the typed parameters that need one
+        # Values fixed in the statement (literals) are parameters too, processed once here; the caller supplies
+        # the rest, by name.
+        self._fixed = {name: b.value for b, name in compiled.bind_names.items() if not b.required}
+        for name, value in self._fixed.items():
+            if name in processors and value is not None:
+                self._fixed[name] = processors[name](value)
+        self._required = frozenset(compiled.bind_names.values()) - self._fixed.keys()
         self._processors = [
             (name, _STAMP if isinstance(compiled.binds[name].type, UTCDateTime) else process)
             for name, process in processors.items()

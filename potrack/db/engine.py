@@ -36,6 +36,7 @@ T = TypeVar('T')
 # SQLSTATEs worth retrying: serialization failure, deadlock, lock not available (lock_timeout).
 RETRYABLE_PG_CODES = frozenset({'40001', '40P01', '55P03'})
 NOT_SAVED_MESSAGE = N_('Not saved — the database did not answer. Nothing was recorded; try again.')
+TOO_BUSY_MESSAGE = N_('Not saved — the database was too busy. Nothing was recorded; try again.')
 
 
 class RetryableWrite(Exception):
@@ -175,6 +176,7 @@ class Database:
             # The ledger's one connection: SQLite writes one transaction at a time whatever the pool holds, and
             # a pooled checkout and return cost a tenth of a recorded movement (bench/record.py).
             self._ledger_lock = threading.Lock()
+            self._ledger_owner = threading.local()
             self._ledger_conn: Connection | None = None
         else:
             self.engine = _postgres_engine(self.url, self.cfg, echo, pool_size)
@@ -232,21 +234,48 @@ class Database:
 
     @contextmanager
     def _sqlite_ledger(self) -> Iterator[Connection]:
-        """SQLite: the ledger's connection, kept open between writes and lent to one at a time. A write that
-        fails leaves it outside any transaction, as a returned pooled connection would be."""
-        with self._ledger_lock:
+        """SQLite: the ledger's connection, kept open between writes and lent to one at a time.
+
+        A writer waits for it as long as SQLite's busy timeout would have let it wait for the write lock over
+        its attempts, then is told the database is too busy. A write that fails leaves the connection outside
+        any transaction, or throws it away (the next write opens another): after a failed COMMIT SQLAlchemy
+        has ended its transaction but sqlite3 is still in it, holding the write lock for every other writer.
+        """
+        if getattr(self._ledger_owner, 'writing', False):  # a write inside a write would wait for itself
+            raise RuntimeError('a ledger write was started inside another on the same thread')
+        wait_s = self.cfg.sqlite_busy_timeout_ms / 1000 * self.cfg.write_attempts
+        if not self._ledger_lock.acquire(timeout=wait_s):
+            raise NotSaved(TOO_BUSY_MESSAGE, params={})
+        self._ledger_owner.writing = True
+        try:
             conn = self._ledger_conn
             if conn is None or conn.closed or conn.invalidated:
                 conn = self._ledger_conn = self._write_engine.connect()
             try:
                 yield conn
-            finally:
-                if conn.in_transaction():
-                    try:
-                        conn.rollback()
-                    except DBAPIError:  # its state unknown: the next write opens another
-                        conn.invalidate()
-                        self._ledger_conn = None
+            except BaseException:
+                self._end_failed_write(conn)
+                raise
+            if conn.in_transaction():  # never: _retried commits; kept outside a transaction whatever comes
+                self._end_failed_write(conn)
+        finally:
+            self._ledger_owner.writing = False
+            self._ledger_lock.release()
+
+    def _end_failed_write(self, conn: Connection) -> None:
+        """Roll the ledger connection's transaction back; throw the connection away if that leaves sqlite3 in a
+        transaction still (a failed COMMIT) or fails itself."""
+        try:
+            if not conn.invalidated:
+                if conn.get_transaction() is not None:
+                    conn.rollback()
+                if not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+                    return
+        except Exception:  # whatever went wrong, the connection is given up below
+            log.warning('the ledger connection could not be rolled back; opening another', exc_info=True)
+        with contextlib.suppress(Exception):
+            conn.invalidate()  # closes the sqlite3 connection: SQLite rolls its transaction back and unlocks
+        self._ledger_conn = None
 
     @contextmanager
     def _ledger_transaction(self) -> Iterator[Connection]:
@@ -302,7 +331,7 @@ class Database:
                 log.info('write attempt %d/%d hit %s; retrying', attempt, attempts, type(exc.orig).__name__)
             if attempt < attempts:
                 time.sleep(random.uniform(0.005, 0.02) * attempt)
-        raise NotSaved(N_('Not saved — the database was too busy. Nothing was recorded; try again.'), params={})
+        raise NotSaved(TOO_BUSY_MESSAGE, params={})
 
     def backend_ended(self, backend_pid: int | None, *, timeout_s: float = BACKEND_END_TIMEOUT_S) -> bool:
         """PostgreSQL: True once the server process of a broken connection is gone, False if it outlives

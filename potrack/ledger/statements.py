@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -163,7 +164,7 @@ def _entry_query_sqlite() -> Any:
     return entry.add_columns(
         balance.with_only_columns(BALANCES.c.qty_in).scalar_subquery().label('qty_in'),
         balance.with_only_columns(BALANCES.c.qty_out).scalar_subquery().label('qty_out'),
-        activity.scalar_subquery().label('activity_at'),
+        type_coerce(activity.scalar_subquery(), String).label('activity_text'),  # as stored: compared as text
     )
 
 

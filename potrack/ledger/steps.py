@@ -14,6 +14,7 @@ from potrack.common import audit
 from potrack.common.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
 from potrack.common.site_settings import ON, REFUSE
 from potrack.config import settings
+from potrack.db.compiled import sqlite_stamp
 from potrack.db.models import ACTIVITY_STEP, ORDER_CANCELLED, ORDER_CLOSED, ORDER_OPEN
 from potrack.db.types import utcnow
 from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
@@ -56,7 +57,7 @@ class EntryContext:
     policy: str | None = None  # the site's unknown-order policy as stored; None: the configured default
     flow: Any = None  # the flow's facts as read (a row with route, planned, transit, …); None: a reversal
     site: dict[str, str] = field(default_factory=dict)  # the site's settings the write obeys, as stored
-    activity_at: datetime | None = None  # SQLite: the order's activity time as read; None: none, or not read
+    activity_text: str | None = None  # SQLite: the order's activity time as stored (text); None: none, or not read
 
     @property
     def closes_finished(self) -> bool:
@@ -159,8 +160,8 @@ def _checked_entry(row: Any, actor: Actor) -> EntryContext:
         raise NotAllowed(N_('{work_center} is deactivated; nothing was recorded.'), field='work_center', params=named)
     site = site_values(row.site)
     policy = site.get(UNKNOWN_ORDERS_KEY)
-    activity_at = getattr(row, 'activity_at', None)
-    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, policy, row, site, activity_at)
+    activity_text = getattr(row, 'activity_text', None)
+    return EntryContext(actor.user_id, row.wc_id, row.code, row.order_status, policy, row, site, activity_text)
 
 
 def site_values(lines: str | None) -> dict[str, str]:
@@ -265,10 +266,11 @@ def insert_and_apply(
     d_in: int,
     d_out: int,
     effect: Effect,
-    activity_at: datetime | None = None,
+    activity_text: str | None = None,
 ) -> int | None:
     """Insert a movement, add it to its (locked) balance row and its flow to its transit row; PostgreSQL also
-    queues the change notices. `activity_at` (SQLite): the order's activity time as the entry read it.
+    queues the change notices. `activity_text` (SQLite): the order's activity time as the entry read it, as
+    stored.
 
     None when the request id is already taken: then nothing was written (the caller replays the first one).
     """
@@ -277,7 +279,8 @@ def insert_and_apply(
         if movement_id is not None:
             apply_to_balance(conn, values, d_in, d_out, effect)
             at = values['created_at']
-            if activity_at is None or activity_at < at - ACTIVITY_STEP:  # the upsert's own rule, a statement saved
+            # The upsert's own rule (SQLite compares the stored texts), a statement saved when it would do nothing.
+            if activity_text is None or activity_text < sqlite_stamp(at - ACTIVITY_STEP):
                 touch_activity(conn, values['order_number'], at)
             t_wc, t_sent, t_recv = effect.transit_change(values['movement_type'], values['work_center_id'])
             if t_wc is not None:

@@ -262,7 +262,7 @@ def write_entry(
             steps.insert_apply_and_commit(conn, values, d_in, d_out, effect, drawn.new_id)
             movement_id: int | None = drawn.new_id
         else:
-            movement_id = steps.insert_and_apply(conn, db.is_postgres, values, d_in, d_out, effect, entry.activity_at)
+            movement_id = steps.insert_and_apply(conn, db.is_postgres, values, d_in, d_out, effect, entry.activity_text)
             if movement_id is not None and effect.flag:
                 steps.audit_flag(conn, values, effect.flag, movement_id)
     except IntegrityError as exc:
