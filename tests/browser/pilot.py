@@ -66,14 +66,14 @@ def see(driver: WebDriver, text: str, timeout: float = 10.0) -> None:
 
 
 # Transitions (a dialog opening, a notification sliding in) still running; endless ones (spinners) do not count.
-_ANIMATING = """return document.getAnimations().some(
+ANIMATING = """return document.getAnimations().some(
     a => a.playState === 'running' && a.effect && a.effect.getComputedTiming().endTime !== Infinity)"""
 
 
 def shot(driver: WebDriver, name: str) -> Path:
     """Save a screenshot once the page's transitions have ended, so that it shows where they end."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    wait_for(lambda: not driver.execute_script(_ANIMATING), what=f'the transitions to end before screenshot {name}')
+    wait_for(lambda: not driver.execute_script(ANIMATING), what=f'the transitions to end before screenshot {name}')
     path = ARTIFACTS / f'{name}.png'
     driver.save_screenshot(str(path))
     return path

@@ -8,7 +8,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser.pilot import click, page_text, see, shot, sign_in, type_into, wait_for
+from tests.browser.pilot import ANIMATING, click, page_text, see, shot, sign_in, type_into, wait_for
 from tests.browser.test_journeys import add_operator, sqlite_url
 from tests.conftest import TEST_PASSWORD
 
@@ -16,7 +16,9 @@ pytestmark = pytest.mark.browser
 
 
 def tap(driver: WebDriver, xpath: str) -> None:
-    """Click the visible element at `xpath` once it takes clicks (a dialog may still be sliding in)."""
+    """Click the visible element at `xpath` once the page's transitions have ended (a click on a dialog still
+    sliding in can land beside it) and it takes clicks."""
+    wait_for(lambda: not driver.execute_script(ANIMATING), what=f'the transitions to end before tapping {xpath}')
 
     def clicked() -> bool:
         element = next(e for e in driver.find_elements(By.XPATH, xpath) if e.is_displayed())
@@ -71,6 +73,8 @@ def test_admin_sets_up_a_department_and_its_operator_then_deactivates_them(
     choose_row(admin, 'Packing')
     click(admin, 'Work centers')
     in_dialog(admin, '//div[@role="checkbox"][contains(normalize-space(), "WC006")]')
+    ticked = '//div[contains(@class,"q-dialog")]//div[@role="checkbox"][@aria-checked="true"]'
+    wait_for(lambda: 'WC006' in ' '.join(e.text for e in admin.find_elements(By.XPATH, ticked)), what='WC006 ticked')
     shot(admin, 'admin-1-department-work-centers')
     click(admin, 'Save')
     see(admin, 'Packing now sees 1 work center.')
