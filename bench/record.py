@@ -33,6 +33,12 @@ it). The sides, all recording the same operations on orders of their own:
   if that row came back: record_sides.BEST_RAW) and COMMIT, no NOTIFY. Issue 19's lines compare throughput:
   today from N threads ÷ best raw from N threads (≥ 0.6), today from N threads ÷ today on 1 connection (≥ 1.5),
   today on 1 connection ÷ best raw on 1 connection (≥ 0.7; these two take turns call by call).
+- raw sqlite3, same work (SQLite; the strongest raw for issue 19's item 2, in the issue's words "raw sqlite3
+  doing the same work"): record_sides.raw_sqlite_same_op, the best hand-written sqlite3 code for what today's
+  path does (its checks read in one statement, the same rules in Python, the movement, the balance upsert,
+  the transit, the activity time when a step behind). Issue 19's line: today ÷ it, throughput (≥ 0.6).
+- raw sqlite3, bare write (SQLite): record_sides.raw_sqlite_op, the bare write path without the checks or the
+  flow, printed beside it as the stricter ratio.
 Each runs on 1 connection (one call after the other) and from N threads on a pool of N connections, the
 sides compared taking turns in pairs (call by call on one connection, in rounds from threads:
 bench/record_runs.py; the raw transaction pairs with today's path); the run takes a minute or two. The
