@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, case, func
 from sqlmodel import Session, select
 
-from potrack.common.actors import Actor, load_user, scoped_work_center_ids
+from potrack.common.actors import Actor, visible_centers
 from potrack.common.paging import check_paging
 from potrack.db.engine import Database, database
 from potrack.db.models import IN, OUT
@@ -105,8 +105,7 @@ class Selection:
 
 def _selection(session: Session, actor: Actor, flt: MovementFilter) -> Selection | None:
     """The filter's conditions within the actor's scope; None when nothing can match."""
-    user = load_user(session, actor)
-    ids = scoped_work_center_ids(session, user, list(flt.work_center_ids) or None)
+    ids = set(visible_centers(session.connection(), actor, list(flt.work_center_ids) or None))
     if not ids:
         return None
     others: list[Any] = [PO.c.work_center_id.in_(ids)]
