@@ -92,7 +92,8 @@ def test_the_entry_path_fits_the_screen_and_a_message_moves_no_key(
     see(driver, 'Assembly')
     click(driver, 'WC002\nMachining')
     wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, 'button[aria-pressed="true"]'), what='the chosen card')
-    assert driver.find_element(By.TAG_NAME, 'h1').text == 'Kiosk — WC002 Machining'
+    # The heading follows the chosen card in its own update: waited for, not read at once.
+    wait_for(lambda: driver.find_element(By.TAG_NAME, 'h1').text == 'Kiosk — WC002 Machining', what='the heading')
     assert_fits(driver, screen, order_known=False)
     quiet = keypad_y(driver)
     shot(driver, f'kiosk-layout-{screen}-1-quiet')
@@ -139,7 +140,8 @@ def test_the_hindi_kiosk_fits_the_screen_too(start_server, browser, tmp_path: Pa
     sign_in(driver, server.url, 'meena', TEST_PASSWORD)
     click(driver, 'WC002\nMachining')
     wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, 'button[aria-pressed="true"]'), what='the chosen card')
-    assert driver.find_element(By.TAG_NAME, 'h1').text == 'कियोस्क — WC002 Machining'
+    # The heading follows the chosen card in its own update: waited for, not read at once.
+    wait_for(lambda: driver.find_element(By.TAG_NAME, 'h1').text == 'कियोस्क — WC002 Machining', what='the heading')
     assert driver.find_element(By.TAG_NAME, 'html').get_attribute('lang') == 'hi'
     assert_fits(driver, screen, order_known=False, t=hi)
     quiet = keypad_y(driver)
