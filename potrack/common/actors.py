@@ -160,18 +160,23 @@ def _scope_statement() -> Any:
 SCOPE = _scope_statement()
 
 
+def refuse_unless_live(actor: Actor, row: Any) -> None:
+    """SignedOut unless `row` (ACTOR_AND_CENTER_COLUMNS, read with the actor's session) shows an active user
+    and, for a browser, a live session: load_user's rule, for the one-statement reads."""
+    if row is None or not row.user_active:
+        raise SignedOut(SIGNED_OUT_MESSAGE)
+    if actor.session_id is not None and not session_is_live(
+        actor.user_id, row.is_admin, row.session_user_id, row.ended_at, row.expires_at, row.last_seen_at
+    ):
+        raise SignedOut(SIGNED_OUT_MESSAGE)
+
+
 def visible_centers(conn: Connection, actor: Actor, requested: list[int] | None = None) -> dict[int, VisibleCenter]:
     """The work centers `actor` may see (all for admins, else those linked to their active department), cut down
     to `requested` if given, by id. Refuses, as load_user and scoped_work_center_ids do, an inactive user or a
     session no longer live (SignedOut) and a request for a work center not visible (NotAllowed)."""
     rows = conn.execute(SCOPE, {'user_id': actor.user_id, 'session_id': actor.session_id or ''}).all()
-    first = rows[0] if rows else None
-    if first is None or not first.user_active:
-        raise SignedOut(SIGNED_OUT_MESSAGE)
-    if actor.session_id is not None and not session_is_live(
-        actor.user_id, first.is_admin, first.session_user_id, first.ended_at, first.expires_at, first.last_seen_at
-    ):
-        raise SignedOut(SIGNED_OUT_MESSAGE)
+    refuse_unless_live(actor, rows[0] if rows else None)
     visible = {r.wc_id: VisibleCenter(r.code, r.name, r.wc_active) for r in rows if r.wc_id is not None}
     if not requested:
         return visible

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy.engine import Connection, Row
 
 from potrack.common import audit
-from potrack.common.actors import SIGNED_OUT_MESSAGE, Actor, session_is_live
+from potrack.common.actors import Actor, refuse_unless_live
 from potrack.common.site_settings import ON, REFUSE
 from potrack.config import settings
 from potrack.db.compiled import sqlite_stamp
 from potrack.db.models import ACTIVITY_STEP, ORDER_CANCELLED, ORDER_CLOSED, ORDER_OPEN
 from potrack.db.types import utcnow
-from potrack.errors import NotAllowed, NotFound, OrderNotOpen, SignedOut, UnknownOrder
+from potrack.errors import NotAllowed, NotFound, OrderNotOpen, UnknownOrder
 from potrack.i18n import N_
 from potrack.ledger.flow import Effect, FlowFacts, centers_of
 from potrack.ledger.statements import (
@@ -135,12 +135,7 @@ def _entry_params(actor: Actor, work_center_id: int, flow: FlowAsked) -> dict[st
 
 def _checked_entry(row: Any, actor: Actor) -> EntryContext:
     """Refuse an inactive user, a session that is not live, an unknown, foreign or inactive work center."""
-    if row is None or not row.user_active:
-        raise SignedOut(SIGNED_OUT_MESSAGE)
-    if actor.session_id is not None and not session_is_live(
-        actor.user_id, row.is_admin, row.session_user_id, row.ended_at, row.expires_at, row.last_seen_at
-    ):
-        raise SignedOut(SIGNED_OUT_MESSAGE)
+    refuse_unless_live(actor, row)
     if row.wc_id is None:
         raise NotFound(N_('That work center does not exist.'), field='work_center', params={})
     named = {'work_center': f'{row.code} {row.name}'}
