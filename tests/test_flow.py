@@ -114,6 +114,7 @@ def test_over_receipt_tolerance_is_a_share_of_what_was_sent(db, admin, wc, flow)
     with db.engine.begin() as conn:  # 4 more received than the largest tolerance allowed: `check` says so
         conn.execute(text("UPDATE production_order SET quantity = 48 WHERE transit_qty = 40 AND movement_type = 'IN'"))
         conn.execute(text('UPDATE order_balance SET qty_in = 48 WHERE work_center_id = :wc'), {'wc': wc('WC002')})
+        conn.execute(text('UPDATE movement_hour SET qty_in = 48 WHERE work_center_id = :wc'), {'wc': wc('WC002')})
     assert [m.describe() for m in check_consistency(db).mismatches] == [
         f'order {ORDER} at WC002: received 8 beyond the 40 sent there; the over-receipt tolerance allows 4'
     ]

@@ -167,6 +167,32 @@ class OrderBalance(SQLModel, table=True):
     # Of qty_out: the pieces scrapped here, and sent back for rework (the rest were sent on).
     qty_scrap: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
     qty_rework: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    # The pair's tally (ledger/tallies.py), kept by the ledger with the balance: how many IN and OUT movements
+    # (reversals included) and the oldest movement time. With last_movement_at, the newest, they say whether all
+    # of the pair's movements lie inside a date range, so search totals can take its numbers whole.
+    moves_in: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    moves_out: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    first_movement_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class MovementHour(SQLModel, table=True):
+    """How many IN and OUT movements each work center recorded in an hour (UTC), and their quantities; kept by
+    the ledger in the movement's transaction (ledger/tallies.py). Search totals without an order filter add these
+    up (a few thousand rows) instead of counting a million movements.
+
+    `shard`: the movement's id modulo HOUR_SHARDS on PostgreSQL, so that writers at one work center in the same
+    hour do not queue on one row lock until they commit; 0 on SQLite, which writes one transaction at a time.
+    """
+
+    __tablename__ = 'movement_hour'
+
+    work_center_id: int = Field(foreign_key='work_center.id', primary_key=True)
+    hour: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    shard: int = Field(default=0, primary_key=True)
+    moves_in: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    moves_out: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    qty_in: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
+    qty_out: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default='0'))
 
 
 class OrderTransit(SQLModel, table=True):

@@ -13,6 +13,7 @@ from potrack.db.models import (
     Department,
     FlowReason,
     KioskDeviceWorkCenter,
+    MovementHour,
     OrderActivity,
     OrderBalance,
     OrderHeader,
@@ -29,6 +30,7 @@ from potrack.db.models import (
 MOVEMENTS: Table = ProductionOrder.__table__  # type: ignore[attr-defined]
 BALANCES: Table = OrderBalance.__table__  # type: ignore[attr-defined]
 ACTIVITY: Table = OrderActivity.__table__  # type: ignore[attr-defined]
+HOURS: Table = MovementHour.__table__  # type: ignore[attr-defined]
 USERS: Table = User.__table__  # type: ignore[attr-defined]
 SESSIONS: Table = UserSession.__table__  # type: ignore[attr-defined]
 CENTERS: Table = WorkCenter.__table__  # type: ignore[attr-defined]

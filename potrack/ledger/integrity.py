@@ -1,6 +1,7 @@
 """The ledger's invariants: every balance row equals the sums of its movements, none is negative, every
 order's activity time (order_activity) is at most ACTIVITY_STEP behind its newest movement, every
-order with movements is in the order book (order_header), and the flow's (flow_check)."""
+order with movements is in the order book (order_header), the flow's (flow_check), and the tallies
+search totals add up (tallies)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from potrack.db.models import ACTIVITY_STEP
 from potrack.db.tables import ACTIVITY, BALANCES, ORDERS
 from potrack.db.types import utcnow
 from potrack.ledger.flow_check import FlowMismatch, OverReceipt, TransitMismatch, flow_findings
+from potrack.ledger.tallies import TallyMismatch, catch_up_tallies, tally_findings
 
-FlowFinding = FlowMismatch | TransitMismatch | OverReceipt
+FlowFinding = FlowMismatch | TransitMismatch | OverReceipt | TallyMismatch
 
 # Full outer join emulated with a UNION so it runs on SQLite too.
 MISMATCH_SQL = """
@@ -151,9 +153,10 @@ def catch_up_order_book(conn: Connection) -> None:
 
 
 def catch_up(conn: Connection) -> None:
-    """Every derived record a start must find in place: activity times and the order book's entries."""
+    """Every derived record a start must find in place: activity times, the order book's entries, the tallies."""
     catch_up_activity(conn)
     catch_up_order_book(conn)
+    catch_up_tallies(conn)
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,8 @@ def check_consistency(db: Database | None = None, *, limit: int = 20) -> CheckRe
             found += [MissingOrder(r[0]) for r in conn.execute(_NOT_IN_BOOK.limit(limit - len(found)))]
         if len(found) < limit:
             found += flow_findings(conn, limit - len(found))
+        if len(found) < limit:
+            found += tally_findings(conn, limit - len(found))
         balance_rows = conn.execute(text('SELECT COUNT(*) FROM order_balance')).scalar_one()
         movements = conn.execute(text('SELECT COUNT(*) FROM production_order')).scalar_one()
         transit_rows = conn.execute(text('SELECT COUNT(*) FROM order_transit')).scalar_one()

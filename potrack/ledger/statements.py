@@ -51,6 +51,7 @@ from potrack.db.tables import (
     TRANSIT,
     USERS,
 )
+from potrack.ledger.tallies import hour_upsert, pair_tally_set
 
 # common.site_settings' keys, read here in the write's own statement
 UNKNOWN_ORDERS_KEY, OVER_RECEIPT_KEY, OFF_ROUTE_KEY = 'unknown_orders', 'over_receipt_pct', 'off_route_receipts'
@@ -182,6 +183,9 @@ _BALANCE_INSERT = sqlite_insert(BALANCES).values(
     qty_rework=literal_column('0'),
     last_movement_at=bindparam('at', type_=BALANCES.c.last_movement_at.type),
     last_user_id=bindparam('uid'),
+    moves_in=bindparam('n_in'),
+    moves_out=bindparam('n_out'),
+    first_movement_at=bindparam('at', type_=BALANCES.c.first_movement_at.type),
 )
 BALANCE_UPSERT = _BALANCE_INSERT.on_conflict_do_update(
     index_elements=['work_center_id', 'order_number'],
@@ -190,10 +194,11 @@ BALANCE_UPSERT = _BALANCE_INSERT.on_conflict_do_update(
         'qty_out': BALANCES.c.qty_out + bindparam('d_out'),
         'qty_scrap': BALANCES.c.qty_scrap + bindparam('d_scrap'),
         'qty_rework': BALANCES.c.qty_rework + bindparam('d_rework'),
-        'last_movement_at': _BALANCE_INSERT.excluded.last_movement_at,
         'last_user_id': _BALANCE_INSERT.excluded.last_user_id,
+        **pair_tally_set(postgres=False),
     },
 )
+HOUR_UPSERT = hour_upsert(postgres=False)
 
 
 def _lock_statement(insert: Any) -> Any:
@@ -284,13 +289,14 @@ def _insert_and_apply_pg(*, fresh: bool) -> Any:
             qty_out=BALANCES.c.qty_out + bindparam('d_out'),
             qty_scrap=BALANCES.c.qty_scrap + bindparam('d_scrap', type_=BigInteger),
             qty_rework=BALANCES.c.qty_rework + bindparam('d_rework', type_=BigInteger),
-            last_movement_at=bindparam('at', type_=BALANCES.c.last_movement_at.type),
             last_user_id=bindparam('uid'),
+            **pair_tally_set(postgres=True),
         )
         .returning(BALANCES.c.work_center_id)
         .cte('b')
     )
     transit = _transit_upsert(pg_insert, exists(select(movement.c.id))).cte('tr')
+    hour = hour_upsert(postgres=True, movement=movement).cte('h')
     # The order's activity time (OrderActivity): inserted for a new order, moved on only when more than
     # ACTIVITY_STEP behind. An UPDATE locks only the rows its WHERE keeps, so two work centers recording the
     # same order do not queue on this row; ON CONFLICT DO UPDATE would lock it every time.
@@ -315,7 +321,9 @@ def _insert_and_apply_pg(*, fresh: bool) -> Any:
     notify = func.pg_notify(bindparam('channel'), bindparam('payload')).label('notified')
     # Data-modifying CTEs run to completion whether or not the outer select reads them.
     return (
-        select(movement.c.id, notify).select_from(movement.join(balance, true())).add_cte(first_seen, moved_on, transit)
+        select(movement.c.id, notify)
+        .select_from(movement.join(balance, true()))
+        .add_cte(first_seen, moved_on, transit, hour)
     )
 
 
@@ -470,3 +478,4 @@ SQLITE_BALANCE_UPSERT = CompiledSqlite(BALANCE_UPSERT)
 SQLITE_ENTRY = CompiledSqlite(ENTRY_QUERY, 'entry')
 SQLITE_ACTIVITY_UPSERT = CompiledSqlite(ACTIVITY_UPSERT)
 SQLITE_TRANSIT_UPSERT = CompiledSqlite(TRANSIT_UPSERT)
+SQLITE_HOUR_UPSERT = CompiledSqlite(HOUR_UPSERT)

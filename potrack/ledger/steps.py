@@ -38,11 +38,13 @@ from potrack.ledger.statements import (
     SQLITE_ACTIVITY_UPSERT,
     SQLITE_BALANCE_UPSERT,
     SQLITE_ENTRY,
+    SQLITE_HOUR_UPSERT,
     SQLITE_INSERT,
     SQLITE_TRANSIT_UPSERT,
     START_ORDER,
     UNKNOWN_ORDERS_KEY,
 )
+from potrack.ledger.tallies import tally_params
 from potrack.live import feed
 
 
@@ -272,7 +274,9 @@ def insert_and_apply(
     if not postgres:
         movement_id = insert_movement(conn, postgres, values)
         if movement_id is not None:
-            apply_to_balance(conn, values, d_in, d_out, effect)
+            tally = tally_params(values)
+            apply_to_balance(conn, values, d_in, d_out, effect, tally)
+            SQLITE_HOUR_UPSERT.run(conn, {**tally, 'wc': values['work_center_id']})
             at = values['created_at']
             # The upsert's own rule (SQLite compares the stored texts), a statement saved when it would do nothing.
             if activity_text is None or activity_text < sqlite_stamp(at - ACTIVITY_STEP):
@@ -312,6 +316,7 @@ def _insert_params(values: dict[str, Any], d_in: int, d_out: int, effect: Effect
         'd_rework': effect.d_rework,
         'uid': values['user_id'],
         'a_stale': values['created_at'] - ACTIVITY_STEP,
+        **tally_params(values),
         'channel': feed.CHANNEL,
         'payload': change.to_json(),
     }
@@ -328,8 +333,11 @@ def _transit_params(values: dict[str, Any], t_wc: int | None, t_sent: int, t_rec
     }
 
 
-def apply_to_balance(conn: Connection, values: dict[str, Any], d_in: int, d_out: int, effect: Effect) -> None:
+def apply_to_balance(
+    conn: Connection, values: dict[str, Any], d_in: int, d_out: int, effect: Effect, tally: dict[str, Any]
+) -> None:
     params = {
+        **tally,
         'wc': values['work_center_id'],
         'order': values['order_number'],
         'd_in': d_in,

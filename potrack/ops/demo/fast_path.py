@@ -25,6 +25,7 @@ from potrack.db.engine import Database
 from potrack.db.models import IN, SENT
 from potrack.db.types import UTCDateTime
 from potrack.ledger.integrity import catch_up_activity
+from potrack.ledger.tallies import tally_sql
 from potrack.ops.demo.book import book_released
 from potrack.ops.demo.bulk_sql import PENDING_SINCE, WAITING_SINCE, balances_sql, for_psycopg2, transit_sql
 from potrack.ops.demo.flow import TransitTracker
@@ -164,7 +165,7 @@ def _load_bulk_postgres(
         source = _CopySource(_bulk_batches(plan, line, released, transit, postgres=True), progress)
         cur.copy_expert(f'COPY production_order ({COPY_COLUMNS}) FROM STDIN', source, size=1 << 20)
         progress.out(f'  COPY finished, {elapsed(progress.started)}')
-        for sql in (balances_sql(postgres=True), transit_sql(postgres=True)):
+        for sql in (balances_sql(postgres=True), transit_sql(postgres=True), *tally_sql(postgres=True)):
             cur.execute(for_psycopg2(sql), {'first_id': first_id})
         cur.execute(PENDING_SINCE)
         waiting = _waiting_since(plan, line, transit)
@@ -188,6 +189,7 @@ def _vacuum_analyze(db: Database) -> None:
         conn.exec_driver_sql('VACUUM (ANALYZE) order_balance')
         conn.exec_driver_sql('VACUUM (ANALYZE) order_activity')
         conn.exec_driver_sql('VACUUM (ANALYZE) order_transit')
+        conn.exec_driver_sql('VACUUM (ANALYZE) movement_hour')
         conn.exec_driver_sql('RESET statement_timeout')
 
 
@@ -211,7 +213,7 @@ def _load_bulk_sqlite(
         finally:
             cur.close()
         progress.out(f'  inserted, {elapsed(progress.started)}')
-        for sql in (balances_sql(postgres=False), transit_sql(postgres=False)):
+        for sql in (balances_sql(postgres=False), transit_sql(postgres=False), *tally_sql(postgres=False)):
             conn.execute(text(sql), {'first_id': first_id})
         conn.execute(text(PENDING_SINCE))
         waiting = _waiting_since(plan, line, transit)

@@ -20,6 +20,7 @@ from potrack.common.actors import Actor
 from potrack.db.engine import Database
 from potrack.db.tables import ACTIVITY, BALANCES, MOVEMENTS, TRANSIT
 from potrack.db.types import UTCDateTime
+from potrack.ledger.tallies import rebuild_tallies
 from potrack.ledger.writer import record_movement
 from potrack.ops.demo.book import book_released
 from potrack.ops.demo.flow import TransitTracker
@@ -104,8 +105,9 @@ def _backdate(
     times: production_order.created_at by id, order_balance.last_movement_at / last_user_id to
     the latest planned movement of each (work center, order), and order_transit's last_sent_at and
     pending_since (`sent`: order, work center, since when pieces wait or None, last sent) as the plan
-    has them. Quantities are not touched, so every balance and transit row still equals the sums of
-    its movements, and a transit row waits exactly when pieces are on their way.
+    has them, and the tallies recounted at the new times. Quantities are not touched, so every balance and
+    transit row still equals the sums of its movements, and a transit row waits exactly when pieces are on
+    their way.
     """
     movements, balances, activity = MOVEMENTS, BALANCES, ACTIVITY
     at_type = UTCDateTime()
@@ -161,6 +163,8 @@ def _backdate(
                     for order, wc, since, last in sent
                 ],
             )
+        if made:  # the tallies counted the movements at the times they were recorded
+            rebuild_tallies(conn)
 
     db.write(unit)
 
