@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Interval, Select, and_, case, func, literal_column
+from sqlalchemy import Interval, Select, and_, case, func, literal_column, not_
 from sqlmodel import Session, select
 
 from potrack.common.work_center_codes import all_work_center_ids
@@ -106,7 +106,7 @@ def _orders_upto(flt: MovementFilter, postgres: bool) -> Select[Any]:
     """How many orders the prefix selects, counted up to SORT_MAX_ORDERS + 1 (an index-only scan)."""
     some = (
         select(ACTIVITY.c.order_number)
-        .where(_prefix_range(ACTIVITY.c.order_number, flt.order, postgres))
+        .where(prefix_range(ACTIVITY.c.order_number, flt.order, postgres))
         .limit(SORT_MAX_ORDERS + 1)
         .subquery()
     )
@@ -136,19 +136,38 @@ def _newest_balance(flt: MovementFilter, selection: Selection, postgres: bool, e
     newest movement elsewhere could be days later than in this scope, and the walk would start there.
     """
     if every_wc and selection.ids >= every_wc:
-        activity = _prefix_range(ACTIVITY.c.order_number, flt.order, postgres)
+        activity = prefix_range(ACTIVITY.c.order_number, flt.order, postgres)
         return select(func.max(ACTIVITY.c.last_movement_at)).where(activity)
     return select(func.max(BALANCES.c.last_movement_at)).where(
-        _prefix_range(BALANCES.c.order_number, flt.order, postgres), BALANCES.c.work_center_id.in_(selection.ids)
+        prefix_range(BALANCES.c.order_number, flt.order, postgres), BALANCES.c.work_center_id.in_(selection.ids)
     )
 
 
-def _prefix_range(column: Any, text: str, postgres: bool) -> Any:
+def prefix_range(column: Any, text: str, postgres: bool) -> Any:
     """The order-number prefix as a range of the text_pattern_ops index on PostgreSQL: the same rows as
     LIKE 'prefix%', without LIKE re-checked on each of them (a fifth of the bound's time at 50,000 rows)."""
+    bounds = _prefix_bounds(text, postgres)
+    if bounds is None:
+        return order_filter(column, text, 'prefix')
+    return and_(column.op('~>=~')(bounds[0]), column.op('~<~')(bounds[1]))
+
+
+def prefix_outside(column: Any, text: str, postgres: bool) -> list[Any]:
+    """Conditions that together select the order numbers outside the prefix: on PostgreSQL the two sides of
+    prefix_range's range, each one index probe; elsewhere the prefix's condition negated."""
+    bounds = _prefix_bounds(text, postgres)
+    if bounds is None:
+        return [not_(order_filter(column, text, 'prefix'))]
+    return [column.op('~<~')(bounds[0]), column.op('~>=~')(bounds[1])]
+
+
+def _prefix_bounds(text: str, postgres: bool) -> tuple[str, str] | None:
+    """[low, high) of the texts starting with the prefix, in PostgreSQL's text_pattern_ops order; None where
+    there is no such range to use (SQLite, an empty prefix, or one ending past U+D7FF, after which the next
+    code point may not be a character)."""
     needle = order_needle(text)
     last = ord(needle[-1]) if needle else 0
-    if not postgres or not needle or last >= 0xD7FF:  # past there the next code point may not be a character
-        return order_filter(column, text, 'prefix')
+    if not postgres or not needle or last >= 0xD7FF:
+        return None
     # Byte order of UTF-8 is code point order, so every text starting with the needle lies in between.
-    return and_(column.op('~>=~')(needle), column.op('~<~')(needle[:-1] + chr(last + 1)))
+    return needle, needle[:-1] + chr(last + 1)

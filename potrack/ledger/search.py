@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, case, func
+from sqlalchemy import Select
 from sqlmodel import Session, select
 
 from potrack.common.actors import Actor, visible_centers
@@ -21,6 +21,7 @@ from potrack.db.tables import USERS
 from potrack.errors import InvalidInput
 from potrack.ledger.balances import order_filter
 from potrack.ledger.newest_first import newest_first_plan, newest_first_rows
+from potrack.ledger.totals import MovementTotals, search_totals
 from potrack.timeutil import day_range_utc
 
 
@@ -53,17 +54,6 @@ class MovementRow(NamedTuple):
     department_name: str | None
     reverses_id: int | None
     reason: str | None
-
-
-@dataclass(frozen=True)
-class MovementTotals:
-    count: int = 0
-    qty_in: int = 0
-    qty_out: int = 0
-
-    @property
-    def net(self) -> int:
-        return self.qty_in - self.qty_out
 
 
 @dataclass(frozen=True)
@@ -173,19 +163,6 @@ def _row(values: Any) -> MovementRow:
     return MovementRow(*values)
 
 
-def _totals(session: Session, where: list[Any]) -> MovementTotals:
-    qty = PO.c.quantity
-    kind = PO.c.movement_type
-    count, q_in, q_out = session.exec(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((kind == IN, qty), else_=0)), 0),
-            func.coalesce(func.sum(case((kind == OUT, qty), else_=0)), 0),
-        ).where(*where)
-    ).one()
-    return MovementTotals(int(count), int(q_in), int(q_out))
-
-
 def search_movements(
     actor: Actor,
     flt: MovementFilter,
@@ -208,7 +185,7 @@ def search_movements(
         selection = _selection(session, actor, flt)
         if selection is None:
             return MovementPage([], offset, limit)
-        where = rows_where = selection.where
+        rows_where = selection.where
         key = None
         if sort == 'created_at' and descending:
             plan = newest_first_plan(session, db, flt, selection, offset + limit)
@@ -216,7 +193,7 @@ def search_movements(
         query = _rows_query(rows_where, sort, descending, key).offset(offset).limit(limit)
         # Core, not the ORM's execute: no ORM loading machinery for 500 plain rows (a few ms a page).
         rows = [_row(r) for r in session.connection().execute(query)]
-        totals = _totals(session, where) if with_totals else MovementTotals(len(rows))
+        totals = search_totals(session.connection(), flt, selection) if with_totals else MovementTotals(len(rows))
         return MovementPage(rows, offset, limit, totals)
 
 
@@ -230,7 +207,7 @@ def movement_totals(actor: Actor, flt: MovementFilter, *, db: Database | None = 
     db = db or database()
     with db.read() as session:
         selection = _selection(session, actor, flt)
-        return MovementTotals() if selection is None else _totals(session, selection.where)
+        return MovementTotals() if selection is None else search_totals(session.connection(), flt, selection)
 
 
 def iter_movements(
