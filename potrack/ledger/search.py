@@ -200,8 +200,8 @@ def search_movements(
 def movement_totals(actor: Actor, flt: MovementFilter, *, db: Database | None = None) -> MovementTotals:
     """Count, IN and OUT of every movement the filter selects within the actor's scope (net of reversals).
 
-    Apart from the rows because it reads every match (150 ms at a million), where a page of rows reads
-    about a page: the Reports page shows the rows first and the totals when they are counted.
+    Apart from the rows, which the Reports page shows first: the totals add up the ledger's tallies
+    (ledger/totals.py), a few ms more, or count a search by user movement by movement.
     Raises SignedOut, NotAllowed, InvalidInput.
     """
     db = db or database()

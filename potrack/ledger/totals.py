@@ -34,6 +34,10 @@ if TYPE_CHECKING:  # search imports this module; its types are needed for annota
     from potrack.ledger.search import MovementFilter, Selection
 
 HOUR = timedelta(hours=1)
+# A pair a range's end cuts through costs an index probe, about as much as this many matching movements cost
+# a plain count (bench/queries.py at a million movements: 10-15 µs against 0.35). Past that share of cut pairs
+# the matches are counted instead: a range cutting through the middle of a prefix's block of orders.
+CUT_PAIR_COST = 40
 
 
 @dataclass(frozen=True)
@@ -117,18 +121,41 @@ def _from_pairs(
     if end is not None:
         pairs.append(b.c.first_movement_at < end)  # nor those wholly after it
         inside.append(b.c.last_movement_at < end)
-    whole = select(*_tally_sums(b, flt)).where(*pairs, *inside).subquery('whole')
     if not inside:
-        return _total(conn.execute(select(whole)).one())
-    # The pairs a range's end cuts through: their movements inside the range, through the pair's index entries.
-    cut = and_(*pairs, and_(*inside).is_not(True))
+        return _total(conn.execute(select(*_tally_sums(b, flt)).where(*pairs)).one())
+    whole = and_(*inside)  # never NULL here: `pairs` keeps only rows with both times
+    row = conn.execute(
+        select(
+            *(column.filter(whole) for column in _tally_sums(b, flt, literal_zero=False)),
+            func.count().filter(~whole),
+            func.coalesce(func.sum(b.c.moves_in + b.c.moves_out), 0),
+        ).where(*pairs)
+    ).one()
+    totals, cut, moves = _total(row[:3]), int(row[3]), int(row[4])
+    if not cut:
+        return totals
+    if cut * CUT_PAIR_COST > moves:  # the range's ends cut through most of it: counting the matches is cheaper
+        return plain_totals(conn, selection.where)
+    return _plus(totals, _total(conn.execute(_cut_pairs_counted(selection, and_(*pairs, ~whole), postgres)).one()))
+
+
+def _cut_pairs_counted(selection: Selection, cut: Any, postgres: bool) -> Any:
+    """Count and sum the movements in the range of the pairs `cut` selects, pair by pair through the index on
+    (order_number, created_at): on PostgreSQL as a LATERAL subquery (as a plain join its planner read the
+    range's movements whole and hashed them), on SQLite as a join (its planner goes pair by pair)."""
+    b = BALANCES
+    if not postgres:
+        same_pair = and_(b.c.work_center_id == PO.c.work_center_id, b.c.order_number == PO.c.order_number)
+        return select(*_movement_sums()).select_from(PO.join(b, same_pair)).where(cut, *selection.others)
+    pair = select(b.c.work_center_id, b.c.order_number).where(cut).subquery('cut')
     counted = (
         select(*_movement_sums())
-        .select_from(PO.join(b, and_(b.c.work_center_id == PO.c.work_center_id, b.c.order_number == PO.c.order_number)))
-        .where(cut, *selection.others)
-        .subquery('counted')
+        .where(PO.c.order_number == pair.c.order_number, PO.c.work_center_id == pair.c.work_center_id)
+        .where(*selection.others)
+        .lateral('counted')
     )
-    return _total(conn.execute(select(whole, counted).select_from(whole.join(counted, true()))).one())
+    sums = [func.coalesce(func.sum(column), 0) for column in counted.c]
+    return select(*sums).select_from(pair.join(counted, true()))
 
 
 def _without_order(selection: Selection) -> list[Any]:
@@ -144,18 +171,24 @@ def _movement_sums() -> list[Any]:
     ]
 
 
-def _tally_sums(table: Any, flt: MovementFilter) -> list[Any]:
-    """Count, IN and OUT of a tally table's rows, as the movement type asks (IN, OUT or both)."""
+def _tally_sums(table: Any, flt: MovementFilter, *, literal_zero: bool = True) -> list[Any]:
+    """Count, IN and OUT of a tally table's rows, as the movement type asks (IN, OUT or both). A side the type
+    leaves out is a literal 0, or with `literal_zero` False a sum of nothing (for an aggregate FILTER)."""
     c, kind = table.c, flt.movement_type
     moves = c.moves_in if kind == IN else c.moves_out if kind == OUT else c.moves_in + c.moves_out
+    nothing = literal(0) if literal_zero else func.sum(literal(0))
     return [
-        func.coalesce(func.sum(moves), 0),
-        literal(0) if kind == OUT else func.coalesce(func.sum(c.qty_in), 0),
-        literal(0) if kind == IN else func.coalesce(func.sum(c.qty_out), 0),
+        func.sum(moves),
+        nothing if kind == OUT else func.sum(c.qty_in),
+        nothing if kind == IN else func.sum(c.qty_out),
     ]
 
 
 def _total(row: Any) -> MovementTotals:
-    """The sums of a row of one or two groups of (count, IN, OUT) side by side."""
-    values = [int(v) for v in row]
+    """The sums of a row of one or two groups of (count, IN, OUT) side by side (a sum of no rows: 0)."""
+    values = [int(v or 0) for v in row]
     return MovementTotals(sum(values[0::3]), sum(values[1::3]), sum(values[2::3]))
+
+
+def _plus(a: MovementTotals, b: MovementTotals) -> MovementTotals:
+    return MovementTotals(a.count + b.count, a.qty_in + b.qty_in, a.qty_out + b.qty_out)
