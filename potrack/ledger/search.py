@@ -192,7 +192,7 @@ def search_movements(
             rows_where, key = newest_first_rows(session, plan, selection)
         query = _rows_query(rows_where, sort, descending, key).offset(offset).limit(limit)
         # Core, not the ORM's execute: no ORM loading machinery for 500 plain rows (a few ms a page).
-        rows = [_row(r) for r in session.connection().execute(query)]
+        rows = [_row(r) for r in session.connection().execute(query).all()]  # one fetchall, not 500 fetchone
         totals = search_totals(session.connection(), flt, selection) if with_totals else MovementTotals(len(rows))
         return MovementPage(rows, offset, limit, totals)
 
