@@ -119,3 +119,25 @@ def test_every_plan_returns_the_rows_of_the_plain_query(ledger: Ledger, sort_max
         patch.object(newest_first, 'RECENT_PROBE_ROWS', probe_rows),
     ):
         check()
+        # A narrower scope's newest match: from the recent orders alone (a window over all of them), or from
+        # every balance row of the prefix (a window too short to decide).
+        for window in (timedelta(days=60), timedelta(0)):
+            with patch.object(newest_first, 'RECENT_WINDOW', window):
+                check()
+
+
+def test_a_narrow_scopes_newest_match_may_be_of_an_order_long_quiet(
+    db: Database, admin: Actor, make_user: Callable[..., Actor], wc: Callable[[str], int]
+) -> None:
+    # PO-QUIET-1 was last seen in the planner's scope 6 hours after PO-QUIET-2 was; PO-QUIET-2 then moved on,
+    # out of that scope, 20 hours later. Among the orders active lately (PO-QUIET-2 alone) the scope's newest
+    # match is far older than the window: the bound must come from every order of the prefix.
+    planner = make_user('planner', 'Production')
+    moves = [('PO-QUIET-2', 'WC001', -6), ('PO-QUIET-1', 'WC001', 0), ('PO-QUIET-2', 'WC005', 20)]
+    clock = iter(START + timedelta(hours=h) for _, _, h in moves)
+    with patch.object(writer, 'utcnow', lambda: next(clock)):
+        for number, code, _ in moves:
+            record_movement(admin, work_center_id=wc(code), order_number=number, quantity=1, movement_type='IN')
+    with patch.object(newest_first, 'SORT_MAX_ORDERS', 0), patch.object(newest_first, 'RECENT_PROBE_ROWS', 1):
+        page = search_movements(planner, MovementFilter(order='PO-QUIET-'), limit=2)
+    assert [r.order_number for r in page.rows] == ['PO-QUIET-1', 'PO-QUIET-2']

@@ -118,8 +118,7 @@ _HOUR = {
     False: "substr(created_at, 1, 13) || ':00:00.000000'",
 }
 _SHARD = {True: f'mod(id, {HOUR_SHARDS})', False: '0'}  # mod(), not %: a psycopg2 cursor runs it too
-# The counts and the oldest and newest times of every pair with a movement above :first_id, from all its
-# movements (a pair with none keeps zeros).
+# The counts and the oldest and newest times of pairs, from all their movements (a pair with none keeps zeros).
 _PAIRS = """
 UPDATE order_balance SET moves_in = s.n_in, moves_out = s.n_out, first_movement_at = s.oldest,
                          last_movement_at = s.newest
@@ -127,18 +126,24 @@ FROM (SELECT work_center_id, order_number,
              SUM(CASE WHEN movement_type = 'IN' THEN 1 ELSE 0 END) AS n_in,
              SUM(CASE WHEN movement_type = 'OUT' THEN 1 ELSE 0 END) AS n_out,
              MIN(created_at) AS oldest, MAX(created_at) AS newest
-      FROM production_order
-      WHERE (work_center_id, order_number) IN (
-          SELECT work_center_id, order_number FROM production_order WHERE id > :first_id)
+      FROM production_order {movements}
       GROUP BY work_center_id, order_number) AS s
-WHERE order_balance.work_center_id = s.work_center_id AND order_balance.order_number = s.order_number
+WHERE order_balance.work_center_id = s.work_center_id AND order_balance.order_number = s.order_number {pairs}
 """
+_SINCE = """WHERE (work_center_id, order_number) IN (
+          SELECT work_center_id, order_number FROM production_order WHERE id > :first_id)"""
+
+
+def pairs_sql(movements: str = _SINCE, pairs: str = '') -> str:
+    """The statement that counts pairs' tallies anew: by default those with a movement above :first_id;
+    `movements` (a WHERE on production_order) and `pairs` (an AND on order_balance) say otherwise."""
+    return _PAIRS.format(movements=movements, pairs=pairs)
 
 
 def tally_sql(postgres: bool) -> tuple[str, str]:
     """The statements that tally the movements with an id above :first_id (a bulk load's): their hours added,
     their pairs counted anew from all their movements."""
-    return _ADD_HOURS.format(hour=_HOUR[postgres], shard=_SHARD[postgres]), _PAIRS
+    return _ADD_HOURS.format(hour=_HOUR[postgres], shard=_SHARD[postgres]), pairs_sql()
 
 
 def rebuild_tallies(conn: Connection) -> None:
