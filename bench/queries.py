@@ -18,7 +18,10 @@ shapes each give the same rows (checked), and the fastest p50 of the case is the
   sort   the same ordered by `created_at + interval '0'`: every match read through the
          (order_number text_pattern_ops, created_at) index, then a top-N sort;
   bound  the walk below `max(order_activity.last_movement_at) + slack` of the prefix, read first (2 statements).
-For the totals: the plain count and sums over the same conditions. Raw and service calls are interleaved
+For the totals: the plain count and sums over the same conditions, the best hand-written count over the ledger
+itself (the service adds up the tallies the ledger keeps instead, ledger/totals.py: whole hours, whole
+(work center, order) pairs and the movements a range's ends cut through; "same" checks it gives the plain
+count's numbers, case by case). Raw and service calls are interleaved
 round by round (each round calls every contender once), so a load spike hits both sides alike; a raw
 shape more than 10× slower than the best after 3 rounds leaves the race (it cannot be the best).
 """

@@ -24,6 +24,7 @@ from potrack.db.models import ProductionOrder
 from potrack.errors import InvalidInput, NotAllowed
 from potrack.ledger.reversal import reverse_movement
 from potrack.ledger.search import MovementFilter, search_movements
+from potrack.ledger.tallies import rebuild_tallies
 from potrack.ledger.writer import record_movement
 from potrack.reports.filters import filter_choices, period_range
 from potrack.reports.summaries import daily_flow, work_center_summary
@@ -54,9 +55,11 @@ def _indian_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def stamp(db: Database, movement_id: int, moment: datetime) -> None:
-    """Test-only: the ledger stamps 'now'; put one movement at a chosen instant."""
+    """Test-only: the ledger stamps 'now'; put one movement at a chosen instant (and count the tallies anew,
+    which counted it at its first time)."""
     with db.engine.begin() as conn:
         conn.execute(update(ProductionOrder).where(ProductionOrder.id == movement_id).values(created_at=moment))
+        rebuild_tallies(conn)
 
 
 @pytest.fixture

@@ -142,11 +142,11 @@ def searches(draw: st.DrawFn, ledger: Ledger) -> tuple[MovementFilter, str]:
     return flt, draw(st.sampled_from(['admin', 'planner']))
 
 
-@pytest.mark.parametrize('cut_pair_cost', [0, totals.CUT_PAIR_COST, 10**9], ids=['probe-cut-pairs', 'as-set', 'count'])
+@pytest.mark.parametrize('cut_pair_cost', [0, 10**9], ids=['probe-cut-pairs', 'count'])
 def test_totals_from_the_tallies_are_the_plain_count(ledger: Ledger, db: Database, cut_pair_cost: int) -> None:
     assert check_consistency(db).consistent  # the tallies the ledger kept agree with it
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(searches(ledger))
     def sweep(search: tuple[MovementFilter, str]) -> None:
         flt, searcher = search

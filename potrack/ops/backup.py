@@ -38,7 +38,6 @@ COUNTED_TABLES: dict[str, tuple[str, str]] = {
     'production_order': ('movement', 'movements'),
     'order_balance': ('balance', 'balances'),
     'order_activity': ('order with activity', 'orders with activity'),
-    'movement_hour': ('hour tally', 'hour tallies'),
     'order_header': ('order in the book', 'orders in the book'),
     'order_transit': ('transit row', 'transit rows'),
     'site_setting': ('site setting', 'site settings'),
