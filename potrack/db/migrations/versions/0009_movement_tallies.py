@@ -24,27 +24,14 @@ down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TALLY_COLUMNS = ['first_movement_at', 'moves_in', 'moves_out', 'qty_in', 'qty_out']
+
 
 def upgrade() -> None:
     op.add_column('order_balance', sa.Column('moves_in', sa.BigInteger(), server_default='0', nullable=False))
     op.add_column('order_balance', sa.Column('moves_out', sa.BigInteger(), server_default='0', nullable=False))
     op.add_column('order_balance', sa.Column('first_movement_at', UTCDateTime(timezone=True), nullable=True))
-    op.drop_index('ix_order_balance_order_number', table_name='order_balance')
-    op.create_index(
-        'ix_order_balance_order_number',
-        'order_balance',
-        ['order_number'],
-        postgresql_ops={'order_number': 'text_pattern_ops'},
-        postgresql_include=[
-            'work_center_id',
-            'last_movement_at',
-            'first_movement_at',
-            'moves_in',
-            'moves_out',
-            'qty_in',
-            'qty_out',
-        ],
-    )
+    _order_number_index(['work_center_id', 'last_movement_at', *TALLY_COLUMNS])
     # Derived data, so safe to drop: `pg_restore --clean` of an older backup leaves it behind (as 0004 says).
     op.execute('DROP TABLE IF EXISTS movement_hour')
     op.create_table(
@@ -63,14 +50,19 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('movement_hour')
+    _order_number_index(['work_center_id', 'last_movement_at'])
+    op.drop_column('order_balance', 'first_movement_at')
+    op.drop_column('order_balance', 'moves_out')
+    op.drop_column('order_balance', 'moves_in')
+
+
+def _order_number_index(include: list[str]) -> None:
+    """order_balance's order-number index (text_pattern_ops on PostgreSQL) anew, with these columns included."""
     op.drop_index('ix_order_balance_order_number', table_name='order_balance')
     op.create_index(
         'ix_order_balance_order_number',
         'order_balance',
         ['order_number'],
         postgresql_ops={'order_number': 'text_pattern_ops'},
-        postgresql_include=['work_center_id', 'last_movement_at'],
+        postgresql_include=include,
     )
-    op.drop_column('order_balance', 'first_movement_at')
-    op.drop_column('order_balance', 'moves_out')
-    op.drop_column('order_balance', 'moves_in')
