@@ -178,6 +178,7 @@ class Database:
             self._ledger_lock = threading.Lock()
             self._ledger_owner = threading.local()
             self._ledger_conn: Connection | None = None
+            self._snapshot_engine = self.engine
         else:
             self.engine = _postgres_engine(self.url, self.cfg, echo, pool_size)
             # Writes skip the pre-ping round trip (a fifth of a kiosk entry's cost): a stale pooled
@@ -187,6 +188,9 @@ class Database:
             self._ledger_engine = _postgres_engine(self.url, self.cfg, echo, pool_size, pre_ping=False, autocommit=True)
             _track_statements(self._ledger_engine)
             _explicit_transactions(self._ledger_engine)
+            # Reads of several statements that must agree with each other (search rows and their totals):
+            # one snapshot for the whole transaction, taken at its first statement.
+            self._snapshot_engine = self.engine.execution_options(isolation_level='REPEATABLE READ')
 
     @property
     def write_engine(self) -> Engine:
@@ -207,10 +211,15 @@ class Database:
         return self.dialect == 'postgresql'
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for reading; database failures become NotSaved-style errors for the caller."""
+    def read(self, *, snapshot: bool = False) -> Iterator[Session]:
+        """A session for reading; database failures become NotSaved-style errors for the caller.
+
+        `snapshot`: every statement of the session sees the database as of its first one (PostgreSQL's
+        REPEATABLE READ; a read-only transaction never fails for it). SQLite's reads have it already: each
+        runs in a transaction (BEGIN on the first statement), which in WAL mode sees one snapshot.
+        """
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
+            with Session(self._snapshot_engine if snapshot else self.engine, expire_on_commit=False) as session:
                 yield session
         except DBAPIError as exc:
             log.warning('database read failed: %s', exc.orig)

@@ -154,9 +154,9 @@ def catch_up_order_book(conn: Connection) -> None:
 
 def catch_up(conn: Connection) -> None:
     """Every derived record a start must find in place: activity times, the order book's entries, the tallies."""
+    catch_up_tallies(conn)  # first: it may wait for the running writers, and must hold no row of theirs then
     catch_up_activity(conn)
     catch_up_order_book(conn)
-    catch_up_tallies(conn)
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def search_movements(
     """
     check_paging(offset, limit)
     db = db or database()
-    with db.read() as session:
+    with db.read(snapshot=True) as session:  # rows and totals (several statements): one snapshot
         selection = _selection(session, actor, flt)
         if selection is None:
             return MovementPage([], offset, limit)
@@ -205,7 +205,7 @@ def movement_totals(actor: Actor, flt: MovementFilter, *, db: Database | None = 
     Raises SignedOut, NotAllowed, InvalidInput.
     """
     db = db or database()
-    with db.read() as session:
+    with db.read(snapshot=True) as session:  # the totals' statements: one snapshot
         selection = _selection(session, actor, flt)
         return MovementTotals() if selection is None else search_totals(session.connection(), flt, selection)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, case, exists, func, literal, or_, select, true
+from sqlalchemy import Connection, and_, case, exists, false, func, literal, or_, select, true
 
 from potrack.db.models import IN, OUT
 from potrack.db.tables import BALANCES, HOURS
@@ -123,7 +123,9 @@ def _from_pairs(
         inside.append(b.c.last_movement_at < end)
     if not inside:
         return _total(conn.execute(select(*_tally_sums(b, flt)).where(*pairs)).one())
-    whole = and_(*inside)  # never NULL here: `pairs` keeps only rows with both times
+    # A pair without its oldest time (left so by an older potrack until the next start counts it) is not
+    # taken whole: its movements are counted.
+    whole = func.coalesce(and_(*inside), false())
     row = conn.execute(
         select(
             *(column.filter(whole) for column in _tally_sums(b, flt, literal_zero=False)),

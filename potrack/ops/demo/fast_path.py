@@ -25,7 +25,7 @@ from potrack.db.engine import Database
 from potrack.db.models import IN, SENT
 from potrack.db.types import UTCDateTime
 from potrack.ledger.integrity import catch_up_activity
-from potrack.ledger.tallies import tally_sql
+from potrack.ledger.tallies import WRITERS_OUT, tally_sql
 from potrack.ops.demo.book import book_released
 from potrack.ops.demo.bulk_sql import PENDING_SINCE, WAITING_SINCE, balances_sql, for_psycopg2, transit_sql
 from potrack.ops.demo.flow import TransitTracker
@@ -159,6 +159,9 @@ def _load_bulk_postgres(
         # Demo bulk load only: one long transaction, beyond the app's statement timeout.
         cur.execute('SET LOCAL statement_timeout = 0')
         cur.execute("SET LOCAL work_mem = '128MB'")
+        # No movement of anyone else may commit during the load: the hours it adds up are those of every
+        # movement above first_id (and its own are counted nowhere else).
+        cur.execute(WRITERS_OUT)
         cur.execute('SELECT COALESCE(MAX(id), 0) FROM production_order')
         first_id = cur.fetchone()[0]  # type: ignore[index]  # an aggregate without GROUP BY: always a row
         transit = TransitTracker(len(line.work_center_ids), keep_all=False)
