@@ -119,17 +119,22 @@ _HOUR = {
 }
 _SHARD = {True: f'mod(id, {HOUR_SHARDS})', False: '0'}  # mod(), not %: a psycopg2 cursor runs it too
 # The counts and the oldest and newest times of pairs, from all their movements (a pair with none keeps zeros).
-_PAIRS = """
-UPDATE order_balance SET moves_in = s.n_in, moves_out = s.n_out, first_movement_at = s.oldest,
-                         last_movement_at = s.newest
-FROM (SELECT work_center_id, order_number,
+_PAIR_COUNTS = """SELECT work_center_id, order_number,
              SUM(CASE WHEN movement_type = 'IN' THEN 1 ELSE 0 END) AS n_in,
              SUM(CASE WHEN movement_type = 'OUT' THEN 1 ELSE 0 END) AS n_out,
              MIN(created_at) AS oldest, MAX(created_at) AS newest
       FROM production_order {movements}
-      GROUP BY work_center_id, order_number) AS s
+      GROUP BY work_center_id, order_number"""
+_PAIRS = (
+    """
+UPDATE order_balance SET moves_in = s.n_in, moves_out = s.n_out, first_movement_at = s.oldest,
+                         last_movement_at = s.newest
+FROM ("""
+    + _PAIR_COUNTS
+    + """) AS s
 WHERE order_balance.work_center_id = s.work_center_id AND order_balance.order_number = s.order_number {pairs}
 """
+)
 _SINCE = """WHERE (work_center_id, order_number) IN (
           SELECT work_center_id, order_number FROM production_order WHERE id > :first_id)"""
 
@@ -192,15 +197,14 @@ def _counts_differ(conn: Connection) -> bool:
 # the range, so a time too early or too late costs a count of its movements, never a wrong total. (The ledger
 # keeps them exact; a balance's newest time set later by hand, as a test of the activity catch-up does, is no
 # error here.)
-_PAIR_FINDINGS = """
+_PAIR_FINDINGS = (
+    """
 SELECT b.work_center_id, b.order_number, b.moves_in, b.moves_out, b.first_movement_at, b.last_movement_at,
        COALESCE(s.n_in, 0), COALESCE(s.n_out, 0), s.oldest, s.newest
 FROM order_balance b LEFT JOIN (
-    SELECT work_center_id, order_number,
-           SUM(CASE WHEN movement_type = 'IN' THEN 1 ELSE 0 END) AS n_in,
-           SUM(CASE WHEN movement_type = 'OUT' THEN 1 ELSE 0 END) AS n_out,
-           MIN(created_at) AS oldest, MAX(created_at) AS newest
-    FROM production_order GROUP BY work_center_id, order_number
+    """
+    + _PAIR_COUNTS.format(movements='')
+    + """
 ) s ON s.work_center_id = b.work_center_id AND s.order_number = b.order_number
 WHERE b.moves_in <> COALESCE(s.n_in, 0) OR b.moves_out <> COALESCE(s.n_out, 0)
    OR (s.oldest IS NOT NULL AND (b.first_movement_at IS NULL OR b.first_movement_at > s.oldest
@@ -208,6 +212,7 @@ WHERE b.moves_in <> COALESCE(s.n_in, 0) OR b.moves_out <> COALESCE(s.n_out, 0)
 ORDER BY b.order_number, b.work_center_id
 LIMIT :limit
 """
+)
 _HOUR_FINDINGS = """
 WITH kept AS (
     SELECT work_center_id, hour, SUM(moves_in) AS n_in, SUM(moves_out) AS n_out,
