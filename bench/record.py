@@ -40,8 +40,9 @@ it). The sides, all recording the same operations on orders of their own:
 - raw sqlite3, bare write (SQLite): record_sides.raw_sqlite_op, the bare write path without the checks or the
   flow, printed beside it as the stricter ratio.
 Each runs on 1 connection (one call after the other) and from N threads on a pool of N connections, the
-sides compared taking turns in pairs (call by call on one connection, in rounds from threads:
-bench/record_runs.py; the raw transaction pairs with today's path); the run takes a minute or two. The
+sides compared taking turns (in pairs call by call on one connection, the raw transaction paired with today's
+path; from threads every side in the same rounds, the raw ones too: bench/record_runs.py); the run takes a
+minute or two. The
 ratio "now ÷ before" is of the time per movement (wall seconds / movements), with its range over the rounds,
 then the ratio of the p50 latencies (less moved by other processes' bursts), of this process's CPU and, on
 PostgreSQL, of the CPU the sides' server processes used (read from /proc: the server runs on this machine),
@@ -56,6 +57,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -164,39 +166,23 @@ def entry_statements(url: str, run: Run, actor: Actor, centers: tuple[int, ...])
         db.dispose()
 
 
-def raw_threaded(url: str, run: Run, actor: Actor, centers: tuple[int, ...]) -> dict[str, Series]:
-    conns: list[Any] = []
+def raw_makers(
+    url: str, actor: Actor, centers: tuple[int, ...], n: int, conns: list[Any]
+) -> dict[str, tuple[str, Maker]]:
+    """The raw psycopg2 sides from N threads (each thread its own connection, kept in `conns` to be closed)."""
 
-    def make(notify: bool) -> Maker:
+    def make(op: Callable[..., Op], **kwargs: Any) -> Maker:
         def made() -> Op:
             conns.append(raw_connection(url))
-            return raw_op(conns[-1], centers, actor.user_id, notify=notify)
+            return op(conns[-1], centers, actor.user_id, **kwargs)
 
         return made
 
-    def make_best() -> Op:
-        conns.append(raw_connection(url))
-        return best_raw_op(conns[-1], centers, actor.user_id)
-
-    n = run.args.threads
-    watch = watcher(url)
-    try:
-        return threaded(
-            {
-                'RAW': (f'raw psycopg2, {n} threads', make(False)),
-                'RAWN': (f'raw + NOTIFY, {n} threads', make(True)),
-                'BESTRAW': (f'best raw (2 round trips), {n} threads', make_best),
-            },
-            n,
-            run.args.ops,
-            run.args.max_seconds,
-            run.target.plan,
-            lambda: database_backends(watch),
-        )
-    finally:
-        watch.close()
-        for conn in conns:
-            conn.close()
+    return {
+        'RAW': (f'raw psycopg2, {n} threads', make(raw_op)),
+        'RAWN': (f'raw + NOTIFY, {n} threads', make(raw_op, notify=True)),
+        'BESTRAW': (f'best raw (2 round trips), {n} threads', make(best_raw_op)),
+    }
 
 
 def watcher(url: str) -> Any:
@@ -231,24 +217,27 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
     n = args.threads
     pools = [Database(url, pool_size=n), Database(url, pool_size=n)]
     watch = watcher(url) if postgres else None
+    conns: list[Any] = []
     try:
         makers: dict[str, tuple[str, Maker]] = {
             'BEFORE': (f'before, {n} threads', lambda: service_op(pools[0], actor, centers, run.writer)),
             'NOW': (f'{target.now}, {n} threads', lambda: service_op(pools[1], actor, centers)),
         }
+        if postgres:  # the raw sides take their turns in the same rounds (issue 19, item 6)
+            makers |= raw_makers(url, actor, centers, n, conns)
         backends = (lambda: database_backends(watch)) if watch else None
         many = threaded(makers, n, args.ops, args.max_seconds, target.plan, backends)
     finally:
         if watch:
             watch.close()
+        for conn in conns:
+            conn.close()
         for pool in pools:
             pool.dispose()
     alone = entry_statements(url, run, actor, centers)
     rows = [*single.values(), *versus_raw.values(), *many.values(), *alone.values()]
     if postgres:
-        raws = raw_threaded(url, run, actor, centers)
-        rows += raws.values()
-        scaling(single['NOW'], versus_raw['BESTRAW'], many['NOW'], raws['BESTRAW'])
+        scaling(single['NOW'], versus_raw['BESTRAW'], many['NOW'], many['BESTRAW'])
 
     consistent = judge(url, keys, target)
     compared = [
