@@ -30,9 +30,14 @@ it). The sides, all recording the same operations on orders of their own:
   transit); and the same with the ledger's pg_notify inside the transaction ("raw + NOTIFY");
 - best raw (PostgreSQL; the strongest raw, issue 19): the same locked, refuse-if-negative write in 2 round trips,
   one statement (the balance added to where it stays ≥ 0, inserted for a first IN, and the movement inserted only
-  if that row came back: record_sides.BEST_RAW) and COMMIT, no NOTIFY. Issue 19's lines compare throughput:
+  if that row came back: record_sides.BEST_RAW; BEGIN sent along with it, not as psycopg2's round trip of its
+  own) and COMMIT, no NOTIFY. Issue 19's lines compare throughput:
   today from N threads ÷ best raw from N threads (≥ 0.6), today from N threads ÷ today on 1 connection (≥ 1.5),
   today on 1 connection ÷ best raw on 1 connection (≥ 0.7; these two take turns call by call).
+- today's statements alone (PostgreSQL): the ledger's two prepared statements replayed on a psycopg2 connection
+  without potrack's Python (record_sides.statements_op: the parameters record_movement sent for each move of
+  the plan on one order, with this order, a new request id and the movement id drawn); beside the best raw
+  write, on 1 connection and from threads: the ceiling any change on the client's side could reach.
 - raw sqlite3, same work (SQLite; the strongest raw for issue 19's item 2, in the issue's words "raw sqlite3
   doing the same work"): record_sides.raw_sqlite_same_op, the best hand-written sqlite3 code for what today's
   path does (its checks read in one statement, the same rules in Python, the movement, the balance upsert,
@@ -81,15 +86,18 @@ from bench.common import (
 from bench.ledger_before import MARKS, default_revision, load_writer
 from bench.record_runs import FLOW, IN_OUT, Maker, Op, Plan, Series, order_numbers, round_ratios, sequential, threaded
 from bench.record_sides import (
+    Templates,
     adopt_raw_orders,
     best_raw_op,
     book,
+    captured_statements,
     raw_op,
     raw_sqlite_connection,
     raw_sqlite_op,
     raw_sqlite_same_op,
     service_op,
     setup,
+    statements_op,
     unroute,
 )
 from potrack.common.actors import Actor
@@ -98,6 +106,7 @@ from potrack.ledger.integrity import check_consistency
 from potrack.ledger.statements import ENTRY_AND_LOCK_PG, SQLITE_ENTRY
 
 ALONE = 'first statement alone'
+CAPTURED = 'CAPTURE-000'  # the order whose statements' parameters the statements-alone side replays
 
 
 @dataclass(frozen=True)
@@ -185,6 +194,11 @@ def raw_makers(
     }
 
 
+def alone_op(url: str, conns: list[Any], templates: Templates, target: Target) -> Op:
+    conns.append(raw_connection(url))
+    return statements_op(conns[-1], templates, CAPTURED, target.plan)
+
+
 def watcher(url: str) -> Any:
     """A psycopg2 connection (autocommit) that lists the other connections' server processes."""
     conn = raw_connection(url)
@@ -207,12 +221,16 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
     setup_db = prepared_database(url, pool_size=1)
     postgres = setup_db.is_postgres
     actor, centers = setup(setup_db)
-    keys = ('NOW', 'NOW2', 'BEFORE', 'RAW', 'RAWN', 'BESTRAW') if postgres else ('NOW', 'NOW2', 'BEFORE', 'RAW', 'SAME')
+    if postgres:
+        keys: tuple[str, ...] = ('NOW', 'NOW2', 'BEFORE', 'RAW', 'RAWN', 'BESTRAW', 'BESTRAW2', 'STMTS')
+    else:
+        keys = ('NOW', 'NOW2', 'BEFORE', 'RAW', 'SAME')
     numbers = [n for key in keys for n in order_numbers(key, args.threads, target.plan)]
-    book(setup_db, numbers, args.book_orders, route=target.route, planned=target.planned)
+    book(setup_db, [*numbers, CAPTURED], args.book_orders, route=target.route, planned=target.planned)
+    templates = captured_statements(setup_db, actor, centers, CAPTURED, target.plan) if postgres else []
     setup_db.dispose()
 
-    single, versus_raw = one_connection(url, run, actor, centers)
+    single, versus_raw = one_connection(url, run, actor, centers, templates)
 
     n = args.threads
     pools = [Database(url, pool_size=n), Database(url, pool_size=n)]
@@ -225,6 +243,8 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
         }
         if postgres:  # the raw sides take their turns in the same rounds (issue 19, item 6)
             makers |= raw_makers(url, actor, centers, n, conns)
+            alone = (f"today's statements alone, {n} threads", lambda: alone_op(url, conns, templates, target))
+            makers['STMTS'] = alone
         backends = (lambda: database_backends(watch)) if watch else None
         many = threaded(makers, n, args.ops, args.max_seconds, target.plan, backends)
     finally:
@@ -237,7 +257,7 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
     alone = entry_statements(url, run, actor, centers)
     rows = [*single.values(), *versus_raw.values(), *many.values(), *alone.values()]
     if postgres:
-        scaling(single['NOW'], versus_raw['BESTRAW'], many['NOW'], many['BESTRAW'])
+        scaling({**single, **versus_raw}, many)
 
     consistent = judge(url, keys, target)
     compared = [
@@ -284,17 +304,26 @@ def raw_sqlite_pairs(url: str, run: Run, actor: Actor, centers: tuple[int, ...],
     return sides
 
 
-def scaling(now_one: Series, best_one: Series, now_many: Series, best_many: Series) -> None:
+def scaling(one: dict[str, Series], many: dict[str, Series]) -> None:
     """Issue 19, item 1, in throughput (movements a second): today's path from N threads against the best raw
     write from N threads (≥ 0.6) and against its own 1-connection rate (≥ 1.5); on 1 connection against the
-    best raw write on 1 connection (≥ 0.7). The 1-connection sides took turns with each other call by call."""
+    best raw write on 1 connection (≥ 0.7). The 1-connection sides took turns with each other call by call.
+    Then the same ratios for today's two statements alone (no potrack Python): the most that any change on the
+    client's side could reach, what is left being the statements' own cost."""
     checks = (
-        ('today from threads ÷ best raw from threads', now_many.ops_per_s / best_many.ops_per_s, 0.6),
-        ('today from threads ÷ today on 1 connection', now_many.ops_per_s / now_one.ops_per_s, 1.5),
-        ('today on 1 connection ÷ best raw on 1 connection', best_one.ms_per_op / now_one.ms_per_op, 0.7),
+        ('today from threads ÷ best raw from threads', many['NOW'].ops_per_s / many['BESTRAW'].ops_per_s, 0.6),
+        ('today from threads ÷ today on 1 connection', many['NOW'].ops_per_s / one['NOW'].ops_per_s, 1.5),
+        ('today on 1 connection ÷ best raw on 1 connection', one['BESTRAW'].ms_per_op / one['NOW2'].ms_per_op, 0.7),
     )
     for label, ratio, goal in checks:
         print(ratio_line(f'issue 19, throughput, {label}', ratio, f'≥ {goal}', ratio >= goal))
+    threads = many['STMTS'].ops_per_s / many['BESTRAW'].ops_per_s
+    single = one['BESTRAW2'].ms_per_op / one['STMTS'].ms_per_op
+    print(
+        "the ceiling: today's statements alone ÷ best raw, throughput, from threads "
+        f'{threads:.2f}, on 1 connection {single:.2f} (client CPU a movement {many["STMTS"].cpu_ms_per_op:.2f} ms '
+        f'from threads, today {many["NOW"].cpu_ms_per_op:.2f}, best raw {many["BESTRAW"].cpu_ms_per_op:.2f})'
+    )
 
 
 def judge(url: str, keys: tuple[str, ...], target: Target) -> bool:
@@ -303,7 +332,7 @@ def judge(url: str, keys: tuple[str, ...], target: Target) -> bool:
     try:
         adopt_raw_orders(db)  # the raw sides' orders (PostgreSQL's, and SQLite's raw sqlite3)
         if target.route:
-            unroute(db, [key for key in keys if key not in ('NOW', 'NOW2', 'SAME')])  # SAME keeps its flow
+            unroute(db, [key for key in keys if key not in ('NOW', 'NOW2', 'SAME', 'STMTS')])  # these keep the flow
         report = check_consistency(db)
         with db.engine.connect() as conn:
             transit = conn.execute(
@@ -325,7 +354,7 @@ def judge(url: str, keys: tuple[str, ...], target: Target) -> bool:
 
 
 def one_connection(
-    url: str, run: Run, actor: Actor, centers: tuple[int, ...]
+    url: str, run: Run, actor: Actor, centers: tuple[int, ...], templates: Templates
 ) -> tuple[dict[str, Series], dict[str, Series]]:
     """On one connection each, taking turns call by call: before and now; then (PostgreSQL) now and raw. In
     pairs only: a third side would always run second, after another side's code, and cost about a tenth
@@ -371,6 +400,18 @@ def one_connection(
                 args.max_seconds,
                 target.plan,
                 {'NOW2': pids['NOW'], 'BESTRAW': [raw_conns[0].get_backend_pid()]},
+            )
+            raw_conns.append(raw_connection(url))
+            alone = statements_op(raw_conns[1], templates, CAPTURED, target.plan)
+            versus_raw |= sequential(
+                {
+                    'STMTS': ("today's statements alone, 1 connection", alone),
+                    'BESTRAW2': ('best raw, 1 connection, with the statements alone', best),
+                },
+                args.ops,
+                args.max_seconds,
+                target.plan,
+                {'STMTS': [raw_conns[1].get_backend_pid()], 'BESTRAW2': [raw_conns[0].get_backend_pid()]},
             )
         return pair, versus_raw
     finally:

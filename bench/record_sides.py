@@ -2,7 +2,8 @@
 
 - today's `record_movement`, or an older ledger's (bench/ledger_before.py's copy), called alike;
 - the raw transaction: one psycopg2 connection doing the bare write path (balance row inserted if missing
-  and locked, movement inserted, balance updated, COMMIT), without the order book or the flow;
+  and locked, movement inserted, balance updated, COMMIT), without the order book or the flow; the best raw
+  write (the same in 2 round trips); today's two statements alone, replayed without potrack's Python;
 - the orders the sides record, open in the book (with a route and a planned quantity when the flow is
   measured), and filler orders the look-up searches among.
 """
@@ -17,14 +18,16 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlmodel import select
 
-from bench.record_runs import Op
+from bench.record_runs import Op, Plan
 from potrack.accounts.users import insert_user
 from potrack.common import site_settings
 from potrack.common.actors import Actor
 from potrack.db import Database
 from potrack.db.models import Department, WorkCenter
+from potrack.db.prepared import Prepared
 from potrack.db.tables import ORDERS
 from potrack.db.types import UTCDateTime, utcnow
+from potrack.ledger.statements import ENTRY_AND_LOCK_PG, INSERT_APPLY_AND_COMMIT_PG
 from potrack.ledger.tallies import pairs_sql, tally_sql
 from potrack.ledger.writer import record_movement
 
@@ -192,17 +195,79 @@ BEST_RAW = (
 
 
 def best_raw_op(conn: Any, centers: Sequence[int], user_id: int) -> Op:
-    """BEST_RAW at `centers[step]` on a psycopg2 connection: 2 round trips a movement, no NOTIFY."""
+    """BEST_RAW at `centers[step]` on a psycopg2 connection: 2 round trips a movement, no NOTIFY. In
+    autocommit, with BEGIN sent along with the statement: psycopg2's own BEGIN would be a round trip of its own
+    (the ledger sends its BEGIN the same way, db/engine.py)."""
+    conn.autocommit = True
     cur = conn.cursor()
 
     def run(order: str, kind: str, qty: int, step: int = 0) -> None:
         d_in, d_out = (qty, 0) if kind == 'IN' else (0, qty)
         params = {'wc': centers[step], 'order': order, 'd_in': d_in, 'd_out': d_out, 'uid': user_id}
-        cur.execute(BEST_RAW, {**params, 'qty': qty, 'kind': kind, 'rid': uuid.uuid4().hex})
+        cur.execute('BEGIN; ' + BEST_RAW, {**params, 'qty': qty, 'kind': kind, 'rid': uuid.uuid4().hex})
         if cur.fetchone() is None:
-            conn.rollback()
+            cur.execute('ROLLBACK')
             raise RuntimeError(f'best raw {kind} refused for {order}')
-        conn.commit()
+        cur.execute('COMMIT')
+
+    return run
+
+
+Templates = list[tuple[dict[str, Any], dict[str, Any]]]  # a plan's moves: each statement's parameters
+
+
+def captured_statements(db: Database, actor: Actor, centers: Sequence[int], order: str, plan: Plan) -> Templates:
+    """The parameters of today's two PostgreSQL statements (the entry and lock, the insert and commit) for each
+    of the plan's moves, as `record_movement` sends them when it records the plan once on `order`."""
+    seen: list[dict[str, Any]] = []
+    first, commit = Prepared.first, Prepared.run_and_commit
+
+    def kept_first(self: Prepared, conn: Any, params: dict[str, Any]) -> Any:
+        seen.append(dict(params))
+        return first(self, conn, params)
+
+    def kept_commit(self: Prepared, conn: Any, params: dict[str, Any]) -> None:
+        seen.append(dict(params))
+        commit(self, conn, params)
+
+    Prepared.first, Prepared.run_and_commit = kept_first, kept_commit  # type: ignore[method-assign]
+    try:
+        run = service_op(db, actor, centers)
+        for kind, qty, step in plan.moves:
+            run(order, kind, qty, step)
+    finally:
+        Prepared.first, Prepared.run_and_commit = first, commit  # type: ignore[method-assign]
+    if len(seen) != 2 * plan.cycle:
+        raise RuntimeError(f'expected two statements a move, saw {len(seen)} for {plan.cycle} moves')
+    return [(seen[2 * i], seen[2 * i + 1]) for i in range(plan.cycle)]
+
+
+def statements_op(conn: Any, templates: Templates, captured_order: str, plan: Plan) -> Op:
+    """Today's two statements alone on a psycopg2 connection, without potrack's Python: each move sends the
+    captured parameters of its kind with this order, a new request id and the movement id the first statement
+    drew; BEGIN rides along with the first, COMMIT with the second, as in the ledger. What the statements cost
+    the client and the server, and so the most any change on the client's side could gain."""
+    conn.autocommit = True
+    cur = conn.cursor()
+    for statement in (ENTRY_AND_LOCK_PG, INSERT_APPLY_AND_COMMIT_PG):
+        cur.execute(statement.prepare_sql)
+    moves = {move: n for n, move in enumerate(plan.moves)}
+
+    def run(order: str, kind: str, qty: int, step: int = 0) -> None:
+        entry, insert = templates[moves[(kind, qty, step)]]
+        rid = uuid.uuid4().hex
+        first = ENTRY_AND_LOCK_PG
+        cur.execute('BEGIN; ' + first.execute_sql, first.values_of({**entry, 'order': order, 'rid': rid}))
+        row = first.Row(*cur.fetchone())
+        values = {
+            **insert,
+            'm_order_number': order,
+            'order': order,
+            'm_request_id': rid,
+            'm_id': row.new_id,
+            'payload': insert['payload'].replace(captured_order, order),
+        }
+        cur.execute(INSERT_APPLY_AND_COMMIT_PG.execute_sql + '; COMMIT', INSERT_APPLY_AND_COMMIT_PG.values_of(values))
 
     return run
 

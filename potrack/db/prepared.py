@@ -38,11 +38,12 @@ class Prepared:
         # Values fixed in the statement (literals) are parameters too; the caller supplies the rest.
         self._fixed = {name: b.value for b, name in compiled.bind_names.items() if not b.required}
         self._getter = itemgetter(*self.names) if self.names else None  # the values in order, picked in C
-        self._prepare = f'PREPARE {name} AS {compiled.string}'
-        self._execute = f'EXECUTE {name} ({", ".join(["%s"] * len(self.names))})' if self.names else f'EXECUTE {name}'
+        self.prepare_sql = f'PREPARE {name} AS {compiled.string}'
+        values = f' ({", ".join(["%s"] * len(self.names))})' if self.names else ''
+        self.execute_sql = f'EXECUTE {name}{values}'
         self.Row = namedtuple(f'{name}_row', list(statement.selected_columns.keys()), rename=True)  # type: ignore[misc]
 
-    def _values_of(self, params: dict[str, Any]) -> tuple[Any, ...]:
+    def values_of(self, params: dict[str, Any]) -> tuple[Any, ...]:
         """The statement's values in its order: the caller's, and its literals. KeyError for a missing one."""
         if self._getter is None:
             return ()
@@ -51,14 +52,14 @@ class Prepared:
 
     def first(self, conn: Connection, params: dict[str, Any]) -> Any:
         """Run on `conn` (inside its transaction); the first row or None. KeyError for a missing parameter."""
-        row = self._run(conn, self._execute, params)
+        row = self._run(conn, self.execute_sql, params)
         return None if row is None else self.Row(*row)
 
     def run_and_commit(self, conn: Connection, params: dict[str, Any]) -> None:
         """Run on `conn` and COMMIT its transaction in the same round trip (a connection of
         Database.write_core on PostgreSQL). Its rows are not read: the answer to several statements
         sent at once is the last one's, COMMIT's. Should the statement fail, the COMMIT is not run."""
-        self._run(conn, self._execute + '; COMMIT', params, commit=True)
+        self._run(conn, self.execute_sql + '; COMMIT', params, commit=True)
         conn.info[COMMITTED] = True
 
     def _run(
@@ -66,9 +67,9 @@ class Prepared:
     ) -> tuple[Any, ...] | None:
         prepared = conn.connection.info.setdefault(PREPARED_KEY, set())
         if self.name not in prepared:
-            run_on_cursor(conn, self._prepare, ())
+            run_on_cursor(conn, self.prepare_sql, ())
             prepared.add(self.name)
-        values = self._values_of(params)
+        values = self.values_of(params)
         if commit:
             conn.info[COMMIT_SENT] = True  # from here a broken connection leaves the outcome in doubt
         try:
