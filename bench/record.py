@@ -176,9 +176,10 @@ def entry_statements(url: str, run: Run, actor: Actor, centers: tuple[int, ...])
 
 
 def raw_makers(
-    url: str, actor: Actor, centers: tuple[int, ...], n: int, conns: list[Any]
+    url: str, actor: Actor, centers: tuple[int, ...], n: int, conns: list[Any], alone: tuple[Templates, Plan]
 ) -> dict[str, tuple[str, Maker]]:
-    """The raw psycopg2 sides from N threads (each thread its own connection, kept in `conns` to be closed)."""
+    """The raw psycopg2 sides from N threads (each thread its own connection, kept in `conns` to be closed), and
+    today's statements alone (`alone`: their captured parameters and the plan)."""
 
     def make(op: Callable[..., Op], **kwargs: Any) -> Maker:
         def made() -> Op:
@@ -187,16 +188,15 @@ def raw_makers(
 
         return made
 
+    def statements(conn: Any, *_: Any) -> Op:
+        return statements_op(conn, alone[0], CAPTURED, alone[1])
+
     return {
         'RAW': (f'raw psycopg2, {n} threads', make(raw_op)),
         'RAWN': (f'raw + NOTIFY, {n} threads', make(raw_op, notify=True)),
         'BESTRAW': (f'best raw (2 round trips), {n} threads', make(best_raw_op)),
+        'STMTS': (f"today's statements alone, {n} threads", make(statements)),
     }
-
-
-def alone_op(url: str, conns: list[Any], templates: Templates, target: Target) -> Op:
-    conns.append(raw_connection(url))
-    return statements_op(conns[-1], templates, CAPTURED, target.plan)
 
 
 def watcher(url: str) -> Any:
@@ -242,9 +242,7 @@ def measure(url: str, run: Run) -> tuple[list[Series], list[Comparison], bool]:
             'NOW': (f'{target.now}, {n} threads', lambda: service_op(pools[1], actor, centers)),
         }
         if postgres:  # the raw sides take their turns in the same rounds (issue 19, item 6)
-            makers |= raw_makers(url, actor, centers, n, conns)
-            alone = (f"today's statements alone, {n} threads", lambda: alone_op(url, conns, templates, target))
-            makers['STMTS'] = alone
+            makers |= raw_makers(url, actor, centers, n, conns, (templates, target.plan))
         backends = (lambda: database_backends(watch)) if watch else None
         many = threaded(makers, n, args.ops, args.max_seconds, target.plan, backends)
     finally:
@@ -356,9 +354,10 @@ def judge(url: str, keys: tuple[str, ...], target: Target) -> bool:
 def one_connection(
     url: str, run: Run, actor: Actor, centers: tuple[int, ...], templates: Templates
 ) -> tuple[dict[str, Series], dict[str, Series]]:
-    """On one connection each, taking turns call by call: before and now; then (PostgreSQL) now and raw. In
-    pairs only: a third side would always run second, after another side's code, and cost about a tenth
-    more CPU for that (colder caches) than when it follows itself, as each side of a pair half the time does."""
+    """On one connection each, taking turns call by call: before and now; then (PostgreSQL) now and raw, now and
+    best raw, today's statements alone and best raw. In pairs only: a third side would always run second, after
+    another side's code, and cost about a tenth more CPU for that (colder caches) than when it follows itself,
+    as each side of a pair half the time does."""
     args, target = run.args, run.target
     dbs = [Database(url, pool_size=1), Database(url, pool_size=1)]
     raw_conns = [raw_connection(url)] if dbs[0].is_postgres else []
